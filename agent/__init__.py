@@ -1,0 +1,1 @@
+"""Understanding and state: the recipe, planners, sessions, memory and the CLI."""

@@ -1,0 +1,173 @@
+"""Loads the presets and the LoRA catalog from prompts/ into typed, validated objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from tools.errors import CatalogError
+
+
+@dataclass(frozen=True)
+class ScenePreset:
+    name: str
+    description: str
+    keywords: tuple[str, ...]
+    kind: str  # studio | gradient | surface | outdoor | interior
+    palette: dict[str, str]
+    props: tuple[str, ...] = ()
+    time: str | None = None
+    lighting: str = "softbox"
+    texture: str | None = None
+    water: bool = False
+    buildings: bool = False
+    overhead: bool = False
+    podium: bool = False
+
+    @property
+    def outdoor(self) -> bool:
+        return self.kind == "outdoor"
+
+
+@dataclass(frozen=True)
+class LightingPreset:
+    name: str
+    description: str
+    keywords: tuple[str, ...]
+    kelvin: int
+    direction: str
+
+
+@dataclass(frozen=True)
+class LoraEntry:
+    name: str
+    description: str
+    family: str  # sd15 | sdxl
+    weight_min: float
+    weight_max: float
+    weight_default: float
+    trigger: tuple[str, ...]
+    source: dict[str, str]
+    keywords: tuple[str, ...] = ()
+
+    def clamp(self, weight: float) -> float:
+        return min(self.weight_max, max(self.weight_min, float(weight)))
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    name: str
+    description: str
+    keywords: tuple[str, ...]
+    width: int
+    height: int
+    background: str | None
+    fill: float
+    shadow: bool
+
+
+@dataclass(frozen=True)
+class Catalog:
+    scenes: dict[str, ScenePreset]
+    lighting: dict[str, LightingPreset]
+    loras: dict[str, LoraEntry]
+    marketplaces: dict[str, Marketplace]
+    folder: Path = field(default=Path("."))
+
+    def scene(self, name: str) -> ScenePreset:
+        return _lookup(self.scenes, name, "scene preset", self.folder / "scenes.yaml")
+
+    def light(self, name: str) -> LightingPreset:
+        return _lookup(self.lighting, name, "lighting preset", self.folder / "lighting.yaml")
+
+    def lora(self, name: str) -> LoraEntry:
+        return _lookup(self.loras, name, "LoRA", self.folder / "loras.yaml")
+
+    def marketplace(self, name: str) -> Marketplace:
+        return _lookup(self.marketplaces, name, "marketplace preset", self.folder / "marketplaces.yaml")
+
+
+def _lookup(table: dict, name: str, what: str, path: Path):
+    try:
+        return table[name]
+    except KeyError:
+        known = ", ".join(sorted(table))
+        raise CatalogError(
+            f"'{name}' is not a known {what} ({path.parent.name}/{path.name}); known: {known}"
+        ) from None
+
+
+def _read(folder: Path, filename: str) -> dict:
+    path = folder / filename
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogError(f"catalog file {path} is missing; reinstall Sceneshop") from None
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"catalog file {path} does not parse: {exc}") from None
+    if not isinstance(data, dict) or not data:
+        raise CatalogError(f"catalog file {path} must be a non-empty mapping of name: entry")
+    return data
+
+
+def _build(cls, name: str, entry: dict, path: str, **fields):
+    try:
+        return cls(name=name, **fields)
+    except (TypeError, KeyError, ValueError) as exc:
+        raise CatalogError(f"{path}: entry '{name}' is malformed: {exc}") from None
+
+
+def _tuple(values) -> tuple[str, ...]:
+    return tuple(str(v) for v in (values or ()))
+
+
+def default_folder() -> Path:
+    return Path(str(resources.files("prompts")))
+
+
+@lru_cache(maxsize=4)
+def load_catalog(folder: str | Path | None = None) -> Catalog:
+    """Reads scenes, lighting, LoRAs and marketplaces; cached per folder."""
+    folder = Path(folder) if folder else default_folder()
+    scenes = {}
+    for name, e in _read(folder, "scenes.yaml").items():
+        scenes[name] = _build(
+            ScenePreset, name, e, "scenes.yaml",
+            description=e["description"], keywords=_tuple(e.get("keywords")), kind=e["kind"],
+            palette=dict(e["palette"]), props=_tuple(e.get("props")), time=e.get("time"),
+            lighting=e.get("lighting", "softbox"), texture=e.get("texture"),
+            water=bool(e.get("water")), buildings=bool(e.get("buildings")),
+            overhead=bool(e.get("overhead")), podium=bool(e.get("podium")),
+        )
+    lighting = {
+        name: _build(
+            LightingPreset, name, e, "lighting.yaml", description=e["description"],
+            keywords=_tuple(e.get("keywords")), kelvin=int(e["kelvin"]), direction=e["direction"],
+        )
+        for name, e in _read(folder, "lighting.yaml").items()
+    }
+    loras = {
+        name: _build(
+            LoraEntry, name, e, "loras.yaml", description=e["description"], family=e["family"],
+            weight_min=float(e["weight"]["min"]), weight_max=float(e["weight"]["max"]),
+            weight_default=float(e["weight"]["default"]), trigger=_tuple(e.get("trigger")),
+            source=dict(e["source"]), keywords=_tuple(e.get("keywords")),
+        )
+        for name, e in _read(folder, "loras.yaml").items()
+    }
+    marketplaces = {
+        name: _build(
+            Marketplace, name, e, "marketplaces.yaml", description=e["description"],
+            keywords=_tuple(e.get("keywords")), width=int(e["width"]), height=int(e["height"]),
+            background=e.get("background"), fill=float(e["fill"]), shadow=bool(e["shadow"]),
+        )
+        for name, e in _read(folder, "marketplaces.yaml").items()
+    }
+    for scene in scenes.values():
+        if scene.lighting not in lighting:
+            raise CatalogError(f"scenes.yaml: '{scene.name}' names unknown lighting '{scene.lighting}'")
+    return Catalog(scenes, lighting, loras, marketplaces, folder)

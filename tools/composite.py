@@ -1,0 +1,120 @@
+"""Places the product on the canvas and composites it back so its pixels are never repainted.
+
+Every engine (embedded renderer, diffusion) ends with `composite_product`: inside the mask the
+output equals the placed product layer bit for bit; only a thin band at the mask edge is blended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from tools.errors import InputError
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The product layer on a canvas of the output size."""
+
+    product: Image.Image  # RGB, canvas size; meaningful only where mask > 0
+    mask: Image.Image  # L, canvas size, 255 = product
+    box: tuple[int, int, int, int]  # product bounding box on the canvas (left, top, right, bottom)
+    scale: float  # 1.0 = the photo's own pixels, untouched
+
+
+def mask_box(mask: Image.Image) -> tuple[int, int, int, int]:
+    box = mask.point(lambda v: 255 if v >= 128 else 0).getbbox()
+    if box is None:
+        raise InputError("the product mask is empty: no product found; give a --mask or a box hint")
+    return box
+
+
+def place_product(
+    image: Image.Image, mask: Image.Image, width: int, height: int, fill: float | None
+) -> Placement:
+    """Scales the product so its bounding box fills `fill` of the canvas's longer side and centres it
+    (standing on a floor line a little below the centre). `fill=None` keeps the photo's own framing:
+    scale 1 and the same position when the canvas has the photo's size, so pixels stay identical."""
+    if image.size != mask.size:
+        raise InputError(f"mask size {mask.size} differs from image size {image.size}; "
+                         "use a mask made for this photo")
+    image = image.convert("RGB")
+    mask = mask.convert("L")
+    box = mask_box(mask)
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    if fill is None:
+        scale = min(1.0, width / image.width, height / image.height)
+        if scale == 1.0:
+            # Same framing as the photo: offset so the photo's centre lands on the canvas centre.
+            dx, dy = (width - image.width) // 2, (height - image.height) // 2
+            product = Image.new("RGB", (width, height))
+            layer = Image.new("L", (width, height), 0)
+            product.paste(image, (dx, dy))
+            layer.paste(mask, (dx, dy))
+            return Placement(product, layer, (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy), 1.0)
+    else:
+        scale = fill * max(width, height) / max(bw, bh)
+        scale = min(scale, fill * width / bw, fill * height / bh) if fill >= 0.8 else min(
+            scale, 0.95 * width / bw, 0.92 * height / bh
+        )
+    crop_img = image.crop(box)
+    crop_mask = mask.crop(box)
+    if scale != 1.0:
+        size = (max(1, round(bw * scale)), max(1, round(bh * scale)))
+        crop_img = crop_img.resize(size, Image.Resampling.LANCZOS)
+        crop_mask = crop_mask.resize(size, Image.Resampling.LANCZOS)
+    pw, ph = crop_img.size
+    left = (width - pw) // 2
+    # Marketplace-tight framings are centred exactly; looser ones stand slightly low, like a shot.
+    top = (height - ph) // 2 if fill is not None and fill >= 0.8 else min(
+        height - ph, (height - ph) // 2 + int(0.06 * height)
+    )
+    product = Image.new("RGB", (width, height))
+    layer = Image.new("L", (width, height), 0)
+    product.paste(crop_img, (left, top))
+    layer.paste(crop_mask, (left, top))
+    return Placement(product, layer, (left, top, left + pw, top + ph), scale)
+
+
+def composite_product(
+    background: Image.Image, product: Image.Image, mask: Image.Image, feather: int = 2
+) -> Image.Image:
+    """Puts the product over the background. Pixels where the mask is 255 and at least `feather`
+    pixels from its edge are copied exactly; the edge band is alpha-blended with a soft ramp so
+    no halo or hard cut shows. All three images must have the same size."""
+    if not (background.size == product.size == mask.size):
+        raise InputError(
+            f"composite sizes differ: background {background.size}, product {product.size}, "
+            f"mask {mask.size}"
+        )
+    bg = np.asarray(background.convert("RGB"), dtype=np.float32)
+    fg = np.asarray(product.convert("RGB"))
+    hard = np.asarray(mask.convert("L")) >= 128
+    if feather > 0:
+        # Blur the binary mask, then keep the blend only where the blur dropped below 1:
+        # that is the band within `feather` px of the edge, inside and out.
+        soft = mask.convert("L").point(lambda v: 255 if v >= 128 else 0).filter(
+            ImageFilter.GaussianBlur(feather)
+        )
+        alpha = np.asarray(soft, dtype=np.float32) / 255.0
+        core = np.asarray(
+            Image.fromarray(hard.astype(np.uint8) * 255).filter(ImageFilter.MinFilter(2 * feather + 1))
+        ) == 255
+        alpha[core] = 1.0
+    else:
+        alpha = hard.astype(np.float32)
+        core = hard
+    out = bg * (1.0 - alpha[..., None]) + fg.astype(np.float32) * alpha[..., None]
+    out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    out[core] = fg[core]  # bit-exact, no float round trip
+    return Image.fromarray(out, "RGB")
+
+
+def product_core(mask: Image.Image, feather: int = 2) -> np.ndarray:
+    """Boolean array of the pixels `composite_product` copies exactly (for tests and checks)."""
+    hard = Image.fromarray((np.asarray(mask.convert("L")) >= 128).astype(np.uint8) * 255)
+    if feather > 0:
+        hard = hard.filter(ImageFilter.MinFilter(2 * feather + 1))
+    return np.asarray(hard) == 255

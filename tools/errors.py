@@ -1,0 +1,25 @@
+"""The project's exception types: each message says what went wrong and what to do."""
+
+
+class SceneshopError(Exception):
+    """A problem the user can fix; the CLI and UI show its message, never a traceback."""
+
+
+class InputError(SceneshopError):
+    """A bad upload, mask, path or request."""
+
+
+class CatalogError(SceneshopError):
+    """An unknown preset or LoRA name, or a catalog file that does not parse."""
+
+
+class RecipeError(SceneshopError):
+    """A recipe that does not validate (field out of range, newer schema, malformed JSON)."""
+
+
+class EngineError(SceneshopError):
+    """An image engine that cannot run (model missing, wrong LoRA family, cancelled)."""
+
+
+class Cancelled(EngineError):
+    """The user cancelled a running generation."""
