@@ -136,34 +136,66 @@ def load_catalog(folder: str | Path | None = None) -> Catalog:
     scenes = {}
     for name, e in _read(folder, "scenes.yaml").items():
         scenes[name] = _build(
-            ScenePreset, name, e, "scenes.yaml",
-            description=e["description"], keywords=_tuple(e.get("keywords")), kind=e["kind"],
-            palette=dict(e["palette"]), props=_tuple(e.get("props")), time=e.get("time"),
-            lighting=e.get("lighting", "softbox"), texture=e.get("texture"),
-            water=bool(e.get("water")), buildings=bool(e.get("buildings")),
-            overhead=bool(e.get("overhead")), podium=bool(e.get("podium")),
+            ScenePreset,
+            name,
+            e,
+            "scenes.yaml",
+            description=e["description"],
+            keywords=_tuple(e.get("keywords")),
+            kind=e["kind"],
+            palette=dict(e["palette"]),
+            props=_tuple(e.get("props")),
+            time=e.get("time"),
+            lighting=e.get("lighting", "softbox"),
+            texture=e.get("texture"),
+            water=bool(e.get("water")),
+            buildings=bool(e.get("buildings")),
+            overhead=bool(e.get("overhead")),
+            podium=bool(e.get("podium")),
         )
     lighting = {
         name: _build(
-            LightingPreset, name, e, "lighting.yaml", description=e["description"],
-            keywords=_tuple(e.get("keywords")), kelvin=int(e["kelvin"]), direction=e["direction"],
+            LightingPreset,
+            name,
+            e,
+            "lighting.yaml",
+            description=e["description"],
+            keywords=_tuple(e.get("keywords")),
+            kelvin=int(e["kelvin"]),
+            direction=e["direction"],
         )
         for name, e in _read(folder, "lighting.yaml").items()
     }
     loras = {
         name: _build(
-            LoraEntry, name, e, "loras.yaml", description=e["description"], family=e["family"],
-            weight_min=float(e["weight"]["min"]), weight_max=float(e["weight"]["max"]),
-            weight_default=float(e["weight"]["default"]), trigger=_tuple(e.get("trigger")),
-            source=dict(e["source"]), keywords=_tuple(e.get("keywords")),
+            LoraEntry,
+            name,
+            e,
+            "loras.yaml",
+            description=e["description"],
+            family=e["family"],
+            weight_min=float(e["weight"]["min"]),
+            weight_max=float(e["weight"]["max"]),
+            weight_default=float(e["weight"]["default"]),
+            trigger=_tuple(e.get("trigger")),
+            source=dict(e["source"]),
+            keywords=_tuple(e.get("keywords")),
         )
         for name, e in _read(folder, "loras.yaml").items()
     }
     marketplaces = {
         name: _build(
-            Marketplace, name, e, "marketplaces.yaml", description=e["description"],
-            keywords=_tuple(e.get("keywords")), width=int(e["width"]), height=int(e["height"]),
-            background=e.get("background"), fill=float(e["fill"]), shadow=bool(e["shadow"]),
+            Marketplace,
+            name,
+            e,
+            "marketplaces.yaml",
+            description=e["description"],
+            keywords=_tuple(e.get("keywords")),
+            width=int(e["width"]),
+            height=int(e["height"]),
+            background=e.get("background"),
+            fill=float(e["fill"]),
+            shadow=bool(e["shadow"]),
         )
         for name, e in _read(folder, "marketplaces.yaml").items()
     }

@@ -38,8 +38,9 @@ def place_product(
     (standing on a floor line a little below the centre). `fill=None` keeps the photo's own framing:
     scale 1 and the same position when the canvas has the photo's size, so pixels stay identical."""
     if image.size != mask.size:
-        raise InputError(f"mask size {mask.size} differs from image size {image.size}; "
-                         "use a mask made for this photo")
+        raise InputError(
+            f"mask size {mask.size} differs from image size {image.size}; use a mask made for this photo"
+        )
     image = image.convert("RGB")
     mask = mask.convert("L")
     box = mask_box(mask)
@@ -56,8 +57,10 @@ def place_product(
             return Placement(product, layer, (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy), 1.0)
     else:
         scale = fill * max(width, height) / max(bw, bh)
-        scale = min(scale, fill * width / bw, fill * height / bh) if fill >= 0.8 else min(
-            scale, 0.95 * width / bw, 0.92 * height / bh
+        scale = (
+            min(scale, fill * width / bw, fill * height / bh)
+            if fill >= 0.8
+            else min(scale, 0.95 * width / bw, 0.92 * height / bh)
         )
     crop_img = image.crop(box)
     crop_mask = mask.crop(box)
@@ -68,8 +71,10 @@ def place_product(
     pw, ph = crop_img.size
     left = (width - pw) // 2
     # Marketplace-tight framings are centred exactly; looser ones stand slightly low, like a shot.
-    top = (height - ph) // 2 if fill is not None and fill >= 0.8 else min(
-        height - ph, (height - ph) // 2 + int(0.06 * height)
+    top = (
+        (height - ph) // 2
+        if fill is not None and fill >= 0.8
+        else min(height - ph, (height - ph) // 2 + int(0.06 * height))
     )
     product = Image.new("RGB", (width, height))
     layer = Image.new("L", (width, height), 0)
@@ -86,8 +91,7 @@ def composite_product(
     no halo or hard cut shows. All three images must have the same size."""
     if not (background.size == product.size == mask.size):
         raise InputError(
-            f"composite sizes differ: background {background.size}, product {product.size}, "
-            f"mask {mask.size}"
+            f"composite sizes differ: background {background.size}, product {product.size}, mask {mask.size}"
         )
     bg = np.asarray(background.convert("RGB"), dtype=np.float32)
     fg = np.asarray(product.convert("RGB"))
@@ -95,13 +99,18 @@ def composite_product(
     if feather > 0:
         # Blur the binary mask, then keep the blend only where the blur dropped below 1:
         # that is the band within `feather` px of the edge, inside and out.
-        soft = mask.convert("L").point(lambda v: 255 if v >= 128 else 0).filter(
-            ImageFilter.GaussianBlur(feather)
+        soft = (
+            mask.convert("L")
+            .point(lambda v: 255 if v >= 128 else 0)
+            .filter(ImageFilter.GaussianBlur(feather))
         )
         alpha = np.asarray(soft, dtype=np.float32) / 255.0
-        core = np.asarray(
-            Image.fromarray(hard.astype(np.uint8) * 255).filter(ImageFilter.MinFilter(2 * feather + 1))
-        ) == 255
+        core = (
+            np.asarray(
+                Image.fromarray(hard.astype(np.uint8) * 255).filter(ImageFilter.MinFilter(2 * feather + 1))
+            )
+            == 255
+        )
         alpha[core] = 1.0
     else:
         alpha = hard.astype(np.float32)

@@ -1,0 +1,216 @@
+"""The `sceneshop` command line: a thin click layer over agent.studio.Studio."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from tools.errors import InputError, SceneshopError
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def _studio():
+    from agent.studio import Studio
+
+    return Studio()
+
+
+def _load_photo(path: str | None):
+    if path is None:
+        return None
+    from agent.settings import get_settings
+    from tools.imageio import load_image
+
+    s = get_settings()
+    return load_image(path, max_pixels=s.max_pixels, max_bytes=int(s.max_upload_mb * 2**20))
+
+
+def _load_mask(path: str | None, image):
+    if path is None:
+        return None
+    from tools.imageio import load_mask
+
+    if image is None:
+        raise InputError("--mask needs --image: a mask belongs to a product photo")
+    return load_mask(path, image.size)
+
+
+def _load_recipe(path: str | None):
+    if path is None:
+        return None
+    from agent.recipe import Recipe
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"recipe file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"recipe file {path} cannot be read ({exc}); pass a recipe JSON file") from None
+    return Recipe.from_json(text)
+
+
+def _write_text_atomic(path: str, text: str) -> None:
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SceneshopError(
+            f"cannot write {path} ({exc.strerror}); free disk space or choose another path"
+        ) from None
+
+
+def _output_paths(out: str, count: int) -> list[str]:
+    if count == 1:
+        return [out]
+    stem, suffix = os.path.splitext(out)
+    return [out] + [f"{stem}-{i}{suffix or '.png'}" for i in range(2, count + 1)]
+
+
+def _save_images(images, out: str, recipe) -> list[str]:
+    from tools.imageio import save_png
+
+    paths = _output_paths(out, len(images))
+    for image, path in zip(images, paths, strict=True):
+        save_png(image, path, metadata={"sceneshop:recipe": recipe.to_json()})
+    return paths
+
+
+def _progress():
+    if not sys.stderr.isatty():
+        return None
+
+    def report(step: int, total: int) -> None:
+        filled = int(30 * step / max(total, 1))
+        click.echo(f"\r[{'#' * filled}{'.' * (30 - filled)}] {step}/{total}", err=True, nl=step >= total)
+
+    return report
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main_group():
+    """Sceneshop: describe a scene, keep your product pixel-exact."""
+
+
+@main_group.command()
+@click.argument("request")
+@click.option("--image", type=click.Path(), help="Product photo (its size sets the canvas).")
+@click.option("--parent", type=click.Path(), help="Previous recipe JSON: the request is feedback on it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the recipe as JSON.")
+def plan(request, image, parent, as_json):
+    """Turn REQUEST into a recipe (no picture is made)."""
+    photo = _load_photo(image)
+    recipe = _studio().plan(request, _load_recipe(parent), image_size=photo.size if photo else None)
+    if as_json:
+        click.echo(recipe.to_json())
+        return
+    click.echo(
+        f"scene: {recipe.scene.preset}  time: {recipe.time_of_day}  lighting: "
+        f"{recipe.lighting.preset} {recipe.lighting.kelvin}K  size: {recipe.width}x{recipe.height}"
+    )
+    click.echo(f"prompt: {recipe.prompt}")
+    for note in recipe.notes:
+        click.echo(f"- {note}")
+
+
+@main_group.command()
+@click.argument("request")
+@click.option("--image", type=click.Path(), help="Product photo (omit for a picture without a product).")
+@click.option("--mask", type=click.Path(), help="Product mask (white = product); overrides segmentation.")
+@click.option("--parent", type=click.Path(), help="Previous recipe JSON: the request is feedback on it.")
+@click.option("-o", "--out", required=True, type=click.Path(), help="Output PNG path.")
+@click.option("--recipe-out", type=click.Path(), help="Also write the recipe JSON here.")
+def generate(request, image, mask, parent, out, recipe_out):
+    """Plan REQUEST and make the picture."""
+    photo = _load_photo(image)
+    result = _studio().generate(
+        request, photo, mask=_load_mask(mask, photo), parent=_load_recipe(parent), progress=_progress()
+    )
+    paths = _save_images(result.images, out, result.recipe)
+    if recipe_out:
+        _write_text_atomic(recipe_out, result.recipe.to_json())
+    for note in result.notes:
+        click.echo(f"- {note}", err=True)
+    click.echo("\n".join(paths))
+
+
+@main_group.command()
+@click.argument("recipe_json", type=click.Path())
+@click.option("--image", type=click.Path(), help="The product photo the recipe was made for.")
+@click.option("--mask", type=click.Path(), help="Product mask, if one was given when generating.")
+@click.option("-o", "--out", required=True, type=click.Path(), help="Output PNG path.")
+def render(recipe_json, image, mask, out):
+    """Render a saved recipe again: the same recipe and photo give the same picture."""
+    recipe = _load_recipe(recipe_json)
+    photo = _load_photo(image)
+    images = _studio().render(recipe, photo, _load_mask(mask, photo), progress=_progress())
+    click.echo("\n".join(_save_images(images, out, recipe)))
+
+
+@main_group.command()
+@click.argument("image", type=click.Path())
+@click.option("-o", "--out", required=True, type=click.Path(), help="Output mask PNG (white = product).")
+@click.option("--box", help="Hint: LEFT,TOP,RIGHT,BOTTOM around the product, in pixels.")
+def segment(image, out, box):
+    """Cut the product out of IMAGE and write its mask."""
+    from tools.imageio import save_png
+    from tools.segment import segment as segment_image
+
+    hint = None
+    if box:
+        try:
+            hint = tuple(int(v) for v in box.split(","))
+            assert len(hint) == 4
+        except (ValueError, AssertionError):
+            raise InputError(f"--box '{box}' must be four integers LEFT,TOP,RIGHT,BOTTOM") from None
+    save_png(segment_image(_load_photo(image), box=hint), out)
+    click.echo(out)
+
+
+@main_group.command()
+@click.option("--host", help="Address to bind (default from settings: 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 7860).")
+def serve(host, port):
+    """Start the Gradio studio."""
+    import app
+
+    app.main(host=host, port=port)
+
+
+def _register_optional_commands() -> None:
+    # Commands that live in their own modules; each is a click command or group.
+    from agent.cli_chat import chat
+    from agent.cli_memory import memory
+
+    main_group.add_command(chat)
+    main_group.add_command(memory)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: domain errors become one line on stderr and exit code 2, never a traceback."""
+    _register_optional_commands()
+    try:
+        main_group.main(args=argv, prog_name="sceneshop", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except SceneshopError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The Python API every front end calls (CLI, chat, Gradio): plan, segment, render, generate.
+
+It wires the chosen planner and image engine together and says which are active and why.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from agent.recipe import Recipe, check_against_catalog
+from agent.settings import Settings, get_settings
+from tools.catalog import load_catalog
+from tools.errors import EngineError, InputError
+from tools.segment import segment as segment_image
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Result:
+    recipe: Recipe
+    images: list[Image.Image]
+    mask: Image.Image | None
+    engine: str
+    notes: list[str] = field(default_factory=list)
+
+
+def choose_planner(settings: Settings):
+    """The LLM planner when an endpoint is configured, else the embedded one."""
+    from agent.planner import EmbeddedPlanner
+
+    if settings.llm_configured:
+        from agent.llm import LLMPlanner
+
+        return LLMPlanner.from_settings(settings)
+    return EmbeddedPlanner()
+
+
+def choose_engine(settings: Settings):
+    """The diffusers engine when a model is configured and loads offline; otherwise the embedded
+    preview renderer, with the reason stated once in `engine.reason`."""
+    from tools.render import EmbeddedRenderer
+
+    if not settings.diffusion_model:
+        return EmbeddedRenderer(reason="no diffusion model configured (SCENESHOP_DIFFUSION_MODEL)")
+    from tools.diffusion import DiffusionEngine
+
+    try:
+        return DiffusionEngine(
+            settings.diffusion_model,
+            inpaint_model=settings.inpaint_model,
+            lora_dir=settings.lora_dir,
+            device=settings.device,
+            dtype=settings.dtype,
+            fuse_loras=settings.fuse_loras,
+        )
+    except EngineError as exc:
+        return EmbeddedRenderer(reason=f"{exc} — using the preview renderer instead")
+
+
+class Studio:
+    def __init__(self, settings: Settings | None = None, *, planner=None, engine=None, memory=None):
+        self.settings = settings or get_settings()
+        self.catalog = load_catalog()
+        self.planner = planner or choose_planner(self.settings)
+        self.engine = engine or choose_engine(self.settings)
+        self.memory = memory
+        self._engine_lock = threading.Lock()  # one generation at a time per engine
+
+    def banner(self) -> str:
+        planner_why = (
+            f"LLM at {self.settings.openai_base_url or 'api.openai.com'}"
+            if self.settings.llm_configured
+            else "no OPENAI_API_KEY / OPENAI_BASE_URL set"
+        )
+        return (
+            f"Planner: {self.planner.name} ({planner_why}). "
+            f"Image engine: {self.engine.name} ({self.engine.reason})."
+        )
+
+    def plan(self, request: str, parent: Recipe | None = None, *, image_size=None, user="local") -> Recipe:
+        recall = None
+        if self.memory is not None and parent is None:
+            recall = self.memory.resolve(user, request)
+            if recall is not None:
+                parent = recall.recipe
+        recipe = self.planner.plan(request, parent, image_size=image_size)
+        if recall is not None:
+            recipe.notes.insert(0, recall.reason)
+        return check_against_catalog(recipe, self.catalog)
+
+    def segment(self, image: Image.Image, box=None) -> Image.Image:
+        return segment_image(image, box=box)
+
+    def render(self, recipe: Recipe, image=None, mask=None, *, progress=None, cancel=None):
+        check_against_catalog(recipe, self.catalog)
+        if recipe.mode != "text_to_image":
+            if image is None:
+                raise InputError(
+                    f"mode '{recipe.mode}' needs a product photo; upload one (--image) "
+                    "or ask for a picture without a product"
+                )
+            if mask is None:
+                mask = self.segment(image)
+        with self._engine_lock:
+            return self.engine.render(recipe, image, mask, progress=progress, cancel=cancel)
+
+    def generate(
+        self, request: str, image=None, *, mask=None, parent=None, user="local", progress=None, cancel=None
+    ) -> Result:
+        recipe = self.plan(request, parent, image_size=image.size if image is not None else None, user=user)
+        if image is not None and mask is None and recipe.mode != "text_to_image":
+            mask = self.segment(image)
+        images = self.render(recipe, image, mask, progress=progress, cancel=cancel)
+        return Result(recipe, images, mask, self.engine.name, list(recipe.notes))
