@@ -104,6 +104,9 @@ class Studio:
                     f"mode '{recipe.mode}' needs a product photo; upload one (--image) "
                     "or ask for a picture without a product"
                 )
+            if mask is None and recipe.mode == "inpaint":
+                # In inpaint mode the mask is the area to repaint: guessing it would repaint the product.
+                raise InputError("inpaint needs a mask of the area to repaint (white = repaint); pass --mask")
             if mask is None:
                 mask = self.segment(image)
         with self._engine_lock:
@@ -113,7 +116,7 @@ class Studio:
         self, request: str, image=None, *, mask=None, parent=None, user="local", progress=None, cancel=None
     ) -> Result:
         recipe = self.plan(request, parent, image_size=image.size if image is not None else None, user=user)
-        if image is not None and mask is None and recipe.mode != "text_to_image":
+        if image is not None and mask is None and recipe.mode in ("replace_background", "restyle"):
             mask = self.segment(image)
         images = self.render(recipe, image, mask, progress=progress, cancel=cancel)
         return Result(recipe, images, mask, self.engine.name, list(recipe.notes))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
@@ -91,39 +92,51 @@ def composite_product(
     no halo or hard cut shows. All three images must have the same size."""
     if not (background.size == product.size == mask.size):
         raise InputError(
-            f"composite sizes differ: background {background.size}, product {product.size}, mask {mask.size}"
+            f"composite sizes differ: background {background.size}, product {product.size}, "
+            f"mask {mask.size}"
         )
-    bg = np.asarray(background.convert("RGB"), dtype=np.float32)
+    out = np.array(background.convert("RGB"))
     fg = np.asarray(product.convert("RGB"))
     hard = np.asarray(mask.convert("L")) >= 128
+    # Only the mask's box plus the blur's reach can change, so the work is limited to it: the
+    # result is identical to processing the whole canvas, and much faster on large canvases.
+    rows, cols = np.flatnonzero(hard.any(axis=1)), np.flatnonzero(hard.any(axis=0))
+    if rows.size == 0:
+        return Image.fromarray(out, "RGB")
+    reach = 3 * (int(np.ceil(feather)) + 2) + 2
+    y0, y1 = max(0, rows[0] - reach), min(hard.shape[0], rows[-1] + 1 + reach)
+    x0, x1 = max(0, cols[0] - reach), min(hard.shape[1], cols[-1] + 1 + reach)
+    sub_hard = hard[y0:y1, x0:x1]
+    sub_fg = fg[y0:y1, x0:x1]
     if feather > 0:
         # Blur the binary mask, then keep the blend only where the blur dropped below 1:
         # that is the band within `feather` px of the edge, inside and out.
-        soft = (
-            mask.convert("L")
-            .point(lambda v: 255 if v >= 128 else 0)
-            .filter(ImageFilter.GaussianBlur(feather))
-        )
+        soft = Image.fromarray(sub_hard.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(feather))
         alpha = np.asarray(soft, dtype=np.float32) / 255.0
-        core = (
-            np.asarray(
-                Image.fromarray(hard.astype(np.uint8) * 255).filter(ImageFilter.MinFilter(2 * feather + 1))
-            )
-            == 255
-        )
+        core = _erode(sub_hard, feather)
         alpha[core] = 1.0
     else:
-        alpha = hard.astype(np.float32)
-        core = hard
-    out = bg * (1.0 - alpha[..., None]) + fg.astype(np.float32) * alpha[..., None]
-    out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
-    out[core] = fg[core]  # bit-exact, no float round trip
+        alpha = sub_hard.astype(np.float32)
+        core = sub_hard
+    sub = out[y0:y1, x0:x1]  # a view: writing to it writes the output
+    # Blend only the edge band; where alpha is 0 the background already stands as is.
+    band = (alpha > 0) & ~core
+    a = alpha[band][:, None]
+    blend = sub[band].astype(np.float32) * (1.0 - a) + sub_fg[band].astype(np.float32) * a
+    sub[band] = np.clip(np.rint(blend), 0, 255).astype(np.uint8)
+    np.copyto(sub, sub_fg, where=core[..., None])  # bit-exact, no float round trip
     return Image.fromarray(out, "RGB")
+
+
+def _erode(hard: np.ndarray, feather: int) -> np.ndarray:
+    """The pixels at least `feather` px inside the mask (same as PIL's MinFilter(2*feather+1),
+    edges replicated), via OpenCV because it is ~50x faster."""
+    size = 2 * int(feather) + 1
+    kernel = np.ones((size, size), np.uint8)
+    return cv2.erode(hard.astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE) > 0
 
 
 def product_core(mask: Image.Image, feather: int = 2) -> np.ndarray:
     """Boolean array of the pixels `composite_product` copies exactly (for tests and checks)."""
-    hard = Image.fromarray((np.asarray(mask.convert("L")) >= 128).astype(np.uint8) * 255)
-    if feather > 0:
-        hard = hard.filter(ImageFilter.MinFilter(2 * feather + 1))
-    return np.asarray(hard) == 255
+    hard = np.asarray(mask.convert("L")) >= 128
+    return _erode(hard, feather) if feather > 0 else hard

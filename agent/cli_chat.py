@@ -1,0 +1,97 @@
+"""`sceneshop chat`: the conversation in a terminal (or a pipe), one message per line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from tools.errors import SceneshopError
+from tools.imageio import save_png
+
+QUIT = {"quit", "exit", ":q", "bye"}
+
+
+@click.command()
+@click.option("--image", type=click.Path(), help="Product photo (omit for pictures from text alone).")
+@click.option("--mask", type=click.Path(), help="Product mask (white = product); overrides segmentation.")
+@click.option("--user", help="Whose saved recipes to use (default from settings, else 'local').")
+@click.option(
+    "--out",
+    default="sceneshop-out",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the pictures.",
+)
+def chat(image, mask, user, out):
+    """Chat with the studio: each line is a request or feedback ("warmer", "undo", "compare the
+    last two", "version 2", "start over"); every picture is saved to OUT and its path printed."""
+    from agent.session import Session
+    from agent.settings import get_settings
+    from agent.studio import Studio
+    from tools.imageio import load_image, load_mask
+
+    settings = get_settings()
+    photo = None
+    if image:
+        photo = load_image(
+            image, max_pixels=settings.max_pixels, max_bytes=int(settings.max_upload_mb * 2**20)
+        )
+    if mask and photo is None:
+        raise click.UsageError("--mask needs --image: a mask belongs to a product photo")
+    product_mask = load_mask(mask, photo.size) if mask else None
+
+    studio = Studio(settings, memory=_memory(settings))
+    session = Session(studio, user=user or getattr(settings, "user", None) or "local")
+    session.set_product(photo, product_mask)
+    folder = Path(out)
+    interactive = sys.stdin.isatty()
+    click.echo(studio.banner())
+    if interactive:
+        click.echo('Type a request ("on a beach at sunset"), feedback, "undo", or "quit".')
+    while True:
+        if interactive:
+            click.echo("> ", nl=False)
+        line = sys.stdin.readline()
+        if not line:  # end of input: a pipe ran dry, or Ctrl-D
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text.lower() in QUIT:
+            break
+        turn = session.send(text)
+        click.echo(turn.reply)
+        _save_pictures(turn, folder)
+
+
+def _save_pictures(turn, folder: Path) -> None:
+    """A result's pictures as v<version>-<n>.png; a comparison's as compare-<k>-<n>.png."""
+    if turn.kind == "result":
+        names = [f"v{turn.version}-{i}.png" for i in range(1, len(turn.images) + 1)]
+    else:
+        k = len(list(folder.glob("compare-*-1.png"))) + 1 if folder.exists() else 1
+        names = [f"compare-{k}-{i}.png" for i in range(1, len(turn.images) + 1)]
+    metadata = {"sceneshop:recipe": turn.recipe.to_json()} if turn.recipe is not None else None
+    for picture, name in zip(turn.images, names, strict=True):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = save_png(picture, folder / name, metadata=metadata)
+        except (OSError, SceneshopError) as exc:
+            click.echo(f"error: cannot save the picture ({exc})", err=True)
+            continue
+        click.echo(f"saved {path}")
+
+
+def _memory(settings):
+    """The recipe memory when it can be opened; the chat works without it."""
+    try:
+        from agent.memory import RecipeMemory
+    except ImportError:
+        return None
+    try:
+        return RecipeMemory(settings.data_dir)
+    except SceneshopError as exc:
+        click.echo(f"note: recipe memory unavailable ({exc})", err=True)
+        return None

@@ -1,0 +1,257 @@
+"""Feedback edits of a recipe for the embedded planner: "warmer", "less busy", "closer", "remove
+the umbrella", the user's own scene words, and product-colour requests ("make it green")."""
+
+from __future__ import annotations
+
+import re
+
+from agent.prompting import PROPS_MIN_CLUTTER
+from tools.catalog import Catalog, ScenePreset
+
+DESCRIPTION_LIMIT = 1000
+FRAMINGS = ["close", "medium", "wide"]
+ANY_COLOUR = "a different colour"  # the planner's word for a colour-less "recolour it"
+
+
+def _word(token: str) -> str:
+    return token.lower().strip(".,;:!?\"()[]").replace("’", "'")
+
+
+def trim_clause(clause: str, vocab: dict) -> str:
+    """A leftover clause without filler at its ends: "put this" -> "", "on a" -> "",
+    "with a red umbrella" stays. Prepositions go only from the end (so "in a lush meadow" stays)."""
+    filler = {str(w).lower() for w in vocab["filler"]}
+    preps = {str(w).lower() for w in vocab["prepositions"]}
+    tokens = clause.split()
+    while True:
+        before = len(tokens)
+        while tokens and (_word(tokens[-1]) in filler or _word(tokens[-1]) in preps or not _word(tokens[-1])):
+            tokens.pop()
+        while tokens and (_word(tokens[0]) in filler or not _word(tokens[0])):
+            tokens.pop(0)
+        if len(tokens) == before:
+            break
+    return " ".join(tokens)
+
+
+def _remove_lead(clause: str, vocab: dict) -> str | None:
+    """The words after a removing opener ("remove the umbrella" -> "the umbrella"), else None."""
+    low = clause.lower()
+    for word in sorted((str(w) for w in vocab["remove_words"]), key=len, reverse=True):
+        if low == word or low.startswith(word + " "):
+            return clause[len(word):].strip()
+    return None
+
+
+def is_removal(clause: str, vocab: dict) -> bool:
+    return _remove_lead(clause, vocab) is not None
+
+
+def clamp_kelvin(kelvin: int, vocab: dict) -> int:
+    return int(min(vocab["kelvin_max"], max(vocab["kelvin_min"], kelvin)))
+
+
+def scene_preset(catalog: Catalog, name: str) -> ScenePreset:
+    """The preset, or for a "custom" scene (an LLM planner may write one) a plain stand-in with
+    no props, no time of day and studio light."""
+    if name == "custom":
+        return ScenePreset(name="custom", description="", keywords=(), kind="studio", palette={})
+    return catalog.scene(name)
+
+
+def props_for(preset: ScenePreset, clutter: float) -> list[str]:
+    """The preset's props that fit a clutter level: none when bare, two at the default 0.4,
+    all of them when busy."""
+    if clutter < PROPS_MIN_CLUTTER:
+        return []
+    return list(preset.props[: int(clutter * 5 + 0.5)])
+
+
+def split_description(description: str) -> list[str]:
+    return [c.strip() for c in description.split(",") if c.strip()]
+
+
+def tone_clauses(description: str, vocab: dict) -> list[str]:
+    """The warm/cool words a previous "warmer"/"cooler" left, which outlive a change of scene."""
+    tones = {vocab["warm_words"], vocab["cool_words"]}
+    return [c for c in split_description(description) if c in tones]
+
+
+def _fit(clauses: list[str], keep_newest: bool) -> tuple[list[str], bool]:
+    """Clauses that fit the recipe's 1000-character description: an edit drops its oldest words,
+    a first request its last ones."""
+    cut = False
+    while clauses and len(", ".join(clauses)) > DESCRIPTION_LIMIT:
+        cut = True
+        if len(clauses) == 1:
+            text = clauses[0][:DESCRIPTION_LIMIT]
+            clauses = [text[: text.rfind(" ")] if " " in text else text]
+            break
+        clauses.pop(0 if keep_newest else -1)
+    return clauses, cut
+
+
+def _target_words(target: str, vocab: dict) -> set[str]:
+    filler = {str(w).lower() for w in vocab["filler"]}
+    words = {_word(t) for t in target.split()}
+    out = set()
+    for w in words:
+        if len(w) >= 3 and w not in filler:
+            out.add(w)
+            out.add(w[:-1] if w.endswith("s") else w + "s")
+    return out
+
+
+def _mentions(text: str, words: set[str]) -> bool:
+    return any(_word(t) in words for t in text.split())
+
+
+def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, vocab: dict,
+                notes: list[str]) -> None:
+    """Puts the user's unclaimed words into scene.description (verbatim), and carries out
+    "remove the X" / "without X": a prop or earlier words go; anything else becomes "no X",
+    which compose_prompt sends to the negative prompt."""
+    clauses = split_description(recipe.scene.description) if (parent is not None) else []
+    negatives = []
+    for removal in intent.removals:
+        rest = _remove_lead(removal, vocab) or ""
+        target = trim_clause(rest, vocab)
+        if not target:
+            continue
+        words = _target_words(target, vocab)
+        removed = False
+        if parent is not None and words:
+            kept_props = [p for p in recipe.scene.props if not _mentions(p, words)]
+            if len(kept_props) != len(recipe.scene.props):
+                gone = [p for p in recipe.scene.props if p not in kept_props]
+                notes.append(f"removed prop {', '.join(gone)}")
+                recipe.scene.props = kept_props
+                removed = True
+            kept = [c for c in clauses if not _mentions(c, words)]
+            if len(kept) != len(clauses):
+                gone = "; ".join(c for c in clauses if c not in kept)
+                notes.append(f"removed '{gone}' from the scene words")
+                clauses = kept
+                removed = True
+        if not removed:
+            lead = removal.split()[0].lower()
+            negatives.append(removal if lead in ("no", "without") else f"no {target}")
+    added = []
+    for clause in intent.clauses + negatives:
+        if clause.lower() not in (c.lower() for c in clauses):
+            clauses.append(clause)
+            added.append(clause)
+    clauses, cut = _fit(clauses, keep_newest=parent is not None)
+    recipe.scene.description = ", ".join(clauses)
+    if added:
+        notes.append("your words kept: " + "; ".join(f"'{c}'" for c in added))
+    if cut:
+        notes.append(f"scene words shortened to fit {DESCRIPTION_LIMIT} characters")
+
+
+def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: dict,
+                notes: list[str]) -> None:
+    """Relative feedback: warmer/cooler, brighter/darker, busier/calmer, closer/wider."""
+    for edit, _said in edits:
+        if edit in ("warmer", "cooler"):
+            step = -vocab["kelvin_step"] if edit == "warmer" else vocab["kelvin_step"]
+            old = recipe.lighting.kelvin
+            new = clamp_kelvin(old + step, vocab)
+            recipe.lighting.kelvin = new
+            add, drop = (vocab["warm_words"], vocab["cool_words"]) if edit == "warmer" else (
+                vocab["cool_words"], vocab["warm_words"])
+            clauses = [c for c in split_description(recipe.scene.description) if c != drop]
+            if add not in clauses:
+                clauses.append(add)
+            recipe.scene.description = ", ".join(_fit(clauses, keep_newest=True)[0])
+            limit = " (the limit)" if new == old else ""
+            notes.append(f"{edit}: {old}K -> {new}K{limit}")
+        elif edit in ("brighter", "darker"):
+            step = vocab["exposure_step"] if edit == "brighter" else -vocab["exposure_step"]
+            old = recipe.lighting.exposure
+            recipe.lighting.exposure = round(min(1.0, max(-1.0, old + step)), 2)
+            notes.append(f"{edit}: exposure {old:+.1f} -> {recipe.lighting.exposure:+.1f}")
+        elif edit in ("busier", "calmer"):
+            step = vocab["clutter_step"] if edit == "busier" else -vocab["clutter_step"]
+            old = recipe.scene.clutter
+            new = round(min(1.0, max(0.0, old + step)), 2)
+            recipe.scene.clutter = new
+            allowed = props_for(scene_preset(catalog, recipe.scene.preset), new)
+            if edit == "calmer":
+                props = recipe.scene.props[: len(allowed)]
+            else:
+                props = list(recipe.scene.props)
+                for prop in allowed:
+                    if len(props) < len(allowed) and prop not in props:
+                        props.append(prop)
+            changed = [p for p in recipe.scene.props if p not in props] + [
+                p for p in props if p not in recipe.scene.props]
+            recipe.scene.props = props
+            what = "less busy" if edit == "calmer" else "busier"
+            extra = f"; props {'removed' if edit == 'calmer' else 'added'}: {', '.join(changed)}"
+            notes.append(f"{what}: clutter {old} -> {new}{extra if changed else ''}")
+        elif edit in ("closer", "wider"):
+            old = recipe.camera.framing
+            i = FRAMINGS.index(old) + (-1 if edit == "closer" else 1)
+            new = FRAMINGS[min(len(FRAMINGS) - 1, max(0, i))]
+            recipe.camera.framing = new
+            notes.append(f"{edit}: framing {old} -> {new}" + (" (already the limit)" if new == old else ""))
+
+
+def find_product_colour(work: str, vocab: dict) -> tuple[str, int, int] | None:
+    """(colour, start, end) when the words ask to recolour the product ("make it green", "change
+    the dress to blue", "green instead of red"), not the background ("make the background green")."""
+    colours = sorted(vocab["colours"], key=len, reverse=True)
+    c_alt = "|".join(re.escape(c) for c in colours)
+    scene_words = {" ".join(str(w).lower().split()) for w in vocab["scene_colour_words"]}
+    verbs = "|".join(re.escape(v) for v in vocab["product_colour_verbs"])
+
+    def scene_side(words: str) -> bool:
+        tokens = re.findall(r"[\w']+", words)
+        return any(t in scene_words or t.rstrip("s") in scene_words for t in tokens)
+
+    def after_ok(end: int) -> bool:
+        nxt = re.findall(r"[\w']+", work[end:])[:1]
+        return not nxt or not (nxt[0] in scene_words or nxt[0] in ("colored", "coloured", "toned"))
+
+    patterns = [
+        rf"(?<!\w)(?:{verbs})(?P<obj>(?:\s+[\w'\-]+){{0,4}}?)\s+(?:to\s+|into\s+|in\s+)?(?P<c>{c_alt})(?!\w)",
+        rf"(?<!\w)(?P<c>{c_alt})\s+instead(?:\s+of\s+(?:the\s+)?(?:{c_alt}))?(?!\w)(?P<obj>)",
+        rf"(?<!\w)(?P<obj>it|this|them|one|same\s+[\w'\-]+|the\s+[\w'\-]+|my\s+[\w'\-]+)\s+in\s+(?P<c>{c_alt})(?!\w)",
+        rf"(?<!\w)(?P<c>{c_alt})\s+(?:colou?rway|variant|edition)(?!\w)(?P<obj>)",
+        r"(?<!\w)(?P<c>different\s+colou?r|another\s+colou?r)(?!\w)(?P<obj>)",
+        r"(?<!\w)(?P<c>recolou?r|change\s+the\s+colou?r\s+of)(?P<obj>(?:\s+[\w'\-]+){1,3})\s*$",
+    ]
+    for pattern in patterns:
+        for m in re.finditer(pattern, work):
+            obj = m.group("obj") or ""
+            clause_start = max([work.rfind(ch, 0, m.start()) for ch in ",.;!?"] + [-1]) + 1
+            if scene_side(obj) or not after_ok(m.end()):
+                continue
+            if scene_side(work[clause_start : m.start()]) and "instead" not in m.group():
+                continue
+            colour = m.group("c")
+            if colour.startswith(("different", "another", "recolo", "change")):
+                colour = ANY_COLOUR
+            return colour, m.start(), m.end()
+    return None
+
+
+def product_colour(recipe, colour: str, vocab: dict, notes: list[str]) -> None:
+    """A product-colour request: recolour only a generated product (text_to_image); a photographed
+    product is never repainted, and the note says so and what to do instead."""
+    if recipe.mode == "text_to_image" and colour != ANY_COLOUR:
+        colours = sorted((str(c) for c in vocab["colours"]), key=len, reverse=True)
+        described = recipe.subject.description
+        for c in colours:
+            described = re.sub(rf"(?<!\w){re.escape(c)}(?!\w)\s*", "", described, flags=re.IGNORECASE)
+        recipe.subject.description = f"{colour} {described.strip() or 'product'}"[:200]
+        notes.append(f"product colour {colour} (no product photo, so the product is generated)")
+        return
+    wanted = "in another colour" if colour == ANY_COLOUR else f"in {colour}"
+    example = "a pink background" if colour == ANY_COLOUR else f"a {colour} background"
+    notes.append(
+        "product colour is kept: Sceneshop never repaints your product, so it stays exactly as "
+        f"photographed. For the product {wanted}, upload a photo of it {wanted}; to bring the colour "
+        f"into the picture instead, ask for {example}."
+    )

@@ -1,0 +1,382 @@
+"""A conversation about one product: the chain of recipe versions and their pictures, and the chat
+commands (undo, go back, compare, start over, clarify) handled the same way with either planner."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from PIL import Image
+
+from agent.planner import is_undo, product_colour_request
+from agent.recipe import Recipe
+from agent.toolbox import Desk, save_recipe, summarize
+from tools.errors import Cancelled, SceneshopError
+
+Kind = Literal["result", "clarify", "info", "error"]
+
+
+@dataclass
+class Turn:
+    """The studio's answer to one chat message."""
+
+    reply: str
+    recipe: Recipe | None = None
+    images: list[Image.Image] = field(default_factory=list)
+    kind: Kind = "result"
+    version: int | None = None  # the version shown, numbered from 1 in this session
+
+
+@dataclass
+class Version:
+    number: int
+    recipe: Recipe
+    images: list[Image.Image]
+
+
+class Session:
+    """One merchant's chat with the studio: `send(text)` answers each message with a Turn."""
+
+    def __init__(self, studio, user: str = "local"):
+        self.studio = studio
+        self.user = user
+        self.image: Image.Image | None = None
+        self.versions: list[Version] = []  # every version made, in order
+        self.current: Version | None = None  # the version the next message is feedback on
+        self._given_mask: Image.Image | None = None
+        self._product_mask: Image.Image | None = None  # segmented once, on first need
+        self._offered_colour: str | None = None  # the background colour a clarifying question offered
+
+    @property
+    def recipe(self) -> Recipe | None:
+        return self.current.recipe if self.current else None
+
+    def set_product(self, image: Image.Image | None, mask: Image.Image | None = None) -> None:
+        """The product photo (None: pictures from text alone) and, optionally, its mask (white =
+        product; in inpaint mode, the area to repaint). Without a mask the product is segmented
+        once, when a picture first needs it."""
+        self.image = image
+        self._given_mask = mask
+        self._product_mask = None
+
+    @property
+    def mask(self) -> Image.Image | None:
+        """The product mask: the one given, else the segmented one."""
+        if self._given_mask is not None or self.image is None:
+            return self._given_mask
+        if self._product_mask is None:
+            self._product_mask = self.studio.segment(self.image)
+        return self._product_mask
+
+    def add_version(self, recipe: Recipe, *, progress=None, cancel=None, said: tuple[str, ...] = ()) -> Turn:
+        """Renders `recipe` with the product and makes it the newest, current version."""
+        if recipe.mode == "inpaint":  # the mask is the area to repaint: never a guessed product mask
+            mask = self._given_mask
+        else:
+            mask = self.mask if recipe.mode != "text_to_image" else None
+        images = self.studio.render(recipe, self.image, mask, progress=progress, cancel=cancel)
+        version = Version(len(self.versions) + 1, recipe, images)
+        self.versions.append(version)
+        self.current = version
+        lines = [line for line in said if line]
+        lines.append(f"Version {version.number}: {summarize(recipe)}.")
+        lines += [f"- {note}" for note in recipe.notes]
+        return Turn("\n".join(lines), recipe, images, "result", version.number)
+
+    def send(self, text: str, *, progress=None, cancel=None) -> Turn:
+        """Answers one message; domain errors become an "error" turn and the session stays usable."""
+        text = " ".join(text.split())
+        if not text:
+            return Turn('Tell me what you\'d like to see, e.g. "on a beach at sunset".', kind="info")
+        try:
+            return self._answer(text, progress, cancel)
+        except Cancelled:
+            reply = "Cancelled; the previous picture is still the current one."
+            return Turn(reply, self.recipe, kind="error")
+        except SceneshopError as exc:
+            return Turn(str(exc), self.recipe, kind="error")
+
+    # ------------------------------------------------------------------------------ commands
+
+    def undo(self) -> Turn:
+        """Back to the current version's parent and its picture."""
+        if self.current is None:
+            return Turn("There is nothing to undo yet.", kind="info")
+        parent = self._version_of(self.current.recipe.parent_id)
+        if parent is None:
+            return Turn(
+                f"Version {self.current.number} is the first of this chain; there is nothing before it.",
+                self.recipe,
+                kind="info",
+                version=self.current.number,
+            )
+        return self._show(parent, "Undone. Back to")
+
+    def go_back(self, number: int) -> Turn:
+        if not 1 <= number <= len(self.versions):
+            have = f"versions 1–{len(self.versions)}" if self.versions else "no versions"
+            return Turn(f"There is no version {number}; so far there are {have}.", self.recipe, kind="info")
+        return self._show(self.versions[number - 1], "Back to")
+
+    def compare(self, a: int | None = None, b: int | None = None) -> Turn:
+        """The fields that differ between two versions (default: the last two made), and both pictures."""
+        if a is None or b is None:
+            if len(self.versions) < 2:
+                reply = "There is only one version so far; make another to compare."
+                return Turn(reply, self.recipe, kind="info")
+            a, b = self.versions[-2].number, self.versions[-1].number
+        missing = [n for n in (a, b) if not 1 <= n <= len(self.versions)]
+        if missing:
+            reply = f"There is no version {missing[0]}; so far there are {len(self.versions)}."
+            return Turn(reply, self.recipe, kind="info")
+        va, vb = self.versions[a - 1], self.versions[b - 1]
+        changes = recipe_differences(va.recipe, vb.recipe)
+        if changes:
+            reply = f"Version {a} → version {b}:\n" + "\n".join(f"- {c}" for c in changes)
+        else:
+            reply = f"Versions {a} and {b} have the same recipe."
+        images = [v.images[0] for v in (va, vb) if v.images]
+        return Turn(reply, None, images, kind="info")
+
+    def start_over(self) -> None:
+        """A fresh chain for the same product; earlier versions stay reachable by number."""
+        self.current = None
+
+    # ------------------------------------------------------------------------------- routing
+
+    def _answer(self, text: str, progress, cancel) -> Turn:
+        offered, self._offered_colour = self._offered_colour, None
+        if offered is not None:
+            if _YES.fullmatch(_plain(text)):
+                return self._make(f"{offered} background", progress, cancel)
+            if _NO.fullmatch(_plain(text)):
+                return Turn(
+                    "OK, nothing changed. The product is never repainted: its colour stays as photographed. "
+                    "To show it in another colour, upload a photo of that variant.",
+                    self.recipe,
+                    kind="info",
+                )
+        number = version_asked(text)
+        if number is not None:
+            return self.go_back(number)
+        if is_undo(text):
+            return self.undo()
+        pair = compare_asked(text)
+        if pair is not None:
+            return self.compare(*pair)
+        rest = start_over_asked(text)
+        if rest is not None:
+            self.start_over()
+            if rest:
+                return self._make(rest, progress, cancel)
+            return Turn("Starting over with the same product. What scene would you like?", kind="info")
+        name = save_asked(text)
+        if name is not None:
+            return self._save(name)  # "" = unnamed: memory labels it by its request
+        colour = self._colour_needs_asking(text)
+        if colour is not None:
+            self._offered_colour = colour
+            return Turn(
+                f"Do you mean a {colour} background? The product itself is never repainted.",
+                self.recipe,
+                kind="clarify",
+            )
+        return self._make(text, progress, cancel)
+
+    def _colour_needs_asking(self, text: str) -> str | None:
+        # Only where the product is kept pixel-exact does "make it green" have two readings.
+        mode = self.recipe.mode if self.recipe else ("replace_background" if self.image else "text_to_image")
+        if mode != "replace_background":
+            return None
+        return product_colour_request(text)
+
+    def _make(self, text: str, progress, cancel) -> Turn:
+        """Plan (or edit) with the studio's planner, render, and make the result the current version."""
+        parent = self.recipe
+        size = self.image.size if self.image is not None else None
+        planner = self.studio.planner
+        said: list[str] = []
+        lead = ""
+        if hasattr(planner, "converse"):  # the LLM planner: the model may also look up, re-render, save
+            recall = None
+            if parent is None and self.studio.memory is not None:
+                # As Studio.plan does for the embedded planner: "like last time" starts from memory.
+                recall = self.studio.memory.resolve(self.user, text)
+            reply = planner.converse(
+                text,
+                recall.recipe if recall is not None else parent,
+                image_size=size,
+                user=self.user,
+                memory=self.studio.memory,
+                thumbnail=self._thumbnail(),
+                history=self._history(),
+            )
+            said, lead = reply.said, reply.text
+            if reply.recipe is None or not reply.render:
+                words = " ".join([lead, *said]).strip() or "OK."
+                return Turn(words, self.recipe, kind="info", version=self._number())
+            recipe = reply.recipe
+            if recall is not None:
+                recipe.notes.insert(0, recall.reason)
+        else:
+            recipe = self.studio.plan(text, parent, image_size=size, user=self.user)
+        return self.add_version(recipe, progress=progress, cancel=cancel, said=(lead, *said))
+
+    def _save(self, name: str) -> Turn:
+        if self.studio.memory is None:
+            reply = "Saving needs the recipe memory, which this studio runs without."
+            return Turn(reply, self.recipe, kind="info")
+        if self.current is None:
+            return Turn("There is nothing to save yet; make a picture first.", kind="info")
+        desk = Desk(
+            self.studio.catalog,
+            name,
+            parent=self.recipe,
+            memory=self.studio.memory,
+            user=self.user,
+            thumbnail=self._thumbnail(),
+        )
+        save_recipe(desk, name=name)
+        return Turn(" ".join(desk.said), self.recipe, kind="info", version=self.current.number)
+
+    def _show(self, version: Version, how: str) -> Turn:
+        self.current = version
+        reply = f"{how} version {version.number}: {summarize(version.recipe)}."
+        return Turn(reply, version.recipe, list(version.images), "result", version.number)
+
+    def _version_of(self, recipe_id: str | None) -> Version | None:
+        return next((v for v in self.versions if v.recipe.id == recipe_id), None)
+
+    def _number(self) -> int | None:
+        return self.current.number if self.current else None
+
+    def _thumbnail(self) -> Image.Image | None:
+        return self.current.images[0] if self.current and self.current.images else None
+
+    def _history(self, limit: int = 5) -> list[str]:
+        """The requests that led to the current version, oldest first."""
+        requests, version = [], self.current
+        while version is not None and len(requests) < limit:
+            requests.append(version.recipe.request)
+            version = self._version_of(version.recipe.parent_id)
+        return requests[::-1]
+
+
+# ------------------------------------------------------------------------ reading the commands
+
+_ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+}
+_REF = r"(?:(?:version|v|number|no\.?|#)\s*(\d+)|(\d+)(?:st|nd|rd|th)|(" + "|".join(_ORDINALS) + "))"
+_GO_BACK = re.compile(
+    r"(?:(?:let'?s|can we|could we|could you|please)\s+)?"
+    r"(?:(?:go|get|jump|switch|return|revert|take me|bring me|change)\s+back|back|go|return|revert|switch"
+    r"|restore|show(?:\s+me)?|use|pick|take)?\s*(?:to\s+)?(?:the\s+)?"
+    + _REF
+    + r"(?:\s+(?:one|version|picture|image|recipe|again))?(?:\s+please)?"
+)
+_COMPARE = re.compile(r"\bcompare\b|\bwhat(?:'s|\s+is|\s+has)?\s+changed\b|\bdiff(?:erence)?s?\s+between\b")
+_START_OVER = re.compile(
+    r"\b(?:start(?:ing)?\s+(?:over|again|afresh|from\s+scratch)|from\s+scratch|fresh\s+start|begin\s+again)\b"
+    r"(?:\s+with\s+the\s+same\s+(?:product|photo|image|picture|item))?"
+)
+_SAVE = re.compile(
+    r"(?:please\s+)?(?:save|remember|keep)\s+(?:this|it|that)(?:\s+(?:look|recipe|one|version))?"
+    r"(?:\s+(?:as|under)\s+[\"']?(?P<name>[^\"']+?)[\"']?)?",
+    re.I,
+)
+_YES = re.compile(
+    r"(?:yes|yeah|yep|yup|sure|ok|okay|please|correct|right|exactly|do it|go ahead)?"
+    r"(?:\s*(?:please|do it|go ahead))?"
+    r"(?:\s*(?:i mean\s+|just\s+)?(?:the\s+)?(?:background|backdrop|scene)(?:\s+please)?)?"
+)
+_NO = re.compile(
+    r"(?:no|nope|nah|never mind|cancel|forget it)(?:\s*(?:i mean\s+)?(?:the\s+)?product)?|(?:the\s+)?product"
+)
+
+
+def _plain(text: str) -> str:
+    """Lower case, punctuation as spaces, single spaces: "Yes, please!" -> "yes please"."""
+    return " ".join(re.sub(r"[^\w\s'#]", " ", text.lower()).split())
+
+
+def version_asked(text: str) -> int | None:
+    """ "go back to the second one", "version 2", "back to v3" -> 2, 2, 3; anything else -> None."""
+    m = _GO_BACK.fullmatch(_plain(text))
+    if not m or not any(m.groups()):
+        return None
+    digits, nth, word = m.groups()
+    return int(digits or nth) if (digits or nth) else _ORDINALS[word]
+
+
+def compare_asked(text: str) -> tuple[int | None, int | None] | None:
+    """ "compare the last two" -> (None, None); "compare version 1 and 3" -> (1, 3); else None."""
+    plain = _plain(text)
+    if not _COMPARE.search(plain):
+        return None
+    numbers = [int(n) for n in re.findall(r"\d+", plain)]
+    numbers += [_ORDINALS[w] for w in re.findall(r"\b(" + "|".join(_ORDINALS) + r")\b", plain)]
+    return (numbers[0], numbers[1]) if len(numbers) >= 2 else (None, None)
+
+
+def start_over_asked(text: str) -> str | None:
+    """The rest of the message after "start over (with the same product)", or None when not asked."""
+    m = _START_OVER.search(text.lower())
+    if not m:
+        return None
+    rest = (text[: m.start()] + " " + text[m.end() :]).strip(" ,.;:!-—")
+    rest = re.sub(r"^(?:let'?s|please|ok|okay|and|then)\b[\s,]*", "", rest, flags=re.I).strip(" ,.;:!-—")
+    return rest if re.search(r"[a-zA-Z]{3}", rest) else ""
+
+
+def save_asked(text: str) -> str | None:
+    """ "save this as summer look" -> "summer look"; "save this" -> ""; anything else -> None."""
+    m = _SAVE.fullmatch(text.strip(" .!"))
+    if not m:
+        return None
+    return (m.group("name") or "").strip()
+
+
+_IGNORED = {"id", "parent_id", "request", "notes", "prompt", "negative_prompt", "schema_version"}
+
+
+def recipe_differences(a: Recipe, b: Recipe) -> list[str]:
+    """ "lighting.kelvin: 3200 → 2500" for every field that differs (ids, request and prompt texts
+    aside: the prompt follows from the fields)."""
+    flat_a, flat_b = _flatten(a.model_dump(exclude=_IGNORED)), _flatten(b.model_dump(exclude=_IGNORED))
+    keys = list(flat_a) + [k for k in flat_b if k not in flat_a]
+    return [
+        f"{key}: {_show_value(flat_a.get(key))} → {_show_value(flat_b.get(key))}"
+        for key in keys
+        if flat_a.get(key) != flat_b.get(key)
+    ]
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _show_value(value) -> str:
+    if isinstance(value, list):
+        if value and isinstance(value[0], dict):  # LoRAs
+            return ", ".join(f"{v.get('name')} {v.get('weight'):g}" for v in value)
+        return ", ".join(str(v) for v in value) or "none"
+    if value is None or value == "":
+        return "none" if value is None else "(empty)"
+    return str(value)

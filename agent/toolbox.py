@@ -1,0 +1,497 @@
+"""The agent's tools: typed functions with docstrings, registered once; the schemas the language model
+sees, and the validation of its calls, are derived from them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from langchain_core.tools import InjectedToolArg, StructuredTool
+from pydantic import BaseModel, Field, ValidationError
+
+from agent.recipe import (
+    Framing,
+    Mode,
+    Recipe,
+    TimeOfDay,
+    check_against_catalog,
+    describe_validation_error,
+)
+from agent.recipe import new_seed as draw_seed
+from tools.catalog import Catalog
+from tools.errors import RecipeError, SceneshopError
+
+
+@dataclass
+class Desk:
+    """What the tools work on during one chat turn, and what they produced."""
+
+    catalog: Catalog
+    request: str
+    parent: Recipe | None = None  # the recipe being edited (the session's current version)
+    image_size: tuple[int, int] | None = None  # the product photo's size; None = no product
+    memory: Any = None  # agent.memory.RecipeMemory, when the studio has one
+    user: str = "local"
+    thumbnail: Any = None  # the current picture, stored with a saved recipe
+    by: str = "the language model"  # who made the calls, for the recipe's notes
+    recipe: Recipe | None = None  # set by plan_recipe / edit_recipe / generate
+    render: bool = False  # a picture should be made of `recipe`
+    said: list[str] = field(default_factory=list)  # facts for the chat reply ("saved as …")
+
+    @property
+    def current(self) -> Recipe | None:
+        """The newest recipe of this turn: one a tool made, else the one being edited."""
+        return self.recipe or self.parent
+
+
+@dataclass
+class Observation:
+    """A tool's answer to one call, sent back to the model as a tool message."""
+
+    call_id: str
+    tool: str
+    text: str
+    ok: bool
+    ends_turn: bool = False
+    problem: str = ""  # what was wrong, when not ok (for the fallback note)
+
+
+class LoraPick(BaseModel):
+    """A style LoRA and its weight."""
+
+    name: str = Field(description="a LoRA name from the catalog (see the system prompt or list_loras)")
+    weight: float | None = Field(None, description="weight inside the LoRA's range; omit for its default")
+
+
+REGISTRY: dict[str, StructuredTool] = {}
+_ENDS_TURN = "ends_turn"
+
+
+def register(*, ends_turn: bool = False) -> Callable:
+    """Adds a tool function to the registry; its signature and docstring become the schema."""
+
+    def add(fn: Callable) -> Callable:
+        tool = StructuredTool.from_function(fn, parse_docstring=True, metadata={_ENDS_TURN: ends_turn})
+        REGISTRY[tool.name] = tool
+        return fn
+
+    return add
+
+
+Desk_ = Annotated[Desk, InjectedToolArg]  # hidden from the model; the runner passes it
+
+
+# ---------------------------------------------------------------------------------------- the tools
+
+
+@register(ends_turn=True)
+def plan_recipe(
+    desk: Desk_,
+    scene_preset: str,
+    scene_description: str = "",
+    subject: str = "product",
+    category: str = "general",
+    mode: Mode | None = None,
+    time_of_day: TimeOfDay | None = None,
+    lighting_preset: str | None = None,
+    lighting_direction: str | None = None,
+    kelvin: Annotated[int | None, Field(ge=1500, le=12000)] = None,
+    props: list[str] | None = None,
+    clutter: Annotated[float | None, Field(ge=0.0, le=1.0)] = None,
+    framing: Framing = "medium",
+    angle: str | None = None,
+    loras: list[LoraPick] | None = None,
+    marketplace: str | None = None,
+    count: Annotated[int, Field(ge=1, le=8)] = 1,
+) -> str:
+    """Plan a fresh recipe for a new scene (use edit_recipe to change the current one).
+
+    Args:
+        scene_preset: a scene preset name from the catalog, or "custom" when none fits.
+        scene_description: the user's own words for the setting, surface and mood; you may add a few words.
+        subject: what the product is, e.g. "red summer dress".
+        category: product category, e.g. apparel, footwear, beauty, jewelry, home, food, electronics.
+        mode: replace_background keeps the product pixel-exact (default with a photo); text_to_image
+            when there is no product photo; restyle or inpaint only when asked.
+        time_of_day: sunrise, day, sunset or night; omit for the preset's default.
+        lighting_preset: a lighting preset name; omit for the scene preset's default.
+        lighting_direction: where the light comes from (front, side, back, top); omit for the preset's.
+        kelvin: colour temperature in kelvin (lower is warmer); omit for the lighting preset's.
+        props: props to show; omit for the scene preset's props, [] for none.
+        clutter: 0 = bare, 1 = busy; omit for 0.4.
+        framing: close, medium or wide.
+        angle: camera angle, e.g. "eye level", "top down", "low angle".
+        loras: style LoRAs with weights; only names from the catalog, one base family.
+        marketplace: a marketplace output preset name (fixes size and background), or omit.
+        count: how many pictures to make (1-8).
+    """
+    catalog = desk.catalog
+    preset = catalog.scene(scene_preset) if scene_preset != "custom" else None
+    light = catalog.light(lighting_preset or (preset.lighting if preset else "softbox"))
+    data = {
+        "request": desk.request,
+        "mode": mode or ("replace_background" if desk.image_size else "text_to_image"),
+        "subject": {"description": subject, "category": category},
+        "scene": {
+            "preset": scene_preset,
+            "description": scene_description or desk.request,
+            "props": list(preset.props if preset else ()) if props is None else props,
+            "clutter": 0.4 if clutter is None else clutter,
+        },
+        "lighting": {
+            "preset": light.name,
+            "direction": lighting_direction or light.direction,
+            "kelvin": kelvin or light.kelvin,
+        },
+        "time_of_day": time_of_day or (preset.time if preset else None),
+        "camera": {"framing": framing, **({"angle": angle} if angle else {})},
+        "loras": _loras(catalog, loras or []),
+        "output": {"preset": _marketplace(catalog, marketplace), "count": count},
+        "notes": [],
+    }
+    if desk.image_size:
+        data["width"], data["height"] = _canvas(desk.image_size, data["notes"])
+    if desk.parent is not None:
+        # A new scene in the same conversation: still a version of the chain, same seed and canvas.
+        parent = desk.parent
+        data.update(parent_id=parent.id, seed=parent.seed, width=parent.width, height=parent.height)
+        if mode is None:
+            data["mode"] = parent.mode
+    recipe = _finish(desk, _validated(data), f"planned by {desk.by}")
+    return f"recipe ready: {summarize(recipe)}"
+
+
+@register(ends_turn=True)
+def edit_recipe(
+    desk: Desk_,
+    scene_preset: str | None = None,
+    scene_description: str | None = None,
+    add_description: str | None = None,
+    subject: str | None = None,
+    time_of_day: Literal["sunrise", "day", "sunset", "night", "none"] | None = None,
+    lighting_preset: str | None = None,
+    lighting_direction: str | None = None,
+    kelvin: Annotated[int | None, Field(ge=1500, le=12000)] = None,
+    exposure: Annotated[float | None, Field(ge=-1.0, le=1.0)] = None,
+    add_props: list[str] | None = None,
+    remove_props: list[str] | None = None,
+    clutter: Annotated[float | None, Field(ge=0.0, le=1.0)] = None,
+    framing: Framing | None = None,
+    angle: str | None = None,
+    loras: list[LoraPick] | None = None,
+    marketplace: str | None = None,
+    count: Annotated[int | None, Field(ge=1, le=8)] = None,
+    new_seed: bool = False,
+) -> str:
+    """Change fields of the current recipe; every field you omit stays as it is.
+
+    Args:
+        scene_preset: a new scene preset name from the catalog (its default light and props follow).
+        scene_description: replaces the scene description (keep the user's words).
+        add_description: words appended to the scene description.
+        subject: what the product is.
+        time_of_day: sunrise, day, sunset or night; "none" to clear.
+        lighting_preset: a new lighting preset name (its kelvin and direction follow unless given).
+        lighting_direction: front, side, back or top.
+        kelvin: colour temperature in kelvin; warmer = lower (e.g. 700 below the current), cooler = higher.
+        exposure: -1 darker … +1 brighter.
+        add_props: props to add.
+        remove_props: props to remove; ["all"] removes every prop.
+        clutter: 0 = bare, 1 = busy; "less busy" lowers it.
+        framing: close, medium or wide.
+        angle: camera angle.
+        loras: the complete new LoRA list (replaces the current one; [] for none).
+        marketplace: a marketplace output preset name, or "none" to clear it.
+        count: how many pictures to make (1-8).
+        new_seed: true for a new variation (draws a new seed).
+    """
+    parent = desk.current
+    if parent is None:
+        raise RecipeError("there is no current recipe to edit yet; call plan_recipe for a fresh one")
+    catalog = desk.catalog
+    data = parent.model_dump()
+    scene, lighting = data["scene"], data["lighting"]
+    if scene_preset is not None and scene_preset != scene["preset"]:
+        preset = catalog.scene(scene_preset) if scene_preset != "custom" else None
+        # The old scene's words would contradict the new preset; the request describes the new one.
+        scene.update(
+            preset=scene_preset, props=list(preset.props) if preset else [], description=desk.request
+        )
+        if preset is not None:
+            lighting_preset = lighting_preset or preset.lighting
+            if time_of_day is None:
+                data["time_of_day"] = preset.time
+    if lighting_preset is not None and lighting_preset != lighting["preset"]:
+        light = catalog.light(lighting_preset)
+        lighting.update(preset=light.name, kelvin=light.kelvin, direction=light.direction)
+    if scene_description is not None:
+        scene["description"] = scene_description
+    if add_description:
+        scene["description"] = f"{scene['description']}, {add_description}".strip(" ,")
+    if remove_props:
+        gone = {p.lower() for p in remove_props}
+        scene["props"] = [] if "all" in gone else [p for p in scene["props"] if p.lower() not in gone]
+    if add_props:
+        scene["props"] += [p for p in add_props if p not in scene["props"]]
+    _set(scene, clutter=clutter)
+    _set(lighting, kelvin=kelvin, exposure=exposure, direction=lighting_direction)
+    _set(data["camera"], framing=framing, angle=angle)
+    _set(data["output"], count=count)
+    if subject is not None:
+        data["subject"]["description"] = subject
+    if time_of_day is not None:
+        data["time_of_day"] = None if time_of_day == "none" else time_of_day
+    if loras is not None:
+        data["loras"] = _loras(catalog, loras)
+    if marketplace is not None:
+        data["output"]["preset"] = None if marketplace == "none" else _marketplace(catalog, marketplace)
+    if new_seed:
+        data["seed"] = _fresh_seed(parent.seed)
+    data.update(parent_id=parent.id, request=desk.request, notes=[])
+    data.pop("id")
+    recipe = _finish(desk, _validated(data), f"edited by {desk.by}")
+    return f"recipe ready: {summarize(recipe)}"
+
+
+@register(ends_turn=True)
+def generate(
+    desk: Desk_,
+    new_seed: bool = True,
+    count: Annotated[int | None, Field(ge=1, le=8)] = None,
+) -> str:
+    """Make pictures of the current recipe unchanged except for the seed ("another one", "more like this").
+
+    Args:
+        new_seed: draw a new seed so the pictures differ from the last ones (only the seed changes).
+        count: how many pictures to make (1-8); omit to keep the current count.
+    """
+    current = desk.current
+    if current is None:
+        raise RecipeError("there is no recipe to render yet; call plan_recipe first")
+    changes: dict[str, Any] = {}
+    if new_seed:
+        changes["seed"] = _fresh_seed(current.seed)
+    if count is not None:
+        changes["output"] = {"preset": current.output.preset, "count": count}
+    if desk.recipe is None:
+        desk.recipe = current.child(desk.request, **changes)
+    else:  # a recipe planned earlier in this turn: adjust it rather than stack a second version
+        desk.recipe = _validated({**current.model_dump(), **changes})
+    desk.recipe.notes.append("a new variation: only the seed changed" if new_seed else "rendered again")
+    desk.render = True
+    return f"rendering: {summarize(desk.recipe)}"
+
+
+@register()
+def list_scenes(
+    desk: Desk_, kind: Literal["studio", "gradient", "surface", "outdoor", "interior"] | None = None
+) -> str:
+    """List the scene presets with their descriptions.
+
+    Args:
+        kind: only presets of this kind.
+    """
+    scenes = [s for s in desk.catalog.scenes.values() if kind is None or s.kind == kind]
+    return "\n".join(f"{s.name} ({s.kind}): {s.description}" for s in scenes) or f"no {kind} scenes"
+
+
+@register()
+def list_loras(desk: Desk_) -> str:
+    """List the style LoRAs with their base family, weight range and description."""
+    return "\n".join(
+        f"{e.name} ({e.family}, weight {e.weight_min:g}–{e.weight_max:g}, default {e.weight_default:g}): "
+        f"{e.description}"
+        for e in desk.catalog.loras.values()
+    )
+
+
+@register()
+def recall_recipes(desk: Desk_, query: str, k: Annotated[int, Field(ge=1, le=10)] = 3) -> str:
+    """Search this user's saved recipes ("like last time", "the sunset look").
+
+    Args:
+        query: words describing the look to find.
+        k: how many to return.
+    """
+    hits = desk.memory.search(desk.user, query, k)
+    if not hits:
+        return "no saved recipes match"
+    lines = [f"{entry.label} (similarity {score:.2f}): {summarize(entry.recipe)}" for entry, score in hits]
+    return "saved recipes, best first (reuse their fields in plan_recipe):\n" + "\n".join(lines)
+
+
+@register(ends_turn=True)
+def save_recipe(
+    desk: Desk_,
+    name: str,
+    tags: list[str] | None = None,
+    rating: Literal["saved", "liked"] = "saved",
+) -> str:
+    """Save the current recipe to the user's memory so it can be reused later.
+
+    Args:
+        name: a short name the user can ask for later, e.g. "sunset look".
+        tags: a few words to find it by.
+        rating: "liked" when the user said they like it, else "saved".
+    """
+    recipe = desk.current
+    if recipe is None:
+        raise RecipeError("there is no recipe to save yet; make a picture first")
+    entry = desk.memory.save(desk.user, recipe, rating, name or None, list(tags or []), desk.thumbnail)
+    desk.said.append(f"Saved as {entry.label}.")
+    return f"saved as {entry.label}"
+
+
+# ----------------------------------------------------------------------------------- the runner
+
+
+def tools_for(desk: Desk, names: list[str] | None = None) -> list[StructuredTool]:
+    """The tools that make sense on this desk: editing needs a recipe, memory tools need memory."""
+    wanted = names or list(REGISTRY)
+    skip = set()
+    if desk.parent is None:
+        skip |= {"edit_recipe", "generate"}
+    if desk.memory is None:
+        skip |= {"recall_recipes", "save_recipe"}
+    return [REGISTRY[n] for n in wanted if n not in skip]
+
+
+def run_call(desk: Desk, call: dict, offered: list[StructuredTool]) -> Observation:
+    """Validates one tool call from the model and runs it. A mistake the model can fix (unknown tool,
+    malformed or unknown arguments, a name not in the catalog, a value out of range) comes back as a
+    failed observation that says what was wrong and lists the valid choices."""
+    name, call_id = call.get("name") or "", call.get("id") or ""
+    tools = {t.name: t for t in offered}
+    if name not in tools:
+        problem = f"there is no tool '{name}'; tools: {', '.join(tools)}"
+        return Observation(call_id, name, f"error: {problem}. Call one of those.", False, problem=problem)
+    tool = tools[name]
+    if call.get("error") is not None or not isinstance(call.get("args"), dict):
+        raw = call.get("args")
+        return _failed(call_id, name, f"the arguments are not a valid JSON object ({_short(raw)})")
+    args = call["args"]
+    fields = tool.tool_call_schema.model_fields
+    unknown = sorted(set(args) - set(fields))
+    if unknown:
+        problem = f"unknown argument(s) {', '.join(unknown)}; arguments: {', '.join(fields)}"
+        return _failed(call_id, name, problem)
+    try:
+        parsed = tool.tool_call_schema.model_validate(args)
+    except ValidationError as exc:
+        return _failed(call_id, name, _argument_errors(exc))
+    try:
+        text = tool.func(desk=desk, **{k: getattr(parsed, k) for k in fields})
+    except SceneshopError as exc:
+        return _failed(call_id, name, str(exc))
+    return Observation(call_id, name, text, True, bool(tool.metadata.get(_ENDS_TURN)))
+
+
+def summarize(recipe: Recipe) -> str:
+    """One line a merchant can read: scene, time, light, framing, LoRAs, output."""
+    parts = [f"scene {recipe.scene.preset}"]
+    if recipe.time_of_day:
+        parts.append(recipe.time_of_day)
+    parts.append(f"{recipe.lighting.preset} light {recipe.lighting.kelvin} K")
+    parts.append(f"{recipe.camera.framing} framing")
+    if recipe.scene.props:
+        parts.append("props: " + ", ".join(recipe.scene.props))
+    if recipe.loras:
+        parts.append("LoRAs: " + ", ".join(f"{c.name} {c.weight:g}" for c in recipe.loras))
+    if recipe.output.preset:
+        parts.append(f"for {recipe.output.preset}")
+    parts.append(f"seed {recipe.seed}")
+    return ", ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _canvas(image_size: tuple[int, int], notes: list[str]) -> tuple[int, int]:
+    """The photo's own size (so the product keeps its pixels), fitted as the embedded planner does."""
+    from agent.planner import _fit_size
+
+    return _fit_size(tuple(image_size), notes)
+
+
+def _loras(catalog: Catalog, picks: list[LoraPick]) -> list[dict]:
+    chosen, families = [], set()
+    for pick in picks:
+        entry = catalog.lora(pick.name)
+        weight = entry.weight_default if pick.weight is None else pick.weight
+        if not entry.weight_min <= weight <= entry.weight_max:
+            raise RecipeError(
+                f"LoRA '{pick.name}' weight {weight:g} is outside its range "
+                f"{entry.weight_min:g}–{entry.weight_max:g} (default {entry.weight_default:g})"
+            )
+        families.add(entry.family)
+        chosen.append({"name": entry.name, "weight": weight})
+    if len(families) > 1:
+        raise RecipeError(
+            "the LoRAs mix base families ("
+            + ", ".join(sorted(families))
+            + "); pick LoRAs of one family: "
+            + "; ".join(f"{e.name} ({e.family})" for e in catalog.loras.values())
+        )
+    return chosen
+
+
+def _marketplace(catalog: Catalog, name: str | None) -> str | None:
+    if name in (None, "", "none"):
+        return None
+    return catalog.marketplace(name).name
+
+
+def _set(target: dict, **values) -> None:
+    target.update({k: v for k, v in values.items() if v is not None})
+
+
+def _fresh_seed(old: int) -> int:
+    seed = draw_seed()
+    return seed if seed != old else (seed + 1) % 2**32
+
+
+def _validated(data: dict) -> Recipe:
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise RecipeError(describe_validation_error(exc)) from None
+
+
+def _finish(desk: Desk, recipe: Recipe, note: str) -> Recipe:
+    from agent.prompting import compose_prompt
+
+    # Without image_size a feedback turn may still be about a photo (the parent's); a fresh plan is not.
+    photo_known = desk.image_size is not None or (
+        desk.parent is not None and desk.parent.mode != "text_to_image"
+    )
+    if recipe.mode != "text_to_image" and not photo_known:
+        raise RecipeError(
+            f"mode '{recipe.mode}' needs a product photo and there is none; use mode text_to_image"
+        )
+    check_against_catalog(recipe, desk.catalog)
+    recipe.prompt, recipe.negative_prompt = compose_prompt(recipe, desk.catalog)
+    recipe.notes.append(note)
+    desk.recipe = recipe
+    desk.render = True
+    return recipe
+
+
+def _failed(call_id: str, name: str, problem: str) -> Observation:
+    return Observation(
+        call_id, name, f"error: {problem}. Fix this and call {name} again.", False, problem=problem
+    )
+
+
+def _argument_errors(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "arguments"
+        parts.append(f"argument '{where}': {err['msg']} (got {_short(err.get('input'))})")
+    return "; ".join(parts)
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,28 @@
+"""Shared test fixtures: real photos from scikit-image and product masks for them."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image, ImageDraw
+from skimage import data
+
+# The espresso cup with its saucer in skimage's coffee.png (600x400): a box hint around it.
+COFFEE_CUP_BOX = (60, 5, 490, 395)
+
+
+@pytest.fixture(scope="session")
+def coffee() -> Image.Image:
+    """A real 600x400 RGB photo: an espresso cup on a saucer on a wooden table."""
+    return Image.fromarray(data.coffee(), "RGB")
+
+
+@pytest.fixture(scope="session")
+def coffee_mask() -> Image.Image:
+    """A hand-drawn "L" mask of the cup and saucer in `coffee` (independent of tools.segment)."""
+    mask = Image.new("L", (600, 400), 0)
+    draw = ImageDraw.Draw(mask)
+    draw.ellipse((76, 72, 480, 390), fill=255)  # saucer
+    draw.ellipse((170, 14, 410, 200), fill=255)  # cup rim
+    draw.rectangle((172, 100, 408, 260), fill=255)  # cup body
+    return mask
+

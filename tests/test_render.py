@@ -1,0 +1,317 @@
+"""Tests for tools.render: the embedded preview renderer draws the recipe and never repaints the product."""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from agent.recipe import Recipe
+from tools.catalog import load_catalog
+from tools.composite import place_product, product_core
+from tools.errors import Cancelled
+from tools.imageio import save_png
+from tools.render import EmbeddedRenderer, kelvin_to_rgb
+
+FEATHER = 2
+
+
+@pytest.fixture(scope="module")
+def renderer() -> EmbeddedRenderer:
+    return EmbeddedRenderer()
+
+
+def recipe(**fields) -> Recipe:
+    fields.setdefault("seed", 11)
+    fields.setdefault("width", 512)
+    fields.setdefault("height", 512)
+    return Recipe(**fields)
+
+
+def rgb(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB")).astype(np.int32)
+
+
+def red_blue(pixels: np.ndarray) -> float:
+    return float(pixels[..., 0].mean() / max(1.0, pixels[..., 2].mean()))
+
+
+def far_from(mask: Image.Image, distance: int) -> np.ndarray:
+    """Pixels more than `distance` px away from the mask (a square dilation, so conservative)."""
+    hard = (np.asarray(mask.convert("L")) >= 128).astype(np.uint8)
+    return cv2.dilate(hard, np.ones((2 * distance + 1, 2 * distance + 1), np.uint8)) == 0
+
+
+# ---------------------------------------------------------------- the product is never repainted
+
+
+@pytest.mark.parametrize("preset, time", [
+    ("studio_white", None), ("beach", "sunset"), ("marble", None), ("city_street_night", None),
+    ("flat_lay", None), ("festive", None), ("podium", None),
+])
+def test_product_pixels_are_bit_exact_after_placement(renderer, coffee, coffee_mask, preset, time):
+    r = recipe(scene={"preset": preset, "props": ["ceramic dish", "small plant"], "clutter": 0.8},
+               time_of_day=time)
+    out = renderer.render(r, coffee, coffee_mask)[0]
+    assert out.size == (512, 512) and out.mode == "RGB"
+    placed = place_product(coffee, coffee_mask, 512, 512, r.fill)
+    core = product_core(placed.mask, FEATHER)
+    assert core.sum() > 0.2 * 512 * 512
+    assert np.array_equal(rgb(out)[core], rgb(placed.product)[core])
+
+
+def test_photo_framing_kept_when_canvas_is_the_photo_size(renderer, coffee, coffee_mask):
+    """Canvas = photo size, no marketplace, framing medium -> fill=None: the product stays where
+    it was, at scale 1, so the output equals the original photo inside the product."""
+    r = recipe(width=600, height=400, scene={"preset": "beach"}, time_of_day="sunset")
+    out = renderer.render(r, coffee, coffee_mask)[0]
+    assert out.size == (600, 400)
+    core = product_core(coffee_mask, FEATHER)
+    assert np.array_equal(rgb(out)[core], rgb(coffee)[core])
+    assert not np.array_equal(rgb(out)[~core], rgb(coffee)[~core])  # the table is gone
+
+
+def test_explicit_framing_rescales_the_product(renderer, coffee, coffee_mask):
+    close = renderer.render(recipe(width=600, height=400, camera={"framing": "close"}),
+                            coffee, coffee_mask)[0]
+    wide = renderer.render(recipe(width=600, height=400, camera={"framing": "wide"}),
+                           coffee, coffee_mask)[0]
+    close_box = place_product(coffee, coffee_mask, 600, 400, 0.8).box
+    wide_box = place_product(coffee, coffee_mask, 600, 400, 0.42).box
+    assert close_box[2] - close_box[0] > wide_box[2] - wide_box[0]
+    for out, fill in ((close, 0.8), (wide, 0.42)):
+        placed = place_product(coffee, coffee_mask, 600, 400, fill)
+        core = product_core(placed.mask, FEATHER)
+        assert np.array_equal(rgb(out)[core], rgb(placed.product)[core])
+
+
+# ---------------------------------------------------------------- marketplace presets
+
+
+def test_amazon_main_is_pure_white_and_fills_the_frame(renderer, coffee, coffee_mask):
+    r = recipe(scene={"preset": "beach", "props": ["seashells"], "clutter": 1.0}, time_of_day="sunset",
+               lighting={"kelvin": 2500, "exposure": -0.5}, output={"preset": "amazon_main"})
+    out = renderer.render(r, coffee, coffee_mask)[0]
+    assert out.size == (2000, 2000)
+    placed = place_product(coffee, coffee_mask, 2000, 2000, load_catalog().marketplace("amazon_main").fill)
+    pixels = rgb(out)
+    away = far_from(placed.mask, 3 * FEATHER + 3)
+    assert away.sum() > 0.1 * 2000 * 2000
+    assert (pixels[away] == 255).all()  # no scene, shadow, tint or vignette
+    left, top, right, bottom = Image.fromarray((pixels != 255).any(axis=2).astype(np.uint8) * 255).getbbox()
+    assert max(right - left, bottom - top) >= 0.85 * 2000
+    core = product_core(placed.mask, FEATHER)
+    assert np.array_equal(pixels[core], rgb(placed.product)[core])
+
+
+def test_marketplace_size_and_fill(renderer, coffee, coffee_mask):
+    story = renderer.render(recipe(output={"preset": "instagram_story"}), coffee, coffee_mask)[0]
+    assert story.size == (1080, 1920)
+    # An explicit framing wins over the preset's fill; "medium" (the default) does not.
+    close = renderer.render(recipe(output={"preset": "etsy"}, camera={"framing": "close"}),
+                            coffee, coffee_mask)[0]
+    placed = place_product(coffee, coffee_mask, 2000, 1500, 0.8)
+    core = product_core(placed.mask, FEATHER)
+    assert close.size == (2000, 1500)
+    assert np.array_equal(rgb(close)[core], rgb(placed.product)[core])
+
+
+# ---------------------------------------------------------------- the scene follows the recipe
+
+
+def beach(renderer, time: str) -> np.ndarray:
+    r = recipe(mode="text_to_image", scene={"preset": "beach"}, time_of_day=time)
+    return rgb(renderer.render(r, None, None)[0])
+
+
+def test_sunset_sky_is_redder_than_day(renderer):
+    day, sunset, night = beach(renderer, "day"), beach(renderer, "sunset"), beach(renderer, "night")
+    sky = slice(0, 200)  # the upper part of a 512 px frame is sky
+    assert red_blue(sunset[sky]) > 1.3 * red_blue(day[sky])
+    assert night[sky].mean() < 0.5 * day[sky].mean()
+
+
+def test_lower_kelvin_gives_a_warmer_background(renderer, coffee, coffee_mask):
+    outside = far_from(place_product(coffee, coffee_mask, 512, 512, 0.62).mask, 12)
+    ratios = []
+    for kelvin in (2800, 5500, 8500):
+        r = recipe(scene={"preset": "studio_grey"}, lighting={"kelvin": kelvin})
+        ratios.append(red_blue(rgb(renderer.render(r, coffee, coffee_mask)[0])[outside]))
+    assert ratios[0] > ratios[1] > ratios[2]
+
+
+def test_exposure_brightens(renderer):
+    dark = renderer.render(recipe(mode="text_to_image", scene={"preset": "studio_grey"},
+                                  lighting={"exposure": -0.8}), None, None)[0]
+    bright = renderer.render(recipe(mode="text_to_image", scene={"preset": "studio_grey"},
+                                    lighting={"exposure": 0.8}), None, None)[0]
+    assert rgb(bright).mean() > rgb(dark).mean() + 40
+
+
+def test_interior_is_darker_at_night(renderer):
+    day = renderer.render(recipe(mode="text_to_image", scene={"preset": "living_room"}), None, None)[0]
+    night = renderer.render(
+        recipe(mode="text_to_image", scene={"preset": "living_room"}, time_of_day="night"), None, None
+    )[0]
+    assert rgb(night).mean() < 0.7 * rgb(day).mean()
+
+
+def test_less_busy_draws_fewer_props(renderer, coffee, coffee_mask):
+    def changed_pixels(**scene) -> int:
+        empty = rgb(renderer.render(recipe(scene={"preset": "marble", "props": [], "clutter": 0.0}),
+                                    coffee, coffee_mask)[0])
+        busy = rgb(renderer.render(recipe(scene={"preset": "marble", **scene}), coffee, coffee_mask)[0])
+        return int((np.abs(busy - empty).max(axis=2) > 6).sum())
+
+    busy = changed_pixels(props=["ceramic dish", "eucalyptus sprig", "linen napkin"], clutter=1.0)
+    calmer = changed_pixels(props=["ceramic dish"], clutter=0.3)
+    bare = changed_pixels(props=[], clutter=0.0)
+    assert busy > calmer > bare == 0
+
+
+# ---------------------------------------------------------------- seeds, variations, determinism
+
+
+def test_same_recipe_gives_identical_png_bytes(renderer, coffee, coffee_mask, tmp_path):
+    r = recipe(scene={"preset": "terrazzo", "props": ["vase"], "clutter": 0.7})
+    first = renderer.render(r, coffee, coffee_mask)[0]
+    again = EmbeddedRenderer().render(Recipe.from_json(r.to_json()), coffee, coffee_mask)[0]
+    save_png(first, tmp_path / "a.png", {"sceneshop:recipe": r.to_json()})
+    save_png(again, tmp_path / "b.png", {"sceneshop:recipe": r.to_json()})
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+def test_another_seed_is_another_variation(renderer, coffee, coffee_mask):
+    a = renderer.render(recipe(scene={"preset": "wood_table", "props": ["cup"], "clutter": 0.6}, seed=1),
+                        coffee, coffee_mask)[0]
+    b = renderer.render(recipe(scene={"preset": "wood_table", "props": ["cup"], "clutter": 0.6}, seed=2),
+                        coffee, coffee_mask)[0]
+    differ = np.abs(rgb(a) - rgb(b)).max(axis=2) > 10
+    assert differ.mean() > 0.05
+
+
+def test_count_gives_consecutive_seeds(renderer):
+    r = recipe(mode="text_to_image", scene={"preset": "concrete"}, output={"count": 2}, width=256, height=256)
+    first, second = renderer.render(r, None, None)
+    assert not np.array_equal(rgb(first), rgb(second))
+    alone = renderer.render(r.child("next", seed=r.seed + 1, output={"count": 1}), None, None)[0]
+    assert np.array_equal(rgb(second), rgb(alone))
+
+
+# ---------------------------------------------------------------- progress, cancel, modes
+
+
+def test_progress_counts_up_to_the_total(renderer):
+    seen = []
+    renderer.render(recipe(mode="text_to_image", output={"count": 2}, width=256, height=256), None, None,
+                    progress=lambda step, total: seen.append((step, total)))
+    assert seen == [(i, 10) for i in range(1, 11)]
+
+
+def test_cancel_before_start_raises(renderer, coffee, coffee_mask):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled, match="cancelled"):
+        renderer.render(recipe(), coffee, coffee_mask, cancel=cancel)
+
+
+def test_cancel_between_stages_raises(renderer):
+    cancel = threading.Event()
+    steps = []
+
+    def progress(step, total):
+        steps.append(step)
+        if step == 2:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        renderer.render(recipe(mode="text_to_image"), None, None, progress=progress, cancel=cancel)
+    assert steps == [1, 2]
+
+
+def test_text_to_image_draws_only_the_scene(renderer, coffee, coffee_mask):
+    r = recipe(mode="text_to_image", scene={"preset": "studio_pastel_pink"}, width=256, height=256)
+    with_photo = renderer.render(r, coffee, coffee_mask)[0]
+    without = renderer.render(r, None, None)[0]
+    assert np.array_equal(rgb(with_photo), rgb(without))
+    assert red_blue(rgb(without)) > 1.05  # pink, not grey
+
+
+def test_restyle_grades_background_and_keeps_product(renderer, coffee, coffee_mask):
+    r = recipe(mode="restyle", width=600, height=400, scene={"preset": "gradient_ocean"})
+    out = rgb(renderer.render(r, coffee, coffee_mask)[0])
+    core = product_core(coffee_mask, FEATHER)
+    assert np.array_equal(out[core], rgb(coffee)[core])
+    outside = far_from(coffee_mask, 8)
+    assert red_blue(out[outside]) < red_blue(rgb(coffee)[outside])  # pulled towards the blue scene
+
+
+def test_inpaint_repaints_only_the_mask(renderer, coffee):
+    area = Image.new("L", coffee.size, 0)
+    area.paste(255, (0, 0, 200, 400))  # the left third
+    r = recipe(mode="inpaint", width=600, height=400, scene={"preset": "studio_pastel_blue"})
+    out = rgb(renderer.render(r, coffee, area)[0])
+    keep = far_from(area, 8)
+    assert np.array_equal(out[keep], rgb(coffee)[keep])
+    assert not np.array_equal(out[:, :190], rgb(coffee)[:, :190])
+
+
+def test_missing_mask_is_found_by_segmentation(renderer):
+    photo = Image.new("RGB", (512, 512), (255, 255, 255))
+    photo.paste((20, 90, 200), (180, 150, 330, 420))
+    r = recipe(width=512, height=512, scene={"preset": "studio_black"})
+    out = rgb(renderer.render(r, photo, None)[0])
+    assert (out[300, 250] == (20, 90, 200)).all()
+    assert out[20, 20].mean() < 80  # the white backdrop became the black studio
+
+
+def test_cutout_edges_do_not_show_the_hidden_backdrop(renderer):
+    """A transparent PNG hides black RGB under alpha 0; the feathered edge must blend with the
+    product's own colour, not with that hidden black."""
+    alpha = Image.new("L", (512, 512), 0)
+    alpha.paste(255, (150, 120, 360, 430))
+    cutout = Image.new("RGB", (512, 512), (0, 0, 0))
+    cutout.paste((210, 40, 40), (150, 120, 360, 430))
+    cutout.putalpha(alpha)
+    out = rgb(renderer.render(recipe(scene={"preset": "studio_white"}), cutout, alpha)[0])
+    ring = far_from(alpha, 0) & ~far_from(alpha, 3)  # the 3 px just outside the product
+    ring[380:] = False  # the contact shadow darkens the floor below it on purpose
+    assert ring.sum() > 1000
+    assert out[ring][:, 0].min() > 170  # red stays high: no dark fringe
+
+
+# ---------------------------------------------------------------- every preset, and the engine itself
+
+
+def test_every_catalog_scene_renders(renderer, coffee, coffee_mask):
+    catalog = load_catalog()
+    for name, scene in catalog.scenes.items():
+        r = recipe(width=256, height=256, scene={"preset": name, "props": list(scene.props), "clutter": 0.7})
+        out = renderer.render(r, coffee, coffee_mask)[0]
+        assert out.size == (256, 256), name
+        assert rgb(out).std() > 3, name  # not a blank frame
+    for time in ("sunrise", "day", "sunset", "night"):
+        renderer.render(recipe(width=256, height=256, scene={"preset": "city_street_day"}, time_of_day=time),
+                        None, None)
+
+
+def test_custom_scene_uses_colour_words(renderer):
+    r = recipe(mode="text_to_image", width=256, height=256,
+               scene={"preset": "custom", "description": "a soft green backdrop"})
+    green = rgb(renderer.render(r, None, None)[0])
+    assert green[..., 1].mean() > green[..., 0].mean() + 10
+
+
+def test_engine_identity():
+    engine = EmbeddedRenderer()
+    assert engine.name == "embedded preview renderer"
+    assert engine.reason == "no diffusion model configured"
+    assert EmbeddedRenderer(reason="diffusers model not found offline").reason.startswith("diffusers")
+
+
+def test_kelvin_colours():
+    warm, cool = kelvin_to_rgb(2800), kelvin_to_rgb(9000)
+    assert warm[0] > warm[2] and cool[2] > cool[0]

@@ -1,0 +1,123 @@
+"""Tests for tools.segment: alpha masks, plain-background keying and GrabCut on a real photo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import COFFEE_CUP_BOX
+from PIL import Image, ImageDraw, ImageFilter
+
+from tools.errors import InputError
+from tools.segment import segment
+
+
+def iou(a, b) -> float:
+    a, b = np.asarray(a) >= 128, np.asarray(b) >= 128
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+def bottle_on(background, size=(480, 640), label=(255, 255, 255), noise=3.0, seed=0):
+    """A synthetic product shot: a red bottle with a label of `label` colour on a plain backdrop
+    with a soft vertical falloff and sensor noise. Returns (photo, true mask)."""
+    w, h = size
+    truth = Image.new("L", size, 0)
+    draw = ImageDraw.Draw(truth)
+    draw.rounded_rectangle((150, 220, 330, 600), radius=40, fill=255)  # body
+    draw.rectangle((210, 120, 270, 230), fill=255)  # neck
+    draw.rectangle((200, 90, 280, 130), fill=255)  # cap
+    rng = np.random.default_rng(seed)
+    falloff = np.linspace(1.0, 0.97, h)[:, None, None]
+    backdrop = np.asarray(background, np.float32)[None, None, :] * falloff * np.ones((h, w, 3), np.float32)
+    photo = Image.fromarray(np.clip(backdrop, 0, 255).astype(np.uint8))
+    product = Image.new("RGB", size, (170, 25, 35))
+    ImageDraw.Draw(product).rectangle((180, 330, 300, 480), fill=label)  # the label
+    # Anti-aliased edge, like a real photo.
+    photo.paste(product, mask=truth.filter(ImageFilter.GaussianBlur(1)))
+    arr = np.asarray(photo, np.float32) + rng.normal(0, noise, (h, w, 3))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)), truth
+
+
+def test_product_on_white_with_white_label_is_one_solid_shape():
+    photo, truth = bottle_on((255, 255, 255))
+    mask = segment(photo)
+    assert mask.mode == "L" and mask.size == photo.size
+    assert set(np.unique(np.asarray(mask))) <= {0, 255}
+    assert iou(mask, truth) >= 0.95
+    assert mask.getpixel((240, 400)) == 255  # the white label inside stays product
+
+
+@pytest.mark.parametrize("colour", [(120, 170, 230), (40, 40, 44), (236, 214, 180)])
+def test_product_on_other_plain_colours(colour):
+    photo, truth = bottle_on(colour, label=(250, 240, 120))
+    assert iou(segment(photo), truth) >= 0.95
+
+
+def test_a_pair_keeps_both_parts_and_drops_specks():
+    photo = Image.new("RGB", (400, 300), (250, 250, 250))
+    truth = Image.new("L", photo.size, 0)
+    for shape in [(40, 150, 180, 250), (220, 150, 360, 250)]:
+        ImageDraw.Draw(photo).ellipse(shape, fill=(30, 30, 30))
+        ImageDraw.Draw(truth).ellipse(shape, fill=255)
+    ImageDraw.Draw(photo).point([(10, 10), (200, 20), (390, 290)], fill=(0, 0, 0))  # dust
+    mask = segment(photo)
+    assert iou(mask, truth) >= 0.95
+    assert mask.getpixel((10, 10)) == 0
+
+
+def test_box_hint_limits_a_plain_background_result():
+    photo, truth = bottle_on((255, 255, 255))
+    mask = segment(photo, box=(0, 200, 480, 640))
+    assert mask.getpixel((240, 100)) == 0  # the cap is outside the box
+    assert mask.getpixel((240, 400)) == 255
+
+
+def test_alpha_channel_is_the_mask():
+    truth = Image.new("L", (200, 160), 0)
+    ImageDraw.Draw(truth).ellipse((40, 30, 160, 140), fill=255)
+    soft = truth.filter(ImageFilter.GaussianBlur(2))
+    # The RGB under the alpha is busy noise: only the alpha can give the right answer.
+    rgb = Image.fromarray(np.random.default_rng(1).integers(0, 255, (160, 200, 3), dtype=np.uint8))
+    cutout = rgb.convert("RGBA")
+    cutout.putalpha(soft)
+    mask = segment(cutout)
+    assert np.array_equal(np.asarray(mask), np.asarray(soft))
+
+
+def test_opaque_alpha_is_ignored():
+    photo, truth = bottle_on((255, 255, 255))
+    assert iou(segment(photo.convert("RGBA")), truth) >= 0.95
+
+
+def test_grabcut_gets_the_cup_on_a_real_photo(coffee, coffee_mask):
+    mask = segment(coffee, box=COFFEE_CUP_BOX)
+    assert mask.size == coffee.size
+    assert iou(mask, coffee_mask) >= 0.9
+    assert mask.getpixel((290, 100)) == 255  # the espresso
+    assert mask.getpixel((20, 20)) == 0 and mask.getpixel((560, 380)) == 0  # table corners
+
+
+def test_grabcut_default_box_finds_the_cup(coffee, coffee_mask):
+    assert iou(segment(coffee), coffee_mask) >= 0.85
+
+
+def test_grabcut_is_repeatable(coffee):
+    a = segment(coffee, box=COFFEE_CUP_BOX)
+    b = segment(coffee, box=COFFEE_CUP_BOX)
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_blank_photo_has_no_product():
+    with pytest.raises(InputError, match="no product found; draw a box hint"):
+        segment(Image.new("RGB", (300, 200), (255, 255, 255)))
+
+
+def test_fully_transparent_cutout_has_no_product():
+    with pytest.raises(InputError, match="no product found"):
+        segment(Image.new("RGBA", (100, 100), (0, 0, 0, 0)))
+
+
+def test_box_outside_the_photo_is_explained(coffee):
+    with pytest.raises(InputError, match=r"box hint .* does not cover any of the 600x400 photo"):
+        segment(coffee, box=(700, 10, 800, 100))
+    with pytest.raises(InputError, match="four numbers"):
+        segment(coffee, box=("a", 1, 2, 3))
