@@ -586,6 +586,8 @@ class EmbeddedPlanner:
         placement = self.vocab["placement_words"]
         place_rank = 0
         for word in reversed(reading.words_before(m.start, 4)):
+            if word in placement["prop"]:
+                break  # "with dried flowers" is a prop of the scene, not where the product is
             if word in placement["setting"]:
                 place_rank = 2
                 break

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tools.catalog import Catalog
+from tools.composite import FRAMING_FILL
 from tools.errors import RecipeError
 
 SCHEMA_VERSION = 1
@@ -18,9 +19,6 @@ Mode = Literal["replace_background", "text_to_image", "restyle", "inpaint"]
 TimeOfDay = Literal["sunrise", "day", "sunset", "night"]
 Framing = Literal["close", "medium", "wide"]
 
-# How much of the canvas (longer side) the product fills for each framing, when no marketplace
-# preset says otherwise. "closer"/"wider" feedback moves between these.
-FRAMING_FILL = {"close": 0.8, "medium": 0.62, "wide": 0.42}
 
 MAX_SEED = 2**32 - 1
 

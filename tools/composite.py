@@ -14,6 +14,25 @@ from PIL import Image, ImageFilter
 
 from tools.errors import InputError
 
+# How much of the canvas (longer side) the product fills for each camera framing, when no
+# marketplace preset says otherwise. "closer"/"wider" feedback moves between these.
+FRAMING_FILL = {"close": 0.8, "medium": 0.62, "wide": 0.42}
+
+
+def framing_fill(recipe, market, photo_size, canvas_size) -> float | None:
+    """The one framing rule every engine uses, so the preview and the diffusion result frame the
+    product alike: a fixed-colour marketplace (amazon_main) uses its fill; another marketplace its
+    fill unless the framing is explicitly close or wide; no marketplace the recipe's framing, except
+    that a medium framing on a canvas of the photo's own size keeps the photo as it is (None: same
+    place, same pixels)."""
+    framing = recipe.camera.framing
+    if market is not None:
+        explicit = not market.background and framing in ("close", "wide")
+        return FRAMING_FILL[framing] if explicit else market.fill
+    if framing == "medium" and tuple(photo_size or ()) == tuple(canvas_size):
+        return None
+    return FRAMING_FILL[framing]
+
 
 @dataclass(frozen=True)
 class Placement:

@@ -17,14 +17,12 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from tools.catalog import Catalog, ScenePreset, load_catalog
-from tools.composite import composite_product, place_product
+from tools.composite import composite_product, framing_fill, place_product
 from tools.errors import Cancelled, InputError
 from tools.segment import segment
 
 STAGES = ("layout", "backdrop", "props", "light", "product")
 FEATHER = 2
-# Mirrors agent.recipe.FRAMING_FILL for duck-typed recipes without a `fill` property.
-FRAMING_FILL = {"close": 0.8, "medium": 0.62, "wide": 0.42}
 NEUTRAL_KELVIN = 5500  # the default softbox: no tint at this temperature
 
 Rgb = np.ndarray  # float32 (3,), 0..1
@@ -60,9 +58,10 @@ class EmbeddedRenderer:
     width x height; a preset with a background colour (amazon_main) gives exactly that colour
     everywhere outside the product (no shadow, tint or vignette) and the preset's fill. Other
     presets use their fill unless the framing is explicitly close or wide. Without a preset the
-    canvas is recipe.width x recipe.height and the fill is recipe.fill — except that when that
+    canvas is recipe.width x recipe.height and the fill follows the framing — except that when that
     canvas equals the photo's size and the framing is "medium", the photo's own framing is kept
-    (fill=None: the product stays where and as large as it was, pixel for pixel).
+    (fill=None: the product stays where and as large as it was, pixel for pixel). The rule is
+    tools.composite.framing_fill, shared with the diffusion engine.
 
     Modes: replace_background (the scene around the product), text_to_image or no image (the
     scene alone), restyle (the photo is kept and only its background is graded towards the
@@ -163,25 +162,15 @@ class _Setup:
 
 
 def _setup(recipe, catalog: Catalog, image_size: tuple[int, int] | None) -> _Setup:
-    framing = getattr(recipe.camera, "framing", "medium") or "medium"
-    recipe_fill = getattr(recipe, "fill", None) or FRAMING_FILL.get(framing, 0.62)
     preset = getattr(recipe.output, "preset", None)
-    background = None
-    shadow = True
-    if preset:
-        market = catalog.marketplace(preset)
-        width, height, shadow = market.width, market.height, market.shadow
-        if market.background:
-            background = _hex_bytes(market.background)
-            fill = market.fill
-            shadow = False
-        else:
-            fill = recipe_fill if framing in ("close", "wide") else market.fill
+    market = catalog.marketplace(preset) if preset else None
+    if market is not None:
+        width, height = market.width, market.height
     else:
         width, height = int(recipe.width), int(recipe.height)
-        fill = recipe_fill
-        if image_size == (width, height) and framing == "medium":
-            fill = None  # keep the photo's own framing, pixel for pixel
+    background = _hex_bytes(market.background) if market and market.background else None
+    shadow = background is None and (market is None or market.shadow)
+    fill = framing_fill(recipe, market, image_size, (width, height))
     scene = _scene_preset(recipe, catalog)
     time = getattr(recipe, "time_of_day", None) or scene.time
     if scene.kind == "outdoor" and time is None:

@@ -1,0 +1,440 @@
+"""Renders recipes with diffusers: load once, prepare canvas and mask, denoise, put the product back.
+
+Reading order, like a diffusers pipeline: `DiffusionEngine.__init__` loads (or reuses) the
+pipelines; `render` validates the recipe against the model, then `_prepare` builds the canvas
+and the mask, `_denoise` runs the pipeline, `_finish` upscales and composites the product back.
+
+Decisions worth knowing:
+- Models load offline only (`local_files_only=True`): a hub id must already be in the Hugging Face
+  cache. A chat turn never starts a multi-gigabyte download.
+- Pipelines are cached per (model, device, dtype) in this module and shared by all engines; the
+  img2img and inpainting pipelines are `from_pipe` views over the same weights. `LOADS` counts
+  real loads so tests can see that nothing was loaded twice.
+- replace_background and inpaint paint only outside the kept region (the product mask, or the
+  inverse of the user's repaint mask), then `composite_product` puts the kept pixels back bit-exact.
+- Outpainting: when the output size (recipe size or marketplace preset) differs from the photo,
+  the product is placed on the new canvas with `place_product` and everything around it is painted
+  by the same inverted-mask inpainting. How large the product is placed follows the
+  rule of tools.composite.framing_fill, so preview and diffusion frame it alike.
+- restyle is img2img over the whole frame (recipe.strength); a new aspect ratio is cropped around
+  the product, not padded. Given a mask, the product is composited back afterwards.
+- Models have a native size (SD 1.5: 512 px, SDXL: 1024 px). Larger outputs are generated at the
+  native area with the output's aspect ratio (sides multiples of 8), the *background* is upscaled
+  with Lanczos, and the product is composited at full resolution, so it stays sharp and exact.
+- A marketplace preset with a fixed background colour (amazon_main: pure white) replaces the scene
+  in replace_background: the product is composited on that colour and nothing is generated.
+- One render at a time per set of weights (a lock): adapters and scheduler are model-wide state.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from tools.catalog import Marketplace, load_catalog
+from tools.composite import composite_product, framing_fill, mask_box, place_product
+from tools.errors import Cancelled, EngineError, InputError
+from tools.loras import FAMILY_LABELS, LoraChoice, LoraStack, add_triggers, check_loras, resolve_lora
+
+MODES = ("replace_background", "text_to_image", "restyle", "inpaint")
+SCHEDULERS = {  # recipe name -> diffusers class name; "default" keeps the model's own scheduler
+    "euler": "EulerDiscreteScheduler",
+    "euler_a": "EulerAncestralDiscreteScheduler",
+    "dpm++": "DPMSolverMultistepScheduler",
+    "ddim": "DDIMScheduler",
+    "lcm": "LCMScheduler",
+}
+DTYPES = {"float16": "float16", "fp16": "float16", "half": "float16", "bfloat16": "bfloat16",
+          "bf16": "bfloat16", "float32": "float32", "fp32": "float32", "float": "float32"}
+OFFLINE_HINT = "download it once or set SCENESHOP_DIFFUSION_MODEL to a local folder"
+
+
+
+class _EmptyFp32Warning(logging.Filter):
+    """diffusers 0.42 warns on every `.to(dtype)` of a model even when it keeps no module in float32
+    ("...should be kept in float32: []"); SDXL's VAE upcast does that twice per render in float16."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "should be kept in float32: []" not in record.getMessage()
+
+
+logging.getLogger("diffusers.models.modeling_utils").addFilter(_EmptyFp32Warning())
+
+LOADS: Counter[str] = Counter()  # model id/folder -> number of times its weights were read from disk
+_CACHE: dict[tuple[str, str, str, str], _Weights] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def pick_device(device: str | None = None) -> str:
+    """CUDA, then Apple MPS, then CPU; a forced device must exist."""
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps and mps.is_available())
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
+    kind = device.split(":")[0]
+    if kind not in ("cuda", "mps", "cpu"):
+        raise EngineError(f"device '{device}' is not one of cuda, mps, cpu (SCENESHOP_DEVICE); "
+                          "use one of those or leave it unset to choose automatically")
+    if (kind == "cuda" and not torch.cuda.is_available()) or (kind == "mps" and not has_mps):
+        raise EngineError(f"device '{device}' was asked for (SCENESHOP_DEVICE) but this torch build "
+                          "does not see it; leave it unset to choose automatically")
+    return device
+
+
+def pick_dtype(device: str, dtype=None):
+    """float16 on CUDA and MPS, float32 on CPU (half precision is slow or unsupported there)."""
+    import torch
+
+    if dtype is None:
+        return torch.float32 if device == "cpu" else torch.float16
+    if isinstance(dtype, torch.dtype):
+        chosen = dtype
+    elif str(dtype).lower() in DTYPES:
+        chosen = getattr(torch, DTYPES[str(dtype).lower()])
+    else:
+        raise EngineError(f"dtype '{dtype}' is not one of float16, bfloat16, float32 (SCENESHOP_DTYPE)")
+    if device == "cpu" and chosen == torch.float16:
+        raise EngineError("dtype float16 is not supported on the CPU; use float32 or bfloat16 there "
+                          "(SCENESHOP_DTYPE), or leave it unset")
+    return chosen
+
+
+def model_family(pipe) -> str:
+    """sdxl (two text encoders), sd2 (SD 2.x and SD-Turbo: 1024-wide cross-attention) or sd15."""
+    if getattr(pipe, "text_encoder_2", None) is not None:
+        return "sdxl"
+    return "sd2" if pipe.unet.config.cross_attention_dim == 1024 else "sd15"
+
+
+def generation_size(width: int, height: int, native: int) -> tuple[int, int]:
+    """The size to denoise at: the output size when it fits the model's native area, else the
+    native area with the output's aspect ratio; both sides multiples of 8."""
+    if width * height > native * native:
+        scale = math.sqrt(native * native / (width * height))
+        width, height = round(width * scale / 8) * 8, round(height * scale / 8) * 8
+    return max(8, width - width % 8), max(8, height - height % 8)
+
+
+def check(model: str | None) -> str | None:
+    """Why `model` cannot be loaded offline (one line), or None when it can; reads no weights."""
+    if not model:
+        return "no diffusion model is configured (SCENESHOP_DIFFUSION_MODEL)"
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "model_index.json").is_file():
+            return (f"model folder '{model}' is not a diffusers pipeline (no model_index.json); "
+                    "point SCENESHOP_DIFFUSION_MODEL at a folder saved with save_pretrained")
+        return None
+    if path.suffix in (".safetensors", ".ckpt"):
+        return (f"model '{model}' is a single-file checkpoint; convert it to a diffusers folder "
+                "(save_pretrained) and set SCENESHOP_DIFFUSION_MODEL to that folder")
+    if model.startswith(("/", ".", "~")) or model.count("/") > 1:
+        return f"model folder '{model}' does not exist; fix SCENESHOP_DIFFUSION_MODEL"
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = try_to_load_from_cache(model, "model_index.json")
+    except ValueError:
+        cached = None
+    if not isinstance(cached, str):
+        return (f"model '{model}' is not available offline: not a local folder and not in the "
+                f"Hugging Face cache; {OFFLINE_HINT}")
+    return None
+
+
+class _Weights:
+    """One loaded model: its pipelines per task over shared components, its LoRAs, its lock."""
+
+    def __init__(self, model: str, device: str, dtype, task: str):
+        import torch
+        from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, AutoPipelineForText2Image
+
+        problem = check(model)
+        if problem:
+            raise EngineError(problem)
+        loader = AutoPipelineForInpainting if task == "inpaint" else AutoPipelineForText2Image
+        local = Path(model).expanduser().is_dir()
+        try:
+            pipe = loader.from_pretrained(str(Path(model).expanduser()) if local else model,
+                                          local_files_only=True, **_dtype_kwarg(dtype))
+            pipe = pipe.to(device)
+        except torch.OutOfMemoryError as exc:
+            raise EngineError(f"not enough {device} memory to load model '{model}'; use a smaller "
+                              "model or free the GPU") from exc
+        except Exception as exc:  # diffusers/transformers/hub raise many types for a bad model
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            if local:
+                raise EngineError(f"model folder '{model}' could not be loaded as a diffusers "
+                                  f"pipeline: {first}; {OFFLINE_HINT}") from exc
+            raise EngineError(f"model '{model}' is not available offline: not a local folder and not "
+                              f"in the Hugging Face cache ({first}); {OFFLINE_HINT}") from exc
+        LOADS[model] += 1
+        self.model = model
+        self.device = device
+        self.family = model_family(pipe)
+        self.native = pipe.unet.config.sample_size * pipe.vae_scale_factor
+        if task == "inpaint":
+            self.pipes = {"inpaint": pipe}
+        else:
+            self.pipes = {
+                "text_to_image": pipe,
+                "restyle": AutoPipelineForImage2Image.from_pipe(pipe),
+                "inpaint": AutoPipelineForInpainting.from_pipe(pipe),
+            }
+        for p in self.pipes.values():
+            p.set_progress_bar_config(disable=True)  # progress goes through the callback
+        self.default_scheduler = pipe.scheduler
+        self.schedulers: dict[str, object] = {"default": pipe.scheduler}
+        self.loras = LoraStack(pipe, model)  # adapters live in the shared components
+        self.lock = threading.Lock()
+
+    def scheduler(self, name: str):
+        if name not in self.schedulers:
+            import diffusers
+
+            cls = getattr(diffusers, SCHEDULERS[name])
+            self.schedulers[name] = cls.from_config(self.default_scheduler.config)
+        return self.schedulers[name]
+
+
+def _dtype_kwarg(dtype) -> dict:
+    # diffusers 0.42 renamed `torch_dtype` to `dtype` (the old name now warns); older releases
+    # understand only `torch_dtype`.
+    import diffusers
+    from packaging.version import Version
+
+    return {"dtype" if Version(diffusers.__version__).release >= (0, 42) else "torch_dtype": dtype}
+
+
+def load_weights(model: str, device: str, dtype, task: str = "text_to_image") -> _Weights:
+    """The cached pipelines of `model`, loading them on first use."""
+    key = (model, device, str(dtype), task)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = _Weights(model, device, dtype, task)
+        return _CACHE[key]
+
+
+def clear_cache() -> None:
+    """Drops every cached pipeline (frees memory; the next engine loads again)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+@dataclass
+class _Job:
+    """Everything a render needs, checked before any denoising starts."""
+
+    weights: _Weights
+    task: str  # text_to_image | restyle | inpaint (the pipeline to run)
+    size: tuple[int, int]  # output size
+    gen_size: tuple[int, int]  # denoising size (multiple of 8, at most the native area)
+    loras: list[LoraChoice]
+    prompt: str
+    strength: float | None = None
+    init: Image.Image | None = None  # output-size canvas to start from
+    repaint: Image.Image | None = None  # output-size mask, 255 = paint here
+    product: Image.Image | None = None  # output-size product layer to composite back
+    product_mask: Image.Image | None = None
+    fixed_background: str | None = None  # marketplace colour: no generation
+
+
+class DiffusionEngine:
+    """The diffusers engine behind the Engine interface (name, reason, render)."""
+
+    def __init__(self, model: str, inpaint_model: str | None = None, lora_dir: str | Path | None = None,
+                 device: str | None = None, dtype=None, fuse_loras: bool = False):
+        if not model:
+            raise EngineError(check(model))
+        self.model = str(model)
+        self.inpaint_model = str(inpaint_model) if inpaint_model else None
+        self.lora_dir = Path(lora_dir).expanduser() if lora_dir else None
+        self.device = pick_device(device)
+        self.dtype = pick_dtype(self.device, dtype)
+        self.fuse_loras = fuse_loras
+        self.base = load_weights(self.model, self.device, self.dtype)
+        self.inpainter = self.base
+        if self.inpaint_model:
+            self.inpainter = load_weights(self.inpaint_model, self.device, self.dtype, task="inpaint")
+            if self.inpainter.family != self.base.family:
+                raise EngineError(
+                    f"inpaint model '{self.inpaint_model}' is {FAMILY_LABELS[self.inpainter.family]} but "
+                    f"model '{self.model}' is {FAMILY_LABELS[self.base.family]}; LoRAs and recipes need "
+                    "one family: set SCENESHOP_INPAINT_MODEL to a model of the same family or unset it"
+                )
+        self.family = self.base.family
+        label = FAMILY_LABELS[self.family]
+        self.name = f"diffusion engine ({label}, {Path(self.model).name or self.model})"
+        self.reason = (f"diffusion model '{self.model}' loaded offline on {self.device} "
+                       f"({str(self.dtype).removeprefix('torch.')})")
+
+    check = staticmethod(check)
+
+    @property
+    def loads(self) -> int:
+        """How many times this engine's model weights were read from disk in this process."""
+        return LOADS[self.model] + (LOADS[self.inpaint_model] if self.inpaint_model else 0)
+
+    # -- render ------------------------------------------------------------------------------
+
+    def render(self, recipe, image: Image.Image | None, mask: Image.Image | None, *,
+               progress=None, cancel: threading.Event | None = None) -> list[Image.Image]:
+        """recipe.output.count images of the output size; the product pixels kept exactly."""
+        job = self._prepare(recipe, image, mask)
+        count = recipe.output.count
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("generation cancelled before it started")
+        if job.fixed_background is not None:
+            background = Image.new("RGB", job.size, job.fixed_background)
+            if progress:
+                progress(1, 1)
+            return [composite_product(background, job.product, job.product_mask) for _ in range(count)]
+        with job.weights.lock:
+            job.weights.loras.activate(job.loras, fuse=self.fuse_loras)
+            backgrounds = self._denoise(job, recipe, progress, cancel)
+        return [self._finish(job, bg) for bg in backgrounds]
+
+    def _prepare(self, recipe, image, mask) -> _Job:
+        mode = recipe.mode
+        if mode not in MODES:
+            raise EngineError(f"mode '{mode}' is not one of {', '.join(MODES)}")
+        if recipe.scheduler not in SCHEDULERS and recipe.scheduler != "default":
+            raise EngineError(f"scheduler '{recipe.scheduler}' is not one of default, "
+                              f"{', '.join(SCHEDULERS)}; use one of those")
+        catalog = load_catalog()
+        market = catalog.marketplace(recipe.output.preset) if recipe.output.preset else None
+        size = (market.width, market.height) if market else (recipe.width, recipe.height)
+        task = {"replace_background": "inpaint", "inpaint": "inpaint"}.get(mode, mode)
+        weights = self.inpainter if task == "inpaint" else self.base
+        picked = [(catalog.lora(c.name), float(c.weight)) for c in recipe.loras]
+        check_loras(picked, self.family, self.model)
+        loras = [LoraChoice(entry, resolve_lora(entry, self.lora_dir), w) for entry, w in picked]
+        job = _Job(weights, task, size, generation_size(*size, weights.native), loras,
+                   add_triggers(recipe.prompt, loras))
+        if mode == "text_to_image":
+            return job
+        if image is None:
+            raise InputError(f"mode '{mode}' needs a product photo; upload one or use text_to_image")
+        if mode == "restyle":
+            self._prepare_restyle(job, recipe, image, mask)
+        else:
+            self._prepare_inpaint(job, recipe, image, mask, market)
+        if int(recipe.steps * job.strength) < 1:
+            raise EngineError(f"strength {job.strength} with {recipe.steps} steps leaves no denoising "
+                              "step; raise strength or steps")
+        return job
+
+    def _prepare_restyle(self, job: _Job, recipe, image, mask) -> None:
+        # img2img repaints the whole frame; a new aspect ratio is cropped around the product (or the
+        # centre) rather than padded, since img2img cannot invent the padding. With a mask the
+        # product is put back, so only the scene's look changes.
+        centre = (0.5, 0.5)
+        if mask is not None:
+            _check_mask(image, mask)
+            box = mask_box(mask)
+            centre = ((box[0] + box[2]) / 2 / image.width, (box[1] + box[3]) / 2 / image.height)
+            job.product_mask = ImageOps.fit(mask.convert("L"), job.size, Image.Resampling.LANCZOS,
+                                            centering=centre)
+        job.init = ImageOps.fit(image.convert("RGB"), job.size, Image.Resampling.LANCZOS, centering=centre)
+        job.product = job.init if mask is not None else None
+        job.strength = recipe.strength
+
+    def _prepare_inpaint(self, job: _Job, recipe, image, mask, market: Marketplace | None) -> None:
+        if recipe.mode == "replace_background":
+            if mask is None and image.mode == "RGBA":
+                mask = image.getchannel("A")
+            if mask is None:
+                raise InputError("replace_background needs the product mask; segment the photo first "
+                                 "or give a mask (white = product)")
+            _check_mask(image, mask)
+            keep = mask.convert("L")
+            fill = framing_fill(recipe, market, image.size, job.size)
+            # The background is generated from scratch: nothing of the old one should leak in.
+            job.strength = 1.0
+        else:
+            if mask is None:
+                raise InputError("inpaint needs a mask of the region to repaint (white = repaint)")
+            _check_mask(image, mask)
+            keep = ImageOps.invert(mask.convert("L"))
+            if keep.point(lambda v: 255 if v >= 128 else 0).getbbox() is None:
+                raise InputError("the inpaint mask covers the whole photo; use restyle or "
+                                 "text_to_image to repaint everything")
+            fill = None  # keep the photo's own framing; a new aspect ratio is outpainted around it
+            job.strength = recipe.strength
+        placement = place_product(image, keep, *job.size, fill)
+        job.product, job.product_mask = placement.product, placement.mask
+        job.init = placement.product
+        job.repaint = ImageOps.invert(placement.mask)
+        if recipe.mode == "replace_background" and market and market.background:
+            job.fixed_background = market.background
+
+    def _denoise(self, job: _Job, recipe, progress, cancel) -> list[Image.Image]:
+        import torch
+
+        if cancel is not None and cancel.is_set():  # set while waiting for the lock
+            raise Cancelled("generation cancelled before it started")
+        weights = job.weights
+        pipe = weights.pipes[job.task]
+        pipe.scheduler = weights.scheduler(recipe.scheduler)
+        count = recipe.output.count
+        gen_device = "cpu" if weights.device == "mps" else weights.device
+        generators = [torch.Generator(gen_device).manual_seed(recipe.seed + i) for i in range(count)]
+        gw, gh = job.gen_size
+        kwargs = dict(
+            prompt=job.prompt, negative_prompt=recipe.negative_prompt or None,
+            num_inference_steps=recipe.steps, guidance_scale=recipe.guidance,
+            num_images_per_prompt=count, generator=generators,
+        )
+        if job.task == "text_to_image":
+            kwargs.update(width=gw, height=gh)
+        else:
+            kwargs.update(image=job.init.resize((gw, gh), Image.Resampling.LANCZOS), strength=job.strength)
+        if job.task == "inpaint":
+            repaint = job.repaint.resize((gw, gh), Image.Resampling.BILINEAR)
+            kwargs.update(mask_image=repaint, width=gw, height=gh)
+
+        if progress is not None or cancel is not None:
+            kwargs["callback_on_step_end"] = step_callback(progress, cancel)
+        try:
+            images = pipe(**kwargs).images
+        except torch.OutOfMemoryError as exc:
+            raise EngineError(f"out of {weights.device} memory at {gw}x{gh} x {count}; lower the size "
+                              "or the image count") from exc
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("generation cancelled")
+        return images
+
+    def _finish(self, job: _Job, image: Image.Image) -> Image.Image:
+        if image.size != job.size:
+            image = image.resize(job.size, Image.Resampling.LANCZOS)
+        if job.product is None:
+            return image
+        return composite_product(image, job.product, job.product_mask)
+
+
+def step_callback(progress, cancel: threading.Event | None):
+    """diffusers' `callback_on_step_end`: reports progress(step + 1, total) and stops on cancel.
+    `pipeline.num_timesteps` is the number of steps really run (fewer when strength < 1)."""
+
+    def on_step_end(pipeline, step, timestep, tensors):
+        if progress is not None:
+            progress(step + 1, pipeline.num_timesteps)
+        if cancel is not None and cancel.is_set():
+            pipeline._interrupt = True  # diffusers skips the remaining steps; render raises Cancelled
+        return tensors
+
+    return on_step_end
+
+
+def _check_mask(image: Image.Image, mask: Image.Image) -> None:
+    if mask.size != image.size:
+        raise InputError(f"mask size {mask.size} differs from image size {image.size}; "
+                         "use a mask made for this photo")
