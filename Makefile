@@ -19,7 +19,7 @@ install-test: $(BIN)/python
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).
 browser:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q chromium fonts-noto-color-emoji)
 
 run: install
 	GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 $(BIN)/sceneshop serve

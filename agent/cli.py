@@ -16,7 +16,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 def _studio():
     from agent.studio import Studio
 
-    return Studio()
+    studio = Studio.from_settings()
+    if studio.memory_note:
+        click.echo(f"note: {studio.memory_note}", err=True)
+    return studio
 
 
 def _load_photo(path: str | None):

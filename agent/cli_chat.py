@@ -42,7 +42,9 @@ def chat(image, mask, user, out):
         raise click.UsageError("--mask needs --image: a mask belongs to a product photo")
     product_mask = load_mask(mask, photo.size) if mask else None
 
-    studio = Studio(settings, memory=_memory(settings))
+    studio = Studio.from_settings(settings)
+    if studio.memory_note:
+        click.echo(f"note: {studio.memory_note}", err=True)
     session = Session(studio, user=user or getattr(settings, "user", None) or "local")
     session.set_product(photo, product_mask)
     folder = Path(out)
@@ -82,16 +84,3 @@ def _save_pictures(turn, folder: Path) -> None:
             click.echo(f"error: cannot save the picture ({exc})", err=True)
             continue
         click.echo(f"saved {path}")
-
-
-def _memory(settings):
-    """The recipe memory when it can be opened; the chat works without it."""
-    try:
-        from agent.memory import RecipeMemory
-    except ImportError:
-        return None
-    try:
-        return RecipeMemory(settings.data_dir)
-    except SceneshopError as exc:
-        click.echo(f"note: recipe memory unavailable ({exc})", err=True)
-        return None

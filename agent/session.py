@@ -199,10 +199,8 @@ class Session:
         said: list[str] = []
         lead = ""
         if hasattr(planner, "converse"):  # the LLM planner: the model may also look up, re-render, save
-            recall = None
-            if parent is None and self.studio.memory is not None:
-                # As Studio.plan does for the embedded planner: "like last time" starts from memory.
-                recall = self.studio.memory.resolve(self.user, text)
+            # As Studio.plan does for the embedded planner: "like last time" starts from memory.
+            recall = self.studio.recall(text, self.user) if parent is None else None
             reply = planner.converse(
                 text,
                 recall.recipe if recall is not None else parent,
@@ -216,9 +214,7 @@ class Session:
             if reply.recipe is None or not reply.render:
                 words = " ".join([lead, *said]).strip() or "OK."
                 return Turn(words, self.recipe, kind="info", version=self._number())
-            recipe = reply.recipe
-            if recall is not None:
-                recipe.notes.insert(0, recall.reason)
+            recipe = self.studio.apply_recall(reply.recipe, recall)
         else:
             recipe = self.studio.plan(text, parent, image_size=size, user=self.user)
         return self.add_version(recipe, progress=progress, cancel=cancel, said=(lead, *said))

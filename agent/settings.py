@@ -16,6 +16,8 @@ class Settings(BaseSettings):
 
     # Where memory, thumbnails and results live; never inside the checkout by default.
     data_dir: Path = Path.home() / ".sceneshop"
+    # Whose recipe memory the CLI uses by default (SCENESHOP_USER); the web app uses the login name.
+    user: str = "local"
 
     # LLM planner: used only when an API key (or a base URL of a local server) is set.
     openai_api_key: str | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY"))

@@ -14,7 +14,7 @@ from PIL import Image
 from agent.recipe import Recipe, check_against_catalog
 from agent.settings import Settings, get_settings
 from tools.catalog import load_catalog
-from tools.errors import EngineError, InputError
+from tools.errors import EngineError, InputError, SceneshopError
 from tools.segment import segment as segment_image
 
 Progress = Callable[[int, int], None]
@@ -62,6 +62,16 @@ def choose_engine(settings: Settings):
         return EmbeddedRenderer(reason=f"{exc} — using the preview renderer instead")
 
 
+def open_memory(settings: Settings):
+    """The recipe memory under settings.data_dir, or None and the reason: the studio works without it."""
+    from agent.memory import RecipeMemory
+
+    try:
+        return RecipeMemory(settings.data_dir), None
+    except SceneshopError as exc:
+        return None, f"recipe memory unavailable: {exc}"
+
+
 class Studio:
     def __init__(self, settings: Settings | None = None, *, planner=None, engine=None, memory=None):
         self.settings = settings or get_settings()
@@ -69,6 +79,7 @@ class Studio:
         self.planner = planner or choose_planner(self.settings)
         self.engine = engine or choose_engine(self.settings)
         self.memory = memory
+        self.memory_note: str | None = None  # why memory is off, when it is
         self._engine_lock = threading.Lock()  # one generation at a time per engine
 
     def banner(self) -> str:
@@ -77,21 +88,42 @@ class Studio:
             if self.settings.llm_configured
             else "no OPENAI_API_KEY / OPENAI_BASE_URL set"
         )
+        memory = f"Memory: {self.memory_note}." if self.memory_note else ""
         return (
             f"Planner: {self.planner.name} ({planner_why}). "
-            f"Image engine: {self.engine.name} ({self.engine.reason})."
-        )
+            f"Image engine: {self.engine.name} ({self.engine.reason}). {memory}"
+        ).strip()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Studio:
+        """The studio the CLI and the app run: configured planner and engine, plus recipe memory."""
+        settings = settings or get_settings()
+        memory, note = open_memory(settings)
+        studio = cls(settings, memory=memory)
+        studio.memory_note = note
+        return studio
+
+    def recall(self, request: str, user: str):
+        """What memory says about a new request ("like last time", a named look, a near-repeat)."""
+        return self.memory.resolve(user, request) if self.memory is not None else None
+
+    @staticmethod
+    def apply_recall(recipe: Recipe, recall) -> Recipe:
+        """Steers away from a disliked near-match and tells the user what memory did."""
+        if recall is None:
+            return recipe
+        if recall.avoid is not None:
+            recipe = recall.avoid.steer(recipe)
+        recipe.notes.insert(0, recall.reason)
+        return recipe
 
     def plan(self, request: str, parent: Recipe | None = None, *, image_size=None, user="local") -> Recipe:
-        recall = None
-        if self.memory is not None and parent is None:
-            recall = self.memory.resolve(user, request)
-            if recall is not None:
-                parent = recall.recipe
+        """A recipe for a new request (memory consulted first) or an edit of `parent` (feedback)."""
+        recall = self.recall(request, user) if parent is None else None
+        if recall is not None and recall.recipe is not None:
+            parent = recall.recipe
         recipe = self.planner.plan(request, parent, image_size=image_size)
-        if recall is not None:
-            recipe.notes.insert(0, recall.reason)
-        return check_against_catalog(recipe, self.catalog)
+        return check_against_catalog(self.apply_recall(recipe, recall), self.catalog)
 
     def segment(self, image: Image.Image, box=None) -> Image.Image:
         return segment_image(image, box=box)

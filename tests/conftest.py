@@ -1,10 +1,21 @@
-"""Shared test fixtures: real photos from scikit-image and product masks for them."""
+"""Shared test set-up: an isolated environment, real photos from scikit-image and their masks."""
 
 from __future__ import annotations
+
+import os
+import tempfile
 
 import pytest
 from PIL import Image, ImageDraw
 from skimage import data
+
+# Tests run on the embedded defaults and never touch the user's ~/.sceneshop, a configured LLM
+# endpoint or model, or a sceneshop.toml in the working folder (settings are read once per process).
+_TEST_HOME = tempfile.mkdtemp(prefix="sceneshop-test-")
+os.environ["SCENESHOP_DATA_DIR"] = _TEST_HOME
+os.environ["SCENESHOP_CONFIG"] = os.path.join(_TEST_HOME, "no-such-sceneshop.toml")
+for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SCENESHOP_DIFFUSION_MODEL", "SCENESHOP_USERS"):
+    os.environ.pop(_var, None)
 
 # The espresso cup with its saucer in skimage's coffee.png (600x400): a box hint around it.
 COFFEE_CUP_BOX = (60, 5, 490, 395)

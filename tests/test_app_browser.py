@@ -1,0 +1,201 @@
+"""The studio in a real headless Chromium (Debian's, driven by Playwright): upload a photo, ask for a
+scene, give feedback, edit the recipe, like the result, find it after a reload and apply it to a new
+upload; a second browser is a different user and does not see the first one's recipes.
+
+Screenshots of every step go to artifacts/screenshots/ (look at them when the layout changes)."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from skimage import data
+
+import app
+from agent.memory import RecipeMemory
+from agent.settings import Settings
+from agent.studio import Studio
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+TIMEOUT_MS = 60_000  # a turn takes ~1 s; the shared 2-core box can be much slower
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def studio_url(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("studio")
+    settings = Settings(
+        data_dir=data_dir, users=None, diffusion_model=None, openai_api_key=None, openai_base_url=None
+    )
+    memory = RecipeMemory(data_dir)
+    demo = app.build_app(Studio(settings, memory=memory))
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1",
+        server_port=free_port(),
+        prevent_thread_lock=True,
+        quiet=True,
+        **app.launch_kwargs(demo),
+    )
+    yield url
+    demo.close()
+    memory.close()
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> Path:
+    """scikit-image's espresso cup (a real photo), at 480x320 to keep the test quick."""
+    path = tmp_path_factory.mktemp("photo") / "espresso.png"
+    Image.fromarray(data.coffee()).resize((480, 320)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's browser with `apt-get install -y chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def open_studio(context, url):
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    page.locator("#chat").wait_for()
+    # The load event creates this tab's session and says whose studio it is: wait for it.
+    page.locator("#whoami").get_by_text("kept in this browser").wait_for()
+    return page
+
+
+def send(page, text: str, photo: Path | None = None) -> None:
+    if photo is not None:
+        page.locator("#message input[type=file]").set_input_files(str(photo))
+        page.locator(f"#message img[src$='{photo.name}']").wait_for()  # the upload is attached
+    box = page.locator("#message textarea")
+    box.fill(text)
+    box.press("Enter")
+
+
+def wait_for_reply(page, text: str) -> None:
+    page.locator("#chat").get_by_text(text).last.wait_for()
+    page.locator("#message textarea").and_(page.locator(":enabled")).wait_for()  # turn finished
+
+
+def scroll_chat(page, where: str) -> None:
+    # Twice: pictures load lazily once in view, and the chat re-scrolls on that resize.
+    for _ in range(2):
+        page.locator("#chat .bubble-wrap").evaluate(f"log => {{ log.scrollTop = {where}; }}")
+        page.wait_for_timeout(400)
+
+
+def kelvin(page) -> int:
+    return int(page.locator("#kelvin input[type=number]").input_value())
+
+
+def test_chat_feedback_like_reload_and_second_user(browser, studio_url, photo):
+    first = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = open_studio(first, studio_url)
+    assert "preview renderer" in page.locator("#banner").inner_text()
+
+    send(page, "put it on a beach at sunset", photo)
+    wait_for_reply(page, "Version 1:")
+    result = page.locator("#chat img[src*='v001-']")
+    result.first.wait_for()
+    assert result.first.evaluate("img => img.naturalWidth") > 0  # the picture really loaded
+    assert page.locator("#scene input").input_value() == "beach"
+    first_kelvin = kelvin(page)
+    scroll_chat(page, "0")  # the shot shows the upload as well as the result
+    shot(page, "01-beach-at-sunset")
+    scroll_chat(page, "log.scrollHeight")  # back at the bottom, the chat follows new messages again
+
+    send(page, "warmer")
+    wait_for_reply(page, "Version 2:")
+    page.locator("#chat img[src*='v002-']").first.wait_for()
+    assert kelvin(page) < first_kelvin
+    shot(page, "02-warmer")
+
+    # The inspector: a typed colour temperature, re-rendered as version 3.
+    number = page.locator("#kelvin input[type=number]")
+    number.fill("2000")
+    number.press("Enter")
+    page.locator("#rerender").click()
+    wait_for_reply(page, "Version 3:")
+    assert kelvin(page) == 2000
+    assert "2000K" in page.locator("#chat").inner_text().replace(" K", "K")
+    shot(page, "03-inspector-rerender")
+
+    # The versions gallery: going back to version 1 and forward to 3 again, by clicking.
+    page.get_by_role("tab", name="Versions").click()
+    thumbnails = page.locator("#versions img")
+    thumbnails.nth(2).wait_for()
+    assert thumbnails.count() == 3
+    shot(page, "03b-versions")
+    thumbnails.nth(0).click()
+    wait_for_reply(page, "Back to version 1")
+    thumbnails.nth(2).click()
+    wait_for_reply(page, "Back to version 3")
+    page.get_by_role("tab", name="Recipe").click()
+    assert kelvin(page) == 2000
+
+    page.locator("#like").click()
+    page.locator("#chat").get_by_text("Saved version 3").wait_for()
+    downloads = page.locator("#downloads").inner_text()
+    assert ".png" in downloads and ".json" in downloads
+    shot(page, "04-liked")
+
+    # A reload is a new session of the same browser user: the liked recipe is in the memory browser.
+    page.reload()
+    page.locator("#chat").wait_for()
+    page.get_by_role("tab", name="Memory").click()
+    caption = page.locator("#memory").get_by_text(re.compile("beach"))
+    caption.first.wait_for()
+    assert page.locator("#memory img").count() == 1
+    shot(page, "05-memory-after-reload")
+
+    # Apply it to a newly uploaded product, in one click once it is selected.
+    send(page, "", photo)
+    wait_for_reply(page, "New product photo received")
+    page.locator("#memory img").first.click()
+    page.locator("#memory-info").get_by_text("beach").first.wait_for()
+    page.locator("#apply").click()
+    wait_for_reply(page, "applied unchanged")
+    page.get_by_role("tab", name="Recipe").click()
+    assert kelvin(page) == 2000  # the saved look, as liked
+    shot(page, "06-applied-from-memory")
+
+    second = browser.new_context(viewport={"width": 1400, "height": 1000})
+    other = open_studio(second, studio_url)
+    other.get_by_role("tab", name="Memory").click()
+    other.locator("#memory-info").get_by_text("Nothing saved yet").wait_for()
+    assert other.locator("#memory img").count() == 0
+    shot(other, "07-second-user-memory")
+    first.close()
+    second.close()
