@@ -56,19 +56,6 @@ def _load_recipe(path: str | None):
     return Recipe.from_json(text)
 
 
-def _write_text_atomic(path: str, text: str) -> None:
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SceneshopError(
-            f"cannot write {path} ({exc.strerror}); free disk space or choose another path"
-        ) from None
-
-
 def _output_paths(out: str, count: int) -> list[str]:
     if count == 1:
         return [out]
@@ -137,7 +124,9 @@ def generate(request, image, mask, parent, out, recipe_out):
     )
     paths = _save_images(result.images, out, result.recipe)
     if recipe_out:
-        _write_text_atomic(recipe_out, result.recipe.to_json())
+        from tools.imageio import write_atomic
+
+        write_atomic(recipe_out, result.recipe.to_json().encode("utf-8"))
     for note in result.notes:
         click.echo(f"- {note}", err=True)
     click.echo("\n".join(paths))

@@ -95,8 +95,14 @@ def save_png(image: Image.Image, path: str | Path, metadata: dict[str, str] | No
             info.add_text(str(key), str(metadata[key]))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info)
-    data = buffer.getvalue()
+    return write_atomic(path, buffer.getvalue())
 
+
+def write_atomic(path: str | Path, data: bytes) -> Path:
+    """Writes `data` to `path` through a temp file in the same folder and os.replace, so readers
+    see the old file or the complete new one, never a partial one (a full disk included). Raises
+    SceneshopError saying what failed and where."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
