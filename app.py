@@ -33,7 +33,7 @@ from agent.session import Session, Turn  # noqa: E402
 from agent.settings import Settings, get_settings  # noqa: E402
 from agent.toolbox import Desk, LoraPick, edit_recipe, summarize  # noqa: E402
 from tools.errors import Cancelled, InputError, RecipeError, SceneshopError  # noqa: E402
-from tools.imageio import load_image, save_png  # noqa: E402
+from tools.imageio import load_image, save_png, write_atomic  # noqa: E402
 
 log = logging.getLogger("sceneshop.app")
 # Gradio finds a progress tracker by a parameter's default; updates go to the running event.
@@ -852,25 +852,13 @@ def _version_files(t: Tab, recipe: Recipe, images: list[Image.Image], number: in
     paths = [
         str(save_png(img, t.folder / f"{stem}-{i}.png", metadata=meta)) for i, img in enumerate(images, 1)
     ]
-    paths.append(str(_write_text(t.folder / f"{stem}.json", recipe.to_json())))
+    paths.append(str(write_atomic(t.folder / f"{stem}.json", recipe.to_json().encode("utf-8"))))
     t.files[recipe.id] = paths
     return paths
 
 
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "", text)[:24] or "recipe"
-
-
-def _write_text(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SceneshopError(f"could not save {path.name} ({exc.strerror}); free disk space") from None
-    return path
 
 
 def _thumbnail(path: Path | None) -> Image.Image:
