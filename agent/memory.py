@@ -54,6 +54,7 @@ from PIL import Image
 
 from agent.recipe import Recipe, new_seed
 from tools.errors import InputError, RecipeError, SceneshopError
+from tools.imageio import write_atomic
 
 # Version 1 is the layout written by this module: a collection per user (see _collection_name),
 # entries as in _metadata, the version in the MARKER collection's metadata and on every entry.
@@ -364,8 +365,9 @@ def _metadata(
         "named": 1 if name else 0,  # an int: Chroma indexes ints, and `$ne ""` scans every entry
         "tags": json.dumps(list(tags)),
         "thumbnail": has_thumbnail,
-        "created": float(created),
-        "updated": float(updated),
+        # Whole milliseconds: Chroma keeps ints exactly (a float came back a few ulps off).
+        "created": _ms(created),
+        "updated": _ms(updated),
     }
 
 
@@ -402,6 +404,14 @@ def _parse_time(value: object) -> float:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed.timestamp()
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def _seconds(stored: object) -> float:
+    return stored / 1000 if isinstance(stored, int) else float(stored)  # type: ignore[arg-type]
 
 
 def _when(timestamp: float) -> str:
@@ -866,7 +876,10 @@ class RecipeMemory:
             records.append(record)
         data = {"format": EXPORT_FORMAT, "schema": SCHEMA_VERSION, "exported": time.time()}
         data["entries"] = records
-        _write_atomic(Path(path).expanduser(), json.dumps(data, indent=1).encode("utf-8"))
+        target = Path(path).expanduser()
+        if target.is_dir():
+            raise InputError(f"{target} is a folder; give a file name, e.g. {target / 'memory.json'}")
+        write_atomic(target, json.dumps(data, indent=1).encode("utf-8"))
         return len(records)
 
     def import_(self, user: str, path: Path | str) -> int:
@@ -1007,7 +1020,7 @@ class RecipeMemory:
         user with thousands of entries costs a handful of rows, not all of them."""
         now = time.time()
         for days in (1, 7, 31, 366, None):
-            where = {"updated": {"$gte": now - days * 86400}} if days is not None else None
+            where = {"updated": {"$gte": _ms(now - days * 86400)}} if days is not None else None
             with self._store.access(write=False) as store:
                 got = self._get(store.collection(user, create=False), where=where)
             usable = [e for e in self._entries(user, got) if e.rating in POSITIVE and _parses(e)]
@@ -1062,8 +1075,8 @@ class RecipeMemory:
             name=str(meta.get("name") or "") or None,
             tags=tags,
             thumbnail=thumb if thumb is not None and thumb.is_file() else None,
-            created=float(meta.get("created", 0.0)),
-            updated=float(meta.get("updated", 0.0)),
+            created=_seconds(meta.get("created", 0)),
+            updated=_seconds(meta.get("updated", 0)),
             schema=int(meta.get("schema", SCHEMA_VERSION)),
         )
 
@@ -1102,24 +1115,6 @@ def _is_json(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    if path.is_dir():
-        raise InputError(f"{path} is a folder; give a file name, e.g. {path / 'memory.json'}")
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SceneshopError(
-            f"could not write {path} ({exc.strerror or exc}); check the folder and free space"
-        ) from None
 
 
 def _read_export(path: Path) -> list[dict[str, Any]]:

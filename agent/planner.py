@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -438,7 +437,7 @@ class EmbeddedPlanner:
         self.lora_family = lora_family
         # One vector per scene description and keyword, computed once per catalog.
         self.lexicon, self.scene_names, self.scene_vectors = _indexes(self.catalog)
-        _embed_query(["warm up"])  # the first call of a thread is slow; pay it here, not on a request
+        embed(["warm up"])  # the first call of a thread is slow; pay it here, not on a request
 
     # -- the Planner interface -----------------------------------------------------------------
     def plan(self, request: str, parent: Recipe | None = None, *,
@@ -675,7 +674,7 @@ class EmbeddedPlanner:
         if not texts:
             return
         queries = [", ".join(texts)] + (texts if len(texts) > 1 else [])
-        scores = _embed_query(queries) @ self.scene_vectors.T
+        scores = embed(queries) @ self.scene_vectors.T
         # Best score per scene over all its texts and all queries.
         per_scene: dict[str, tuple[float, str]] = {}
         for q, row in enumerate(scores):
@@ -989,25 +988,6 @@ def _fit_size(size: tuple[int, int], notes: list[str]) -> tuple[int, int]:
 _INDEXES: dict[int, tuple[Catalog, Lexicon, list[str], np.ndarray]] = {}
 _INDEX_LOCK = threading.Lock()
 _TEXT_VECTORS: dict[str, np.ndarray] = {}  # preset text -> vector, shared by catalogs that agree
-_QUERY_WORKER: ThreadPoolExecutor | None = None
-
-
-def _single_torch_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)  # OpenMP keeps this per thread: only this worker is affected
-
-
-def _embed_query(texts: list[str]) -> np.ndarray:
-    """Embeds a request's few short texts on one worker thread that runs torch single-threaded.
-    Measured on the shared 2-core box under load: 22 ms p50 for one short text, against 200-360 ms
-    with torch's default 2 threads (they spin-wait for a busy core); unloaded both take ~11-15 ms.
-    The planner's callers (the app's workers, the diffusion engine) keep their own thread count."""
-    global _QUERY_WORKER
-    with _INDEX_LOCK:
-        if _QUERY_WORKER is None:
-            _QUERY_WORKER = ThreadPoolExecutor(1, "planner-embed", initializer=_single_torch_thread)
-    return _QUERY_WORKER.submit(embed, texts).result()
 
 
 def _vectors(texts: list[str]) -> np.ndarray:

@@ -99,13 +99,13 @@ def count_embed_calls() -> None:
         import agent.planner as embedded
     except ImportError:
         return
-    real = embedded._embed_query
+    real = embedded.embed
 
     def counted(texts):
         EMBED_CALLS[0] += 1
         return real(texts)
 
-    embedded._embed_query = counted
+    embedded.embed = counted
 
 
 def timed(planner, request, parent=None, image_size=None, latencies=None):
