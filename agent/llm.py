@@ -170,8 +170,18 @@ class LLMPlanner:
                 continue
             observations = [run_call(desk, call, tools) for call in calls]
             messages += [_tool_message(o) for o in observations]
-            if any(o.ok and o.ends_turn for o in observations):
-                return Reply(text=ai.text.strip(), recipe=desk.recipe, render=desk.render, said=desk.said)
+            ended = [o.tool for o in observations if o.ok and o.ends_turn]
+            if ended:
+                if "generate" in ended or not _changes_nothing(desk):
+                    return Reply(text=ai.text.strip(), recipe=desk.recipe, render=desk.render, said=desk.said)
+                # Small local models often "edit" without changing anything ("warmer" -> same kelvin).
+                failures, problem = failures + 1, "its edit left the recipe unchanged"
+                if failures > self.retries:
+                    break
+                desk.recipe, desk.render = None, False
+                messages.append(HumanMessage(UNCHANGED.format(request=desk.request)))
+                choice = recipe_tool
+                continue
             failed = [o for o in observations if not o.ok]
             if failed:
                 failures, problem = failures + 1, failed[-1].problem
@@ -316,3 +326,19 @@ def _message(exc: openai.APIError) -> str:
     if isinstance(body, dict) and body.get("message"):
         return str(body["message"])[:160]
     return str(getattr(exc, "message", exc))[:160]
+
+
+UNCHANGED = (
+    "That edit left the recipe exactly as it was, but the user asked: '{request}'. Call edit_recipe "
+    "again with the fields that do it (warmer = kelvin about 700 lower, cooler = higher, brighter = "
+    "exposure up, less busy = clutter down, closer = framing close, another time = time_of_day)."
+)
+
+
+def _changes_nothing(desk: Desk) -> bool:
+    """True when a feedback turn's recipe looks exactly like the one it edits (ids and words aside)."""
+    if desk.parent is None or desk.recipe is None:
+        return False
+    words = {"id", "parent_id", "request", "notes", "prompt", "negative_prompt"}
+    return desk.recipe.model_dump(exclude=words) == desk.parent.model_dump(exclude=words)
+

@@ -171,6 +171,33 @@ def test_edit_changes_only_what_was_asked(offline):
     assert context.endswith("Request: same but warmer and less busy")
 
 
+def test_an_edit_that_changes_nothing_goes_back_then_the_real_edit_is_used(offline):
+    planner, model = scripted(
+        offline,
+        call("plan_recipe", BEACH),
+        call("edit_recipe", {"lighting_preset": "golden_hour"}),  # the current light: no change
+        call("edit_recipe", {"kelvin": 2600}),
+    )
+    first = planner.plan("beach at sunset", image_size=(600, 400))
+    warmer = planner.plan("make the light warmer", first)
+    assert changed_fields(first, warmer) == {"lighting.kelvin"}
+    complaint = model.calls[2]["messages"][-1].content
+    assert "left the recipe exactly as it was" in complaint and "make the light warmer" in complaint
+
+
+def test_edits_that_keep_changing_nothing_fall_back_to_the_embedded_planner(offline):
+    no_op = call("edit_recipe", {"time_of_day": "sunset"})
+    planner, model = scripted(offline, call("plan_recipe", BEACH), no_op, no_op, no_op, retries=2)
+    first = planner.plan("beach at sunset", image_size=(600, 400))
+    warmer = planner.plan("make it warmer", first)
+    assert len(model.calls) == 4
+    assert warmer.notes[-1] == (
+        "the language model's reply could not be used (its edit left the recipe unchanged); "
+        "planned offline instead"
+    )
+    assert warmer.lighting.kelvin < first.lighting.kelvin and warmer.parent_id == first.id
+
+
 def test_new_scene_preset_brings_its_light_and_props(offline):
     planner, _ = scripted(
         offline, call("plan_recipe", BEACH), call("edit_recipe", {"scene_preset": "marble"})
