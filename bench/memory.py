@@ -5,7 +5,7 @@ Targets: query p95 <= 30 ms at 10 000 and <= 80 ms at 100 000, query embedding i
     python bench/memory.py                       # 1k and 10k
     python bench/memory.py --full                # 1k, 10k and 100k (many minutes)
     python bench/memory.py --sizes 100000 --users 1
-    python bench/memory.py --calibrate           # the similarity thresholds of agent/memory.py
+    python bench/memory.py --calibrate           # the similarity thresholds of agent/recall.py
 
 Inserts are pre-embedded in batches and bulk-loaded through the store (no duplicate check), the way
 an import or a migration loads; `save()` (embed + duplicate check + write) is timed separately.
@@ -300,8 +300,8 @@ def calibrate() -> None:
         wrong = sum(1 for (_, _, same), s in zip(CALIBRATION, sims, strict=True) if not same and s >= t)
         print(f"  {t:.2f}     {kept:2d}/{n_same}                 {wrong:2d}/{len(CALIBRATION) - n_same}")
     print(
-        f"\nin agent/memory.py: SIMILAR_THRESHOLD = {SIMILAR_THRESHOLD}, "
-        f"DUPLICATE_THRESHOLD = {DUPLICATE_THRESHOLD}"
+        f"\nin agent/recall.py: SIMILAR_THRESHOLD = {SIMILAR_THRESHOLD}; "
+        f"in agent/memory.py: DUPLICATE_THRESHOLD = {DUPLICATE_THRESHOLD}"
     )
 
 
