@@ -1,0 +1,283 @@
+"""Applying an Intent to a recipe: a fresh one, or a child of the previous recipe that changes only
+what the request asked for, with a note for each change."""
+
+from __future__ import annotations
+
+from agent import feedback
+from agent.intent import Intent
+from agent.recipe import Camera, Lighting, LoraChoice, Recipe, Subject, new_seed
+from tools.catalog import Catalog
+
+MIN_SIDE, MAX_SIDE = 256, 4096
+DEFAULT_SCENE = "studio_white"
+
+
+def blank_recipe(text: str, size: tuple[int, int] | None, catalog: Catalog) -> Recipe:
+    """The recipe an undo with no previous recipe keeps: the default scene at the photo's size."""
+    recipe = Recipe(request=text, mode="replace_background" if size else "text_to_image")
+    _set_scene(recipe, DEFAULT_SCENE, [], catalog)
+    if size:
+        recipe.width, recipe.height = fit_size(size, [])
+    return recipe
+
+
+def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[int, int] | None, *,
+                 catalog: Catalog, vocab: dict, lora_family: str | None) -> Recipe:
+    """The recipe the intent asks for: a child of `parent` when given, else a fresh one; `size` is
+    the product photo's (width, height) or None."""
+    fresh = parent is None
+    recipe = Recipe(request=text) if fresh else parent.child(text)
+    notes: list[str] = []
+    for typo, fix in intent.corrections:
+        notes.append(f"read '{typo}' as '{fix}'")
+
+    # Mode: never repaint a photographed product unless the user asks for the whole photo.
+    if intent.restyle and (size or (parent and parent.mode != "text_to_image")):
+        recipe.mode = "restyle"
+        notes.append("mode restyle (the whole photo is repainted)")
+    elif fresh:
+        recipe.mode = "replace_background" if size else "text_to_image"
+        if intent.restyle:
+            notes.append("restyle needs a product photo; without one the image is generated")
+    elif parent.mode == "text_to_image" and size:
+        recipe.mode = "replace_background"
+
+    if intent.subject:
+        recipe.subject = Subject(description=intent.subject, category=intent.category or "general")
+        notes.append(f"subject '{intent.subject}' ({recipe.subject.category})")
+
+    forced_scene = None
+    if intent.market:
+        market = catalog.marketplace(intent.market)
+        recipe.output.preset = market.name
+        recipe.width, recipe.height = market.width, market.height
+        notes.append(f"output {market.name} {market.width}x{market.height} (from '{intent.market_from}')")
+        if (market.background or "").lower() == "#ffffff":
+            forced_scene = vocab["background_colours"].get("white", DEFAULT_SCENE)
+
+    # Scene.
+    old_scene = None if fresh else parent.scene.preset
+    scene = old_scene or DEFAULT_SCENE
+    if forced_scene:
+        scene = forced_scene
+        if intent.scene and intent.scene != forced_scene:
+            notes.append(f"scene {forced_scene}: {intent.market} needs a pure white background "
+                         f"(asked: {intent.scene})")
+        else:
+            notes.append(f"scene {forced_scene} ({intent.market} needs a pure white background)")
+    elif intent.scene:
+        scene = intent.scene
+        said = intent.scene_from
+        notes.append(f"scene {scene} ({said if said.startswith('similar') else f'from {said!r}'})")
+    elif fresh:
+        notes.append(f"scene {DEFAULT_SCENE} (no setting named)")
+
+    # Time of day (and the day/night version of a scene).
+    preset = feedback.scene_preset(catalog, scene)
+    implied = vocab["lighting_time"].get(intent.lighting) if intent.lighting else None
+    if forced_scene:
+        time = None  # a pure white marketplace background shows no time of day
+        if intent.time:
+            notes.append(f"time of day left out: {intent.market} is a pure white background")
+    elif intent.time:
+        time = intent.time
+        notes.append(f"time {time} (from '{intent.time_from}')")
+    elif implied and preset.outdoor:
+        time = implied
+        notes.append(f"time {time} (from '{intent.lighting_from}')")
+    elif fresh or scene != old_scene:
+        time = preset.time
+        if not fresh and preset.outdoor and parent.time_of_day and _deliberate_time(parent, catalog):
+            time = parent.time_of_day
+    else:
+        time = parent.time_of_day
+    variant = {"night": vocab["night_variant"], "day": vocab["day_variant"]}.get(time, {})
+    if scene in variant and variant[scene] in catalog.scenes and not forced_scene:
+        notes.append(f"scene {variant[scene]} (the {time} version of {scene})")
+        scene = variant[scene]
+        preset = catalog.scene(scene)
+    scene_changed = fresh or scene != old_scene
+    if scene_changed:
+        carried = [] if fresh else feedback.tone_clauses(parent.scene.description, vocab)
+        _set_scene(recipe, scene, carried, catalog)
+    recipe.time_of_day = time
+    time_changed = fresh or time != parent.time_of_day
+
+    # Lighting: named > driven by the time of day > the scene's own.
+    if intent.lighting:
+        light_name = intent.lighting
+        notes.append(f"lighting {light_name} (from '{intent.lighting_from}')")
+    elif time_changed or scene_changed:
+        light_name = _time_lighting(preset, time, vocab)
+        if not fresh and not intent.time and _deliberate_lighting(parent, catalog, vocab):
+            light_name = parent.lighting.preset
+        elif not fresh or time:
+            notes.append(f"lighting {light_name} (for {time or scene})")
+    else:
+        light_name = parent.lighting.preset
+    if fresh or light_name != parent.lighting.preset:
+        light = catalog.light(light_name)
+        offset = 0 if fresh else parent.lighting.kelvin - catalog.light(parent.lighting.preset).kelvin
+        kelvin = feedback.clamp_kelvin(light.kelvin + offset, vocab)
+        recipe.lighting = Lighting(preset=light_name, direction=light.direction, kelvin=kelvin,
+                                   exposure=recipe.lighting.exposure)
+
+    # The user's own words: into the scene description, verbatim.
+    feedback.apply_words(recipe, intent, parent, scene_changed, catalog, vocab, notes)
+    feedback.apply_edits(recipe, intent.edits, catalog, vocab, notes)
+
+    # Camera.
+    if intent.framing:
+        recipe.camera.framing = intent.framing
+        notes.append(f"framing {intent.framing}")
+    if intent.angle:
+        recipe.camera.angle = intent.angle
+        notes.append(f"camera {intent.angle}")
+    elif scene_changed and preset.overhead:
+        recipe.camera.angle = "overhead, top-down"
+    elif scene_changed and not fresh and parent.camera.angle == "overhead, top-down":
+        recipe.camera.angle = Camera().angle
+    if intent.lens:
+        recipe.camera.lens = intent.lens
+        notes.append(f"lens {intent.lens}")
+
+    _apply_loras(recipe, intent, parent, notes, catalog, vocab, lora_family)
+
+    # Size: marketplace > the photo's own size (the product keeps its pixels) > 1024 square.
+    if not intent.market:
+        if size and (fresh or parent.mode == "text_to_image"):
+            recipe.width, recipe.height = fit_size(size, notes)
+    if intent.count:
+        recipe.output.count = intent.count
+        notes.append(f"{intent.count} images")
+
+    if intent.variation:
+        seed = new_seed()
+        while not fresh and seed == parent.seed:
+            seed = new_seed()
+        recipe.seed = seed
+        notes.append("new seed" if intent.edits_fields else "new variation: only the seed changed")
+
+    if intent.colour:
+        feedback.product_colour(recipe, intent.colour, vocab, notes)
+    if not fresh and not intent.edits_fields and not intent.variation:
+        notes.append(
+            f"nothing to change understood in '{text}'; try e.g. 'warmer', 'less busy', 'at sunset', "
+            "'now on marble', 'closer', 'another variation' or 'for Amazon'"
+        )
+    recipe.notes = notes
+    return recipe
+
+
+def _set_scene(recipe: Recipe, scene: str, carried: list[str], catalog: Catalog) -> None:
+    preset = catalog.scene(scene)
+    recipe.scene.preset = scene
+    recipe.scene.props = feedback.props_for(preset, recipe.scene.clutter)
+    recipe.scene.description = ", ".join(carried)
+
+
+def _time_lighting(preset, time: str | None, vocab: dict) -> str:
+    if time is None:
+        return preset.lighting
+    table = vocab["time_lighting"]["outdoor" if preset.outdoor else "indoor"]
+    key = "night_city" if time == "night" and preset.outdoor and preset.buildings else time
+    choice = table.get(key, "default")
+    if choice == "default":
+        bound = vocab["lighting_time"].get(preset.lighting)
+        if bound in ("night", "sunset", "sunrise") and bound != time:
+            return vocab["daylight"]
+        return preset.lighting
+    return choice
+
+
+def _deliberate_time(parent: Recipe, catalog: Catalog) -> bool:
+    return parent.time_of_day != feedback.scene_preset(catalog, parent.scene.preset).time
+
+
+def _deliberate_lighting(parent: Recipe, catalog: Catalog, vocab: dict) -> bool:
+    scene = feedback.scene_preset(catalog, parent.scene.preset)
+    return parent.lighting.preset != _time_lighting(scene, parent.time_of_day, vocab)
+
+
+def _apply_loras(recipe: Recipe, intent: Intent, parent: Recipe | None, notes: list[str], catalog: Catalog,
+                 vocab: dict, lora_family: str | None) -> None:
+    if not intent.loras:
+        return
+    current = {c.name: c.weight for c in recipe.loras}
+    family = lora_family
+    if family is None and current:
+        family = catalog.lora(next(iter(current))).family
+    if family is None:
+        families = [catalog.lora(name).family for name, op, _ in intent.loras if op != "remove"]
+        family = max(sorted(set(families)), key=lambda f: (families.count(f), f == "sdxl"),
+                     default="sdxl")
+    step = float(vocab["lora_step"])
+    for name, op, evidence in intent.loras:
+        entry = catalog.lora(name)
+        if op == "remove":
+            if current.pop(name, None) is not None:
+                notes.append(f"LoRA {name} removed (from '{evidence}')")
+            elif parent is not None:
+                notes.append(f"LoRA {name} is not in use; nothing to remove")
+            continue
+        if entry.family != family:
+            # Twins (lcm_sd15/lcm_sdxl) share keywords: the other family's twin is simply unwanted.
+            twin = any(other != name and catalog.lora(other).family == family
+                       and set(catalog.lora(other).keywords) & set(entry.keywords)
+                       for other, _, _ in intent.loras)
+            if not twin:
+                notes.append(f"LoRA {name} left out: it is for {entry.family} models and this recipe "
+                             f"uses {family} LoRAs")
+            continue
+        if name in current:
+            old = current[name]
+            if op == "up":
+                current[name] = entry.clamp(round(old + step, 2))
+            elif op == "down":
+                current[name] = round(old - step, 2)
+                if current[name] <= entry.weight_min:
+                    current.pop(name)
+                    notes.append(f"LoRA {name} removed (weight would reach {entry.weight_min})")
+                    continue
+            elif op == "light":
+                current[name] = entry.clamp(round(entry.weight_default - step, 2))
+            if current[name] != old:
+                notes.append(f"LoRA {name} {old} -> {current[name]} (from '{evidence}')")
+            continue
+        if op == "down" and parent is not None:
+            notes.append(f"LoRA {name} is not in use; nothing to reduce")
+            continue
+        if len(current) >= 5:
+            notes.append(f"LoRA {name} left out: a recipe holds at most 5 LoRAs")
+            continue
+        weight = entry.weight_default - (step if op in ("down", "light") else 0)
+        current[name] = entry.clamp(round(weight, 2))
+        notes.append(f"LoRA {name} {current[name]} (from '{evidence}')")
+    recipe.loras = [LoraChoice(name=n, weight=w) for n, w in current.items()]
+    fast_cfg = vocab["fast_loras"]
+    fast = any(n in fast_cfg["names"] for n in current)
+    was_fast = parent is not None and any(c.name in fast_cfg["names"] for c in parent.loras)
+    if fast and not was_fast:
+        recipe.steps, recipe.guidance = fast_cfg["steps"], fast_cfg["guidance"]
+        notes.append(f"fast draft: {recipe.steps} steps, guidance {recipe.guidance}")
+    elif was_fast and not fast:
+        defaults = Recipe.model_fields
+        recipe.steps, recipe.guidance = defaults["steps"].default, defaults["guidance"].default
+
+
+def fit_size(size: tuple[int, int], notes: list[str]) -> tuple[int, int]:
+    """The photo's own size rounded down to a multiple of 8, so the product keeps its pixels;
+    scaled only when outside the 256-4096 px range the models take."""
+    width, height = size
+    scale = 1.0
+    if max(width, height) > MAX_SIDE:
+        scale = MAX_SIDE / max(width, height)
+    elif min(width, height) < MIN_SIDE:
+        scale = min(MIN_SIDE / min(width, height), MAX_SIDE / max(width, height))
+    w = min(MAX_SIDE, max(MIN_SIDE, int(width * scale)))
+    h = min(MAX_SIDE, max(MIN_SIDE, int(height * scale)))
+    w, h = w - w % 8, h - h % 8
+    if scale != 1.0:
+        notes.append(f"canvas {w}x{h}: the photo's {width}x{height} is outside the "
+                     f"{MIN_SIDE}-{MAX_SIDE} px range")
+    return w, h

@@ -1,0 +1,256 @@
+"""What a request asks for: the Intent read from a request's matched phrases (product, scene,
+time, lighting, marketplace, LoRAs, edits, camera, count, colour) and its leftover words."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from agent import feedback
+from agent.reading import Match, Reading, phrase_key
+from tools.catalog import Catalog
+
+
+@dataclass
+class Intent:
+    """What a request asks for, before it is applied to a recipe."""
+
+    scene: str | None = None
+    scene_from: str = ""
+    time: str | None = None
+    time_from: str = ""
+    lighting: str | None = None
+    lighting_from: str = ""
+    market: str | None = None
+    market_from: str = ""
+    subject: str | None = None
+    category: str | None = None
+    loras: list[tuple[str, str, str]] = field(default_factory=list)  # (name, op, evidence)
+    edits: list[tuple[str, str]] = field(default_factory=list)  # (edit, evidence)
+    framing: str | None = None
+    angle: str | None = None
+    lens: str | None = None
+    restyle: bool = False
+    variation: bool = False
+    count: int | None = None
+    colour: str | None = None
+    clauses: list[str] = field(default_factory=list)
+    removals: list[str] = field(default_factory=list)
+    corrections: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def edits_fields(self) -> bool:
+        """Whether anything besides the seed is asked for."""
+        return bool(
+            self.scene or self.time or self.lighting or self.market or self.subject or self.loras
+            or self.edits or self.framing or self.angle or self.lens or self.restyle or self.count
+            or self.clauses or self.removals or self.colour
+        )
+
+
+def read_intent(reading: Reading, catalog: Catalog, vocab: dict) -> Intent:
+    """What the matched words ask for. A scene said only in other words ("a lush meadow") is left
+    to the planner, which finds it by similarity among the leftover clauses."""
+    intent = Intent(corrections=reading.corrections)
+    colour = feedback.find_product_colour(reading.work, vocab)
+    if colour:
+        intent.colour, start, end = colour
+        reading.claim(start, end)
+        for m in reading.matches:
+            if m.start < end and m.end > start:
+                m.effects = ()
+
+    # The product first: its own words ("linen shirt", "vintage leather bag") are not a scene
+    # or a style. Then LoRA modifiers ("lighter watercolor" is not "brighter").
+    containers = {phrase_key(w) for w in vocab.get("containers", [])}
+    for i, m in enumerate(reading.matches):
+        product = next((e for e in m.effects if e.kind == "product"), None)
+        if product and not reading.negated(m) and _is_subject(reading, m, vocab):
+            intent.subject, intent.category = _subject_words(reading, m, vocab), product.extra
+            m.used = True
+            nxt = reading.matches[i + 1] if i + 1 < len(reading.matches) else None
+            other = next((e for e in nxt.effects if e.kind == "product"), None) if nxt else None
+            gap = reading.work[m.end : nxt.start] if nxt else ""
+            if other and re.fullmatch(r"\s+of\s+(?:the\s+|my\s+)?", gap) and \
+                    phrase_key(m.text).split()[-1].rstrip("s") in containers:
+                # "a tray of cookies": the contents say what the product is.
+                category = other.extra
+            elif other and re.fullmatch(r"[\s\-]+", gap):
+                # "hot sauce bottle", "wine glass": one product; the head noun names the
+                # category unless it is only packaging.
+                is_pack = phrase_key(nxt.text).split()[-1].rstrip("s") in containers
+                category = product.extra if is_pack else other.extra
+            else:
+                break
+            intent.subject = _subject_words(reading, m, vocab, end=nxt.end)
+            intent.category = category
+            nxt.used = True
+            break
+    lora_ops: dict[str, list[tuple[str, str]]] = {}
+    for m in reading.matches:
+        for effect in m.effects:
+            if effect.kind == "lora":
+                lora_ops.setdefault(effect.value, []).append((_lora_op(reading, m, vocab), m.text))
+                m.used = True
+
+    scene_candidates = []
+    for m in reading.matches:
+        for effect in m.effects:
+            kind, value = effect.kind, effect.value
+            if kind in ("scene", "time", "lighting") and reading.negated(m):
+                continue  # "no flowers": stays in the words, and so in the negative prompt
+            if kind == "scene":
+                scene_candidates.append((m, value))
+            elif kind == "time":
+                m.used = True
+                if intent.time is None:
+                    intent.time, intent.time_from = value, m.text
+            elif kind == "lighting":
+                m.used = True
+                if intent.lighting is None:
+                    intent.lighting, intent.lighting_from = value, m.text
+            elif kind == "market":
+                m.used = True
+                if intent.market is None:
+                    intent.market, intent.market_from = value, m.text
+            elif kind == "edit":
+                m.used = True
+                if value == "variation":
+                    intent.variation = True
+                elif value == "restyle":
+                    intent.restyle = True
+                elif value not in (e for e, _ in intent.edits):
+                    intent.edits.append((value, m.text))
+            elif kind in ("framing", "angle", "lens"):
+                m.used = True
+                setattr(intent, kind, value)
+            elif kind == "count":
+                m.used = True
+                intent.count = max(1, min(8, int(value)))
+    for name, ops in lora_ops.items():
+        kinds = [op for op, _ in ops]
+        op = "remove" if "remove" in kinds else next((k for k in kinds if k != "add"), "add")
+        intent.loras.append((name, op, ops[0][1]))
+
+    scene_candidates = _drop_surface_nouns(reading, scene_candidates, catalog, vocab)
+    if scene_candidates:
+        best_match, best = max(scene_candidates, key=lambda c: _scene_rank(reading, *c, catalog, vocab))
+        intent.scene, intent.scene_from = best, best_match.text
+        for m, name in scene_candidates:
+            # The winner's words are the preset now; a losing surface ("on a wooden table in a
+            # cafe") stays in the user's words.
+            if name == best:
+                m.used = True
+    filler = {str(w).lower() for w in [*vocab["filler"], *vocab["prepositions"]]}
+    clauses = [feedback.trim_clause(c, vocab) for c in reading.leftover_clauses(filler)]
+    for clause in filter(None, clauses):
+        if feedback.is_removal(clause, vocab):
+            intent.removals.append(clause)
+        else:
+            intent.clauses.append(clause)
+    return intent
+
+
+def _drop_surface_nouns(reading: Reading, candidates: list, catalog: Catalog, vocab: dict) -> list:
+    """"terrazzo countertop": the material right before a bare surface noun names the scene."""
+    nouns = {phrase_key(w) for w in vocab.get("surface_nouns", [])}
+    dropped = set()
+    for m, name in candidates:
+        if phrase_key(m.text) not in nouns:
+            continue
+        for other, other_name in candidates:
+            adjacent = other.end <= m.start and not reading.work[other.end : m.start].strip()
+            if other_name != name and adjacent and catalog.scene(other_name).kind == "surface":
+                dropped.add(id(m))
+    return [c for c in candidates if id(c[0]) not in dropped]
+
+
+def _scene_rank(reading: Reading, m: Match, scene: str, catalog: Catalog, vocab: dict) -> tuple:
+    """A scene said with a placement word ("in a cafe", "on marble") beats a descriptive one
+    ("urban look"); then settings (outdoor/interior) beat surfaces beat studio backdrops; then
+    "in/at" beats "on"; then the longer phrase."""
+    kind = catalog.scene(scene).kind
+    kind_rank = 2 if kind in ("outdoor", "interior") else 1 if kind == "surface" else 0
+    placement = vocab["placement_words"]
+    place_rank = 0
+    for word in reversed(reading.words_before(m.start, 4)):
+        if word in placement["prop"]:
+            break  # "with dried flowers" is a prop of the scene, not where the product is
+        if word in placement["setting"]:
+            place_rank = 2
+            break
+        if word in placement["surface"]:
+            place_rank = 1
+            break
+    return (place_rank > 0, kind_rank, place_rank, m.end - m.start, -m.start)
+
+
+def _is_subject(reading: Reading, m: Match, vocab: dict) -> bool:
+    """A product word is the merchant's product unless it sits in the scene: "on a picnic
+    blanket", "with a notebook" are scene; "this dress", "with the headphones", "for my soap"
+    and "shot of the watch" are the product."""
+    scene_words = {str(w) for w in vocab["scene_prepositions"]}
+    markers = {str(w) for w in vocab["product_markers"]}
+    words = reading.words_before(m.start, 4)
+    for i in range(len(words) - 1, -1, -1):
+        word = words[i]
+        if word == "with":
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            return nxt not in ("a", "an", "some")
+        if word in scene_words:
+            return False
+        if word in markers:
+            return True
+    return True
+
+
+def _subject_words(reading: Reading, m: Match, vocab: dict, end: int | None = None) -> str:
+    """The product phrase plus the colour/material words right before it ("red summer dress")."""
+    modifiers = {phrase_key(w) for w in vocab["product_modifiers"]}
+    start = m.start
+    for word_match in reversed(list(re.finditer(r"[\w'\-]+", reading.work[: m.start]))):
+        gap = reading.work[word_match.end() : start]
+        if gap.strip() or word_match.group() not in modifiers:
+            break
+        start = word_match.start()
+    for other in reading.matches:
+        if other is not m and other.start >= start and other.end <= m.start:
+            other.effects = ()  # "linen shirt", "vintage leather bag": part of the product
+    end = m.end if end is None else end
+    reading.claim(start, end)
+    # The working text: lower case, but with typos repaired ("sneekers" -> "sneakers").
+    return " ".join(reading.work[start:end].split())[:200]
+
+
+def _lora_op(reading: Reading, m: Match, vocab: dict) -> str:
+    """remove / up / down / light / add, from the words around a LoRA keyword ("no film grain",
+    "stronger watercolor", "a touch of film grain"); the modifier words are used up too."""
+    mods = vocab["lora_modifiers"]
+    before = reading.work[max(0, m.start - 30) : m.start]
+    stripped = re.sub(r"(?:\s+(?:the|a|an|that|this|some|of the))+\s*$", "", before.rstrip())
+    stripped = stripped.rstrip()
+    for op in ("remove", "up", "down", "light", "add"):
+        for word in sorted(mods.get(op, []), key=len, reverse=True):
+            if re.search(rf"(?<![\w']){re.escape(str(word))}$", stripped):
+                start = m.start - (len(before) - (len(stripped) - len(str(word))))
+                _take_modifier(reading, start, m.start)
+                return op
+    after = reading.words_after(m.end, 1)
+    if after and after[0] in ("off",):
+        end = reading.work.index(after[0], m.end) + len(after[0])
+        _take_modifier(reading, m.end, end)
+        return "remove"
+    if after and after[0] in ("stronger", "heavier", "weaker", "subtler", "lighter"):
+        end = reading.work.index(after[0], m.end) + len(after[0])
+        _take_modifier(reading, m.end, end)
+        return "up" if after[0] in ("stronger", "heavier") else "down"
+    return "add"
+
+
+def _take_modifier(reading: Reading, start: int, end: int) -> None:
+    reading.claim(start, end)
+    for other in reading.matches:
+        # "lighter watercolor": "lighter" is the LoRA's modifier, not "brighter".
+        if other.start >= start and other.end <= end and all(e.kind == "edit" for e in other.effects):
+            other.effects = ()
+            other.used = False
