@@ -7,10 +7,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from tools.catalog import Catalog, default_folder
-from tools.errors import CatalogError
+from tools.catalog import Catalog, default_folder, read_mapping
 
 VOCABULARY_FILE = "vocabulary.yaml"
 
@@ -30,15 +27,7 @@ def load_vocabulary(folder: str | Path | None = None) -> dict:
     path = Path(folder or default_folder()) / VOCABULARY_FILE
     if not path.exists():
         path = default_folder() / VOCABULARY_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CatalogError(f"vocabulary file {path} is missing; reinstall Sceneshop") from None
-    except yaml.YAMLError as exc:
-        raise CatalogError(f"vocabulary file {path} does not parse: {exc}") from None
-    if not isinstance(data, dict):
-        raise CatalogError(f"vocabulary file {path} must be a mapping")
-    return data
+    return read_mapping(path)
 
 
 def description_parts(description: str) -> tuple[list[str], list[str]]:

@@ -101,17 +101,21 @@ def _lookup(table: dict, name: str, what: str, path: Path):
         ) from None
 
 
-def _read(folder: Path, filename: str) -> dict:
-    path = folder / filename
+def read_mapping(path: Path) -> dict:
+    """A data file of prompts/ as a non-empty mapping; CatalogError says which file and what is wrong."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CatalogError(f"catalog file {path} is missing; reinstall Sceneshop") from None
+        raise CatalogError(f"data file {path} is missing; reinstall Sceneshop") from None
     except yaml.YAMLError as exc:
-        raise CatalogError(f"catalog file {path} does not parse: {exc}") from None
+        raise CatalogError(f"data file {path} does not parse: {exc}") from None
     if not isinstance(data, dict) or not data:
-        raise CatalogError(f"catalog file {path} must be a non-empty mapping of name: entry")
+        raise CatalogError(f"data file {path} must be a non-empty mapping of name: entry")
     return data
+
+
+def _read(folder: Path, filename: str) -> dict:
+    return read_mapping(folder / filename)
 
 
 def _build(cls, name: str, entry: dict, path: str, **fields):
