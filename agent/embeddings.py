@@ -28,7 +28,9 @@ def model_path() -> str:
 def embedder():
     """The shared SentenceTransformer (a few seconds cold, then cached)."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # a "Loading weights" bar is noise on the CLI's stderr
     return SentenceTransformer(model_path(), device="cpu")
 
 
