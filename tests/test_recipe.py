@@ -118,3 +118,19 @@ def test_catalog_sizes():
     assert story.width * 16 == story.height * 9
     etsy = catalog.marketplace("etsy")
     assert etsy.width * 3 == etsy.height * 4
+
+
+def test_malformed_catalog_entry_names_the_file_and_entry(tmp_path):
+    import shutil
+
+    import yaml
+
+    from tools.catalog import default_folder
+
+    folder = tmp_path / "prompts"
+    shutil.copytree(default_folder(), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    lighting = yaml.safe_load((folder / "lighting.yaml").read_text())
+    del lighting["softbox"]["kelvin"]
+    (folder / "lighting.yaml").write_text(yaml.safe_dump(lighting))
+    with pytest.raises(CatalogError, match="lighting.yaml: entry 'softbox' is malformed.*kelvin"):
+        load_catalog(folder)

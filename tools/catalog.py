@@ -114,15 +114,18 @@ def read_mapping(path: Path) -> dict:
     return data
 
 
-def _read(folder: Path, filename: str) -> dict:
-    return read_mapping(folder / filename)
-
-
-def _build(cls, name: str, entry: dict, path: str, **fields):
-    try:
-        return cls(name=name, **fields)
-    except (TypeError, KeyError, ValueError) as exc:
-        raise CatalogError(f"{path}: entry '{name}' is malformed: {exc}") from None
+def _entries(folder: Path, filename: str, make) -> dict:
+    """{name: make(name, entry)} for one catalog file; a missing or malformed field of an entry is
+    a CatalogError naming the file and the entry (the fields are read inside `make`, so inside here)."""
+    table = {}
+    for name, entry in read_mapping(folder / filename).items():
+        try:
+            table[name] = make(name, entry)
+        except (TypeError, KeyError, ValueError) as exc:
+            raise CatalogError(
+                f"{filename}: entry '{name}' is malformed ({type(exc).__name__}: {exc}); fix it or reinstall"
+            ) from None
+    return table
 
 
 def _tuple(values) -> tuple[str, ...]:
@@ -137,13 +140,11 @@ def default_folder() -> Path:
 def load_catalog(folder: str | Path | None = None) -> Catalog:
     """Reads scenes, lighting, LoRAs and marketplaces; cached per folder."""
     folder = Path(folder) if folder else default_folder()
-    scenes = {}
-    for name, e in _read(folder, "scenes.yaml").items():
-        scenes[name] = _build(
-            ScenePreset,
-            name,
-            e,
-            "scenes.yaml",
+    scenes = _entries(
+        folder,
+        "scenes.yaml",
+        lambda name, e: ScenePreset(
+            name=name,
             description=e["description"],
             keywords=_tuple(e.get("keywords")),
             kind=e["kind"],
@@ -156,26 +157,24 @@ def load_catalog(folder: str | Path | None = None) -> Catalog:
             buildings=bool(e.get("buildings")),
             overhead=bool(e.get("overhead")),
             podium=bool(e.get("podium")),
-        )
-    lighting = {
-        name: _build(
-            LightingPreset,
-            name,
-            e,
-            "lighting.yaml",
+        ),
+    )
+    lighting = _entries(
+        folder,
+        "lighting.yaml",
+        lambda name, e: LightingPreset(
+            name=name,
             description=e["description"],
             keywords=_tuple(e.get("keywords")),
             kelvin=int(e["kelvin"]),
             direction=e["direction"],
-        )
-        for name, e in _read(folder, "lighting.yaml").items()
-    }
-    loras = {
-        name: _build(
-            LoraEntry,
-            name,
-            e,
-            "loras.yaml",
+        ),
+    )
+    loras = _entries(
+        folder,
+        "loras.yaml",
+        lambda name, e: LoraEntry(
+            name=name,
             description=e["description"],
             family=e["family"],
             weight_min=float(e["weight"]["min"]),
@@ -184,15 +183,13 @@ def load_catalog(folder: str | Path | None = None) -> Catalog:
             trigger=_tuple(e.get("trigger")),
             source=dict(e["source"]),
             keywords=_tuple(e.get("keywords")),
-        )
-        for name, e in _read(folder, "loras.yaml").items()
-    }
-    marketplaces = {
-        name: _build(
-            Marketplace,
-            name,
-            e,
-            "marketplaces.yaml",
+        ),
+    )
+    marketplaces = _entries(
+        folder,
+        "marketplaces.yaml",
+        lambda name, e: Marketplace(
+            name=name,
             description=e["description"],
             keywords=_tuple(e.get("keywords")),
             width=int(e["width"]),
@@ -200,9 +197,8 @@ def load_catalog(folder: str | Path | None = None) -> Catalog:
             background=e.get("background"),
             fill=float(e["fill"]),
             shadow=bool(e["shadow"]),
-        )
-        for name, e in _read(folder, "marketplaces.yaml").items()
-    }
+        ),
+    )
     for scene in scenes.values():
         if scene.lighting not in lighting:
             raise CatalogError(f"scenes.yaml: '{scene.name}' names unknown lighting '{scene.lighting}'")
