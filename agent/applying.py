@@ -152,10 +152,7 @@ def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[i
         notes.append(f"{intent.count} images")
 
     if intent.variation:
-        seed = new_seed()
-        while not fresh and seed == parent.seed:
-            seed = new_seed()
-        recipe.seed = seed
+        recipe.seed = new_seed(avoid=None if fresh else parent.seed)
         notes.append("new seed" if intent.edits_fields else "new variation: only the seed changed")
 
     if intent.colour:

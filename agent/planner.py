@@ -9,7 +9,7 @@ import threading
 import numpy as np
 
 from agent import feedback
-from agent.applying import apply_intent, blank_recipe, fit_size
+from agent.applying import apply_intent, blank_recipe
 from agent.embeddings import embed
 from agent.intent import Intent, read_intent
 from agent.prompting import compose_prompt, load_vocabulary
@@ -17,9 +17,6 @@ from agent.reading import Lexicon, normalise, phrase_key, phrase_pattern
 from agent.recipe import Recipe, check_against_catalog
 from tools.catalog import Catalog, load_catalog
 from tools.errors import InputError
-
-# agent/toolbox.py sizes the LLM agent's canvas with it, under the name it had before the split.
-_fit_size = fit_size
 
 MAX_REQUEST_CHARS = 2000
 # Cosine similarity (all-MiniLM-L6-v2) a paraphrase needs to pick a scene preset; below it the

@@ -80,7 +80,7 @@ class Avoid:
             )
         same_look = _look(out) == (self.scene_preset, self.lighting_preset, self.time_of_day)
         if (same_look and not self.look_liked) or out.seed == self.seed:
-            out.seed = new_seed()
+            out.seed = new_seed(avoid=self.seed)
             out.notes.append(
                 f"same scene and light as a result you disliked ('{_short(self.request)}'): "
                 "new seed; say what to change (light, props, time of day) if it is still not right"

@@ -27,8 +27,12 @@ def new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def new_seed() -> int:
-    return random.SystemRandom().randint(0, MAX_SEED)
+def new_seed(avoid: int | None = None) -> int:
+    """A random seed; with `avoid`, never that one (a "new variation" must differ)."""
+    while True:
+        seed = random.SystemRandom().randint(0, MAX_SEED)
+        if seed != avoid:
+            return seed
 
 
 class _Part(BaseModel):

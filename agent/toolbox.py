@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from langchain_core.tools import InjectedToolArg, StructuredTool
 from pydantic import BaseModel, Field, ValidationError
 
+from agent.applying import fit_size
 from agent.recipe import (
     Framing,
     Mode,
@@ -19,7 +20,7 @@ from agent.recipe import (
     check_against_catalog,
     describe_validation_error,
 )
-from agent.recipe import new_seed as draw_seed
+from agent.recipe import new_seed as draw_seed  # the tools' `new_seed: bool` argument shadows the name
 from tools.catalog import Catalog
 from tools.errors import RecipeError, SceneshopError
 
@@ -152,7 +153,7 @@ def plan_recipe(
         "notes": [],
     }
     if desk.image_size:
-        data["width"], data["height"] = _canvas(desk.image_size, data["notes"])
+        data["width"], data["height"] = fit_size(tuple(desk.image_size), data["notes"])
     if desk.parent is not None:
         # A new scene in the same conversation: still a version of the chain, same seed and canvas.
         parent = desk.parent
@@ -248,7 +249,7 @@ def edit_recipe(
     if marketplace is not None:
         data["output"]["preset"] = None if marketplace == "none" else _marketplace(catalog, marketplace)
     if new_seed:
-        data["seed"] = _fresh_seed(parent.seed)
+        data["seed"] = draw_seed(avoid=parent.seed)
     data.update(parent_id=parent.id, request=desk.request, notes=[])
     data.pop("id")
     recipe = _finish(desk, _validated(data), f"edited by {desk.by}")
@@ -272,7 +273,7 @@ def generate(
         raise RecipeError("there is no recipe to render yet; call plan_recipe first")
     changes: dict[str, Any] = {}
     if new_seed:
-        changes["seed"] = _fresh_seed(current.seed)
+        changes["seed"] = draw_seed(avoid=current.seed)
     if count is not None:
         changes["output"] = {"preset": current.output.preset, "count": count}
     if desk.recipe is None:
@@ -408,13 +409,6 @@ def summarize(recipe: Recipe) -> str:
 # ---------------------------------------------------------------------------------------- helpers
 
 
-def _canvas(image_size: tuple[int, int], notes: list[str]) -> tuple[int, int]:
-    """The photo's own size (so the product keeps its pixels), fitted as the embedded planner does."""
-    from agent.planner import _fit_size
-
-    return _fit_size(tuple(image_size), notes)
-
-
 def _loras(catalog: Catalog, picks: list[LoraPick]) -> list[dict]:
     chosen, families = [], set()
     for pick in picks:
@@ -445,11 +439,6 @@ def _marketplace(catalog: Catalog, name: str | None) -> str | None:
 
 def _set(target: dict, **values) -> None:
     target.update({k: v for k, v in values.items() if v is not None})
-
-
-def _fresh_seed(old: int) -> int:
-    seed = draw_seed()
-    return seed if seed != old else (seed + 1) % 2**32
 
 
 def _validated(data: dict) -> Recipe:
