@@ -32,7 +32,7 @@ from agent.recipe import MAX_SEED, Recipe  # noqa: E402
 from agent.session import Session, Turn  # noqa: E402
 from agent.settings import Settings, get_settings  # noqa: E402
 from agent.toolbox import Desk, LoraPick, edit_recipe, summarize  # noqa: E402
-from tools.errors import Cancelled, InputError, RecipeError, SceneshopError  # noqa: E402
+from tools.errors import InputError, RecipeError, SceneshopError  # noqa: E402
 from tools.imageio import load_image, save_png, write_atomic  # noqa: E402
 
 log = logging.getLogger("sceneshop.app")
@@ -483,7 +483,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                     recipe = inspector_recipe(ctx, t, edits)
                 except SceneshopError as exc:
                     return Turn(str(exc), t.session.recipe, kind="error")
-                return render_version(t.session, recipe, _progress(progress), cancel)
+                return t.session.render(recipe, progress=_progress(progress), cancel=cancel)
 
             run_job(t, job)
             return {tab: t, **chat_view(t)}
@@ -590,7 +590,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                     "Attach a product photo first (📎), then apply the saved recipe to it.", kind="info"
                 )
             recipe.notes.append("your saved recipe, applied unchanged")
-            return render_version(t.session, recipe, _progress(progress), cancel)
+            return t.session.render(recipe, progress=_progress(progress), cancel=cancel)
 
         def forget_memory(t, choice, request: gr.Request):
             t = ensure(t, request)
@@ -815,17 +815,6 @@ def _inspector_request(changes: dict, seed: int | None) -> str:
     if seed is not None:
         said.append(f"seed {seed}")
     return f"{INSPECTOR_REQUEST}: {', '.join(said) or 'no change, rendered again'}"
-
-
-def render_version(session: Session, recipe: Recipe, progress, cancel) -> Turn:
-    """Renders a recipe made outside the chat (inspector edits, a saved look) as the session's next
-    version; a cancel or a domain error becomes an error turn, as in Session.send."""
-    try:
-        return session.add_version(recipe, progress=progress, cancel=cancel)
-    except Cancelled:
-        return Turn("Cancelled; the previous picture is still the current one.", session.recipe, kind="error")
-    except SceneshopError as exc:
-        return Turn(str(exc), session.recipe, kind="error")
 
 
 def _show_turn(t: Tab, turn: Turn) -> None:

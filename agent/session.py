@@ -89,8 +89,18 @@ class Session:
         text = " ".join(text.split())
         if not text:
             return Turn('Tell me what you\'d like to see, e.g. "on a beach at sunset".', kind="info")
+        return self._guarded(lambda: self._answer(text, progress, cancel))
+
+    def render(self, recipe: Recipe, *, progress=None, cancel=None) -> Turn:
+        """`add_version` for a recipe made outside the chat (inspector edits, a saved look), with
+        errors answered as in `send`."""
+        return self._guarded(lambda: self.add_version(recipe, progress=progress, cancel=cancel))
+
+    def _guarded(self, work) -> Turn:
+        """Runs one piece of work; a cancel or a domain error becomes an "error" turn, so the
+        session stays usable and the previous picture stays current."""
         try:
-            return self._answer(text, progress, cancel)
+            return work()
         except Cancelled:
             reply = "Cancelled; the previous picture is still the current one."
             return Turn(reply, self.recipe, kind="error")
