@@ -707,9 +707,7 @@ def _turn(t: Tab, text: str, files: list[str], cancel, progress, shown: list[dic
     if files:
         name = Path(files[0]).name
         try:
-            image = load_image(
-                files[0], max_pixels=settings.max_pixels, max_bytes=int(settings.max_upload_mb * 2**20)
-            )
+            image = load_image(files[0], **settings.upload_limits)
         except InputError as exc:
             # The upload's server path means nothing to the merchant: name the file they chose.
             reply = str(exc).replace(f"'{files[0]}'", f"'{name}'")

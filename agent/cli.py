@@ -28,8 +28,7 @@ def _load_photo(path: str | None):
     from agent.settings import get_settings
     from tools.imageio import load_image
 
-    s = get_settings()
-    return load_image(path, max_pixels=s.max_pixels, max_bytes=int(s.max_upload_mb * 2**20))
+    return load_image(path, **get_settings().upload_limits)
 
 
 def _load_mask(path: str | None, image):

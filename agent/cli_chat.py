@@ -35,9 +35,7 @@ def chat(image, mask, user, out):
     settings = get_settings()
     photo = None
     if image:
-        photo = load_image(
-            image, max_pixels=settings.max_pixels, max_bytes=int(settings.max_upload_mb * 2**20)
-        )
+        photo = load_image(image, **settings.upload_limits)
     if mask and photo is None:
         raise click.UsageError("--mask needs --image: a mask belongs to a product photo")
     product_mask = load_mask(mask, photo.size) if mask else None

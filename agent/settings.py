@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     max_pixels: int = 40_000_000
 
     @property
+    def upload_limits(self) -> dict:
+        """The keyword arguments of tools.imageio.load_image for a merchant's upload."""
+        return {"max_pixels": self.max_pixels, "max_bytes": int(self.max_upload_mb * 2**20)}
+
+    @property
     def llm_configured(self) -> bool:
         return bool(self.openai_api_key or self.openai_base_url)
 
