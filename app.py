@@ -28,12 +28,12 @@ from pathlib import Path  # noqa: E402
 import gradio as gr  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from agent.recipe import MAX_SEED, Recipe  # noqa: E402
-from agent.session import Session, Turn  # noqa: E402
-from agent.settings import Settings, get_settings  # noqa: E402
-from agent.toolbox import Desk, LoraPick, edit_recipe, summarize  # noqa: E402
-from tools.errors import InputError, RecipeError, SceneshopError  # noqa: E402
-from tools.imageio import load_image, save_png, write_atomic  # noqa: E402
+from sceneshop.agent.llm.toolbox import Desk, LoraPick, edit_recipe, summarize  # noqa: E402
+from sceneshop.agent.recipe import MAX_SEED, Recipe  # noqa: E402
+from sceneshop.agent.session import Session, Turn  # noqa: E402
+from sceneshop.agent.settings import Settings, get_settings  # noqa: E402
+from sceneshop.tools.errors import InputError, RecipeError, SceneshopError  # noqa: E402
+from sceneshop.tools.imageio import load_image, save_png, write_atomic  # noqa: E402
 
 log = logging.getLogger("sceneshop.app")
 # Gradio finds a progress tracker by a parameter's default; updates go to the running event.
@@ -156,7 +156,7 @@ def user_for(request: gr.Request | None, browser_id: str | None = None) -> str:
 
 def build_app(studio=None, memory=None) -> gr.Blocks:
     """The studio UI over `studio` (default: Studio from settings, with the recipe memory)."""
-    from agent.studio import Studio
+    from sceneshop.agent.studio import Studio
 
     if studio is None:
         studio = Studio.from_settings() if memory is None else Studio(get_settings(), memory=memory)

@@ -9,9 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tools.catalog import Catalog
-from tools.composite import FRAMING_FILL
-from tools.errors import RecipeError
+from sceneshop.tools.catalog import Catalog
+from sceneshop.tools.composite import FRAMING_FILL
+from sceneshop.tools.errors import RecipeError
 
 SCHEMA_VERSION = 1
 

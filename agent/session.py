@@ -9,10 +9,10 @@ from typing import Literal
 
 from PIL import Image
 
-from agent.planner import is_undo, product_colour_request
-from agent.recipe import Recipe
-from agent.toolbox import Desk, save_recipe, summarize
-from tools.errors import Cancelled, SceneshopError
+from sceneshop.agent.llm.toolbox import Desk, save_recipe, summarize
+from sceneshop.agent.planner.embedded import is_undo, product_colour_request
+from sceneshop.agent.recipe import Recipe
+from sceneshop.tools.errors import Cancelled, SceneshopError
 
 Kind = Literal["result", "clarify", "info", "error"]
 

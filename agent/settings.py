@@ -44,7 +44,7 @@ class Settings(BaseSettings):
 
     @property
     def upload_limits(self) -> dict:
-        """The keyword arguments of tools.imageio.load_image for a merchant's upload."""
+        """The keyword arguments of sceneshop.tools.imageio.load_image for a merchant's upload."""
         return {"max_pixels": self.max_pixels, "max_bytes": int(self.max_upload_mb * 2**20)}
 
     @property

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from agent.recipe import Recipe, check_against_catalog
-from agent.settings import Settings, get_settings
-from tools.catalog import load_catalog
-from tools.errors import EngineError, InputError, SceneshopError
-from tools.segment import segment as segment_image
+from sceneshop.agent.recipe import Recipe, check_against_catalog
+from sceneshop.agent.settings import Settings, get_settings
+from sceneshop.tools.catalog import load_catalog
+from sceneshop.tools.errors import EngineError, InputError, SceneshopError
+from sceneshop.tools.segment import segment as segment_image
 
 Progress = Callable[[int, int], None]
 
@@ -31,10 +31,10 @@ class Result:
 
 def choose_planner(settings: Settings):
     """The LLM planner when an endpoint is configured, else the embedded one."""
-    from agent.planner import EmbeddedPlanner
+    from sceneshop.agent.planner.embedded import EmbeddedPlanner
 
     if settings.llm_configured:
-        from agent.llm import LLMPlanner
+        from sceneshop.agent.llm.planner import LLMPlanner
 
         return LLMPlanner.from_settings(settings)
     return EmbeddedPlanner()
@@ -43,11 +43,11 @@ def choose_planner(settings: Settings):
 def choose_engine(settings: Settings):
     """The diffusers engine when a model is configured and loads offline; otherwise the embedded
     preview renderer, with the reason stated once in `engine.reason`."""
-    from tools.render import EmbeddedRenderer
+    from sceneshop.tools.preview.renderer import EmbeddedRenderer
 
     if not settings.diffusion_model:
         return EmbeddedRenderer(reason="no diffusion model configured (SCENESHOP_DIFFUSION_MODEL)")
-    from tools.diffusion import DiffusionEngine
+    from sceneshop.tools.diffusion.engine import DiffusionEngine
 
     try:
         return DiffusionEngine(
@@ -64,7 +64,7 @@ def choose_engine(settings: Settings):
 
 def open_memory(settings: Settings):
     """The recipe memory under settings.data_dir, or None and the reason: the studio works without it."""
-    from agent.memory import RecipeMemory
+    from sceneshop.agent.memory.memory import RecipeMemory
 
     try:
         return RecipeMemory(settings.data_dir), None

@@ -17,9 +17,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fake_openai_server import ScriptedChatModel, call  # noqa: E402
 
-from agent.llm import LLMPlanner  # noqa: E402
-from agent.session import Session  # noqa: E402
-from agent.studio import Studio  # noqa: E402
+from sceneshop.agent.llm.planner import LLMPlanner  # noqa: E402
+from sceneshop.agent.session import Session  # noqa: E402
+from sceneshop.agent.studio import Studio  # noqa: E402
 
 BEACH = {
     "scene_preset": "beach",
@@ -131,7 +131,7 @@ def _over_http(rounds: int, engine: NoopEngine) -> str:
     server on 127.0.0.1 (zero delay): adds request building, JSON and localhost HTTP."""
     from fake_openai_server import FakeOpenAIServer, tool_reply
 
-    from agent.settings import Settings
+    from sceneshop.agent.settings import Settings
 
     with FakeOpenAIServer() as server:
         settings = Settings(openai_api_key="sk-bench", openai_base_url=server.url, llm_model="bench")

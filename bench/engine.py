@@ -26,10 +26,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # tiny_models lives beside the 
 import torch  # noqa: E402
 from tiny_models import build_sd15, build_sdxl, save_lora  # noqa: E402
 
-from tools import diffusion  # noqa: E402
-from tools.catalog import load_catalog  # noqa: E402
-from tools.diffusion import DiffusionEngine, step_callback  # noqa: E402
-from tools.loras import LoraChoice  # noqa: E402
+from sceneshop.tools.catalog import load_catalog  # noqa: E402
+from sceneshop.tools.diffusion import weights  # noqa: E402
+from sceneshop.tools.diffusion.engine import DiffusionEngine, step_callback  # noqa: E402
+from sceneshop.tools.diffusion.loras import LoraChoice  # noqa: E402
 
 PAIRS = {"sd15": ("neon_glow", "bokeh_dreamy"), "sdxl": ("film_grain", "cinematic")}
 
@@ -70,7 +70,7 @@ def bench_family(family: str, folder: Path, lora_dir: Path, device: str | None, 
     print(f"\n== {family} (tiny, {device or 'auto'}) ==")
 
     def load():
-        diffusion.clear_cache()
+        weights.clear_cache()
         return DiffusionEngine(str(folder), lora_dir=lora_dir, device=device)
 
     load()  # first load pays imports and the OS file cache
@@ -99,7 +99,7 @@ def bench_family(family: str, folder: Path, lora_dir: Path, device: str | None, 
     print(f"LoRA set switch, set_adapters (median)  {ms(switch_s)}   ratio to load {switch_s / load_s:.3f} "
           f"(target <= 0.05)")
     print(f"LoRA set switch with fuse/unfuse        {ms(statistics.median(fuse_switches))}")
-    print(f"model loads in this process: {diffusion.LOADS[str(folder)]}, LoRA files read: {stack.file_loads}")
+    print(f"model loads in this process: {weights.LOADS[str(folder)]}, LoRA files read: {stack.file_loads}")
 
     steps = args.steps
     recipe = Recipe(steps=steps, width=args.size, height=args.size)

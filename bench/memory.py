@@ -25,15 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.embeddings import embed
-from agent.memory import (
+from sceneshop.agent.embeddings import embed
+from sceneshop.agent.memory.memory import (
     DUPLICATE_THRESHOLD,
     SIMILAR_THRESHOLD,
     RecipeMemory,
     _metadata,
 )
-from agent.recipe import LoraChoice, Recipe
-from tools.catalog import load_catalog
+from sceneshop.agent.recipe import LoraChoice, Recipe
+from sceneshop.tools.catalog import load_catalog
 
 PRODUCTS = {
     "apparel": ["summer dress", "linen shirt", "denim jacket", "silk scarf", "wool sweater", "swimsuit"],

@@ -14,7 +14,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.errors import SceneshopError  # noqa: E402
+from sceneshop.tools.errors import SceneshopError  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "requests.yaml"
 PHOTO_SIZE = (1200, 1600)  # a typical phone photo of a product
@@ -30,15 +30,15 @@ COMPARED = [
 
 def make_planner(kind: str):
     if kind == "embedded":
-        from agent.planner import EmbeddedPlanner
+        from sceneshop.agent.planner.embedded import EmbeddedPlanner
 
         return EmbeddedPlanner()
     try:
-        from agent.llm import LLMPlanner
+        from sceneshop.agent.llm.planner import LLMPlanner
     except ImportError as exc:
         print(f"LLM planner not available: agent/llm.py could not be imported ({exc}).")
         return None
-    from agent.settings import get_settings
+    from sceneshop.agent.settings import get_settings
 
     settings = get_settings()
     if not settings.llm_configured:
@@ -96,7 +96,7 @@ def count_embed_calls() -> None:
     """Counts the embedded planner's calls of the sentence-embedding model, so the latency of
     the requests that needed it (paraphrases) is reported apart from the keyword-only ones."""
     try:
-        import agent.planner as embedded
+        import sceneshop.agent.planner.embedded as embedded
     except ImportError:
         return
     real = embedded.embed

@@ -18,9 +18,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 from skimage import data
 
-from agent.recipe import Recipe
-from tools.render import EmbeddedRenderer
-from tools.segment import segment
+from sceneshop.agent.recipe import Recipe
+from sceneshop.tools.preview.renderer import EmbeddedRenderer
+from sceneshop.tools.segment import segment
 
 SIZE = 1024
 PRESETS = [

@@ -12,9 +12,9 @@ import time
 from PIL import Image
 from skimage import data
 
-from agent.planner import EmbeddedPlanner
-from agent.studio import Studio
-from tools.render import EmbeddedRenderer
+from sceneshop.agent.planner.embedded import EmbeddedPlanner
+from sceneshop.agent.studio import Studio
+from sceneshop.tools.preview.renderer import EmbeddedRenderer
 
 REQUESTS = [
     "put it on a beach at sunset",

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-import app
-from agent.memory import RecipeMemory
-from agent.settings import Settings
-from agent.studio import Studio
+from sceneshop import app
+from sceneshop.agent.memory.memory import RecipeMemory
+from sceneshop.agent.settings import Settings
+from sceneshop.agent.studio import Studio
 
 # Every setting that could come from the developer's environment is pinned: embedded defaults.
 EMBEDDED = {"diffusion_model": None, "openai_api_key": None, "openai_base_url": None, "users": None}

@@ -29,7 +29,7 @@ def coffee() -> Image.Image:
 
 @pytest.fixture(scope="session")
 def coffee_mask() -> Image.Image:
-    """A hand-drawn "L" mask of the cup and saucer in `coffee` (independent of tools.segment)."""
+    """A hand-drawn "L" mask of the cup and saucer in `coffee` (independent of sceneshop.tools.segment)."""
     mask = Image.new("L", (600, 400), 0)
     draw = ImageDraw.Draw(mask)
     draw.ellipse((76, 72, 480, 390), fill=255)  # saucer

@@ -13,8 +13,8 @@ from app_harness import message, outputs, product_photo, start_studio
 from gradio_client import Client
 from PIL import Image
 
-from tools.errors import Cancelled
-from tools.render import EmbeddedRenderer
+from sceneshop.tools.errors import Cancelled
+from sceneshop.tools.preview.renderer import EmbeddedRenderer
 
 CHAT, RECIPE, FILES = "Studio chat", "Recipe JSON", "Current version: PNG + recipe JSON"
 MEMORY_TABLE, MEMORY_TEXT = "Saved recipes", "Memory"

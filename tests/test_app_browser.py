@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 from skimage import data
 
-import app
-from agent.memory import RecipeMemory
-from agent.settings import Settings
-from agent.studio import Studio
+from sceneshop import app
+from sceneshop.agent.memory.memory import RecipeMemory
+from sceneshop.agent.settings import Settings
+from sceneshop.agent.studio import Studio
 
 pytestmark = pytest.mark.slow
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agent.cli import main
-from agent.recipe import SCHEMA_VERSION
+from sceneshop.agent.cli.group import main
+from sceneshop.agent.recipe import SCHEMA_VERSION
 
 
 @pytest.fixture(scope="module")
@@ -162,11 +162,13 @@ def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(capsys, tmp_pa
 
 def test_console_script_exit_code_and_help(tmp_path):
     help_run = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "generate", "--help"], capture_output=True, text=True
+        [sys.executable, "-m", "sceneshop.agent.cli", "generate", "--help"],
+        capture_output=True,
+        text=True,
     )
     assert help_run.returncode == 0 and "--recipe-out" in help_run.stdout
     bad = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "segment", str(tmp_path / "none.png"), "-o", "x.png"],
+        [sys.executable, "-m", "sceneshop.agent.cli", "segment", str(tmp_path / "none.png"), "-o", "x.png"],
         capture_output=True,
         text=True,
     )

@@ -1,4 +1,4 @@
-"""Tests for tools.imageio: safe loading of uploads and masks, atomic deterministic PNG saving."""
+"""Tests for sceneshop.tools.imageio: safe loading of uploads and masks, atomic deterministic PNG saving."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-import tools.imageio as imageio
-from tools.errors import InputError, SceneshopError
-from tools.imageio import load_image, load_mask, save_png
+import sceneshop.tools.imageio as imageio
+from sceneshop.tools.errors import InputError, SceneshopError
+from sceneshop.tools.imageio import load_image, load_mask, save_png
 
 
 def png_bytes(image: Image.Image, **kwargs) -> bytes:

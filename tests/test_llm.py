@@ -21,16 +21,22 @@ from fake_openai_server import (
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from agent.llm import OPENAI_URL, LLMPlanner, editable_fields, fewshot_examples, render_system_prompt
-from agent.planner import EmbeddedPlanner
-from agent.prompting import compose_prompt
-from agent.recipe import check_against_catalog
-from agent.session import Session
-from agent.settings import Settings
-from agent.studio import Studio
-from agent.toolbox import REGISTRY, Desk, run_call, tools_for
-from tools.catalog import load_catalog
-from tools.render import EmbeddedRenderer
+from sceneshop.agent.llm.planner import (
+    OPENAI_URL,
+    LLMPlanner,
+    editable_fields,
+    fewshot_examples,
+    render_system_prompt,
+)
+from sceneshop.agent.llm.toolbox import REGISTRY, Desk, run_call, tools_for
+from sceneshop.agent.planner.embedded import EmbeddedPlanner
+from sceneshop.agent.planner.prompt import compose_prompt
+from sceneshop.agent.recipe import check_against_catalog
+from sceneshop.agent.session import Session
+from sceneshop.agent.settings import Settings
+from sceneshop.agent.studio import Studio
+from sceneshop.tools.catalog import load_catalog
+from sceneshop.tools.preview.renderer import EmbeddedRenderer
 
 CATALOG = load_catalog()
 BEACH = {

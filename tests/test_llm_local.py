@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from agent.llm import LLMPlanner
-from agent.settings import Settings
+from sceneshop.agent.llm.planner import LLMPlanner
+from sceneshop.agent.settings import Settings
 
 URL = os.environ.get("SCENESHOP_LOCAL_LLM_URL")
 pytestmark = pytest.mark.skipif(not URL, reason="set SCENESHOP_LOCAL_LLM_URL (see bench/local_llm.sh)")

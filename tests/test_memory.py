@@ -16,12 +16,18 @@ from chromadb.config import Settings as ChromaSettings
 from click.testing import CliRunner
 from PIL import Image
 
-from agent.cli_memory import memory as memory_cli
-from agent.embeddings import embed
-from agent.memory import MARKER, SCHEMA_VERSION, RecipeMemory, SceneshopEmbeddingFunction, _collection_name
-from agent.recipe import LoraChoice, Recipe
-from tools.catalog import load_catalog
-from tools.errors import InputError, RecipeError, SceneshopError
+from sceneshop.agent.cli.memory import memory as memory_cli
+from sceneshop.agent.embeddings import embed
+from sceneshop.agent.memory.memory import (
+    MARKER,
+    SCHEMA_VERSION,
+    RecipeMemory,
+    SceneshopEmbeddingFunction,
+    _collection_name,
+)
+from sceneshop.agent.recipe import LoraChoice, Recipe
+from sceneshop.tools.catalog import load_catalog
+from sceneshop.tools.errors import InputError, RecipeError, SceneshopError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -295,8 +301,8 @@ def test_resolve_similar_with_a_disliked_variant_keeps_the_liked_look(mem):
 WRITER = textwrap.dedent(
     """
     import json, sys
-    from agent.memory import RecipeMemory
-    from agent.recipe import Recipe
+    from sceneshop.agent.memory.memory import RecipeMemory
+    from sceneshop.agent.recipe import Recipe
     data_dir, looks = sys.argv[1], json.loads(sys.argv[2])
     vectors = json.loads(open(sys.argv[3]).read())
     # The model's vectors for these requests come from the parent, so that each writer starts in
@@ -461,7 +467,7 @@ def test_a_store_without_permission_is_reported(tmp_path):
 
 
 def test_cli(tmp_path, monkeypatch):
-    from agent.settings import get_settings
+    from sceneshop.agent.settings import get_settings
 
     with RecipeMemory(tmp_path) as mem:
         look = mem.save("alice", recipe("beach at sunset", **SUNSET), "liked", name="my sunset look")

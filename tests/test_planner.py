@@ -5,10 +5,10 @@ import shutil
 import pytest
 import yaml
 
-from agent.planner import EmbeddedPlanner, is_undo, product_colour_request
-from agent.recipe import Recipe, check_against_catalog
-from tools.catalog import load_catalog
-from tools.errors import InputError
+from sceneshop.agent.planner.embedded import EmbeddedPlanner, is_undo, product_colour_request
+from sceneshop.agent.recipe import Recipe, check_against_catalog
+from sceneshop.tools.catalog import load_catalog
+from sceneshop.tools.errors import InputError
 
 PHOTO = (1200, 1600)
 # Fields that only identify a version or describe it; every other field is compared in edits.

@@ -5,9 +5,9 @@ import shutil
 
 import pytest
 
-from agent.prompting import compose_prompt, description_parts, load_vocabulary
-from agent.recipe import LoraChoice, Recipe
-from tools.catalog import load_catalog
+from sceneshop.agent.planner.prompt import compose_prompt, description_parts, load_vocabulary
+from sceneshop.agent.recipe import LoraChoice, Recipe
+from sceneshop.tools.catalog import load_catalog
 
 
 @pytest.fixture(scope="module")

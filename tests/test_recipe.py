@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from agent.recipe import SCHEMA_VERSION, LoraChoice, Recipe, check_against_catalog
-from tools.catalog import load_catalog
-from tools.errors import CatalogError, RecipeError
+from sceneshop.agent.recipe import SCHEMA_VERSION, LoraChoice, Recipe, check_against_catalog
+from sceneshop.tools.catalog import load_catalog
+from sceneshop.tools.errors import CatalogError, RecipeError
 
 DESIGN_FIELDS = {
     "id",
@@ -125,7 +125,7 @@ def test_malformed_catalog_entry_names_the_file_and_entry(tmp_path):
 
     import yaml
 
-    from tools.catalog import default_folder
+    from sceneshop.tools.catalog import default_folder
 
     folder = tmp_path / "prompts"
     shutil.copytree(default_folder(), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))

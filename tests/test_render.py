@@ -1,4 +1,5 @@
-"""Tests for tools.render: the embedded preview renderer draws the recipe and never repaints the product."""
+"""Tests for the embedded preview renderer (sceneshop.tools.preview): it draws the recipe and never
+repaints the product."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agent.recipe import Recipe
-from tools.catalog import load_catalog
-from tools.composite import place_product, product_core
-from tools.errors import Cancelled
-from tools.imageio import save_png
-from tools.render import EmbeddedRenderer, kelvin_to_rgb
+from sceneshop.agent.recipe import Recipe
+from sceneshop.tools.catalog import load_catalog
+from sceneshop.tools.composite import place_product, product_core
+from sceneshop.tools.errors import Cancelled
+from sceneshop.tools.imageio import save_png
+from sceneshop.tools.preview.renderer import EmbeddedRenderer, kelvin_to_rgb
 
 FEATHER = 2
 

@@ -1,4 +1,4 @@
-"""Tests for tools.segment: alpha masks, plain-background keying and GrabCut on a real photo."""
+"""Tests for sceneshop.tools.segment: alpha masks, plain-background keying and GrabCut on a real photo."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from conftest import COFFEE_CUP_BOX
 from PIL import Image, ImageDraw, ImageFilter
 
-from tools.errors import InputError
-from tools.segment import segment
+from sceneshop.tools.errors import InputError
+from sceneshop.tools.segment import segment
 
 
 def iou(a, b) -> float:

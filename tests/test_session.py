@@ -12,14 +12,20 @@ from click.testing import CliRunner
 from fake_openai_server import ScriptedChatModel, call
 from langchain_core.messages import AIMessage
 
-from agent.cli_chat import chat
-from agent.llm import LLMPlanner
-from agent.memory import RecipeMemory
-from agent.planner import EmbeddedPlanner
-from agent.session import Session, compare_asked, recipe_differences, start_over_asked, version_asked
-from agent.settings import get_settings
-from agent.studio import Studio
-from tools.render import EmbeddedRenderer
+from sceneshop.agent.cli.chat import chat
+from sceneshop.agent.llm.planner import LLMPlanner
+from sceneshop.agent.memory.memory import RecipeMemory
+from sceneshop.agent.planner.embedded import EmbeddedPlanner
+from sceneshop.agent.session import (
+    Session,
+    compare_asked,
+    recipe_differences,
+    start_over_asked,
+    version_asked,
+)
+from sceneshop.agent.settings import get_settings
+from sceneshop.agent.studio import Studio
+from sceneshop.tools.preview.renderer import EmbeddedRenderer
 
 # Fields a variation may not touch: all but identity, the request and the notes.
 IDENTITY = {"id", "parent_id", "request", "notes"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from tools.errors import CatalogError
+from sceneshop.tools.errors import CatalogError
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def _tuple(values) -> tuple[str, ...]:
 
 
 def default_folder() -> Path:
-    return Path(str(resources.files("prompts")))
+    return Path(str(resources.files("sceneshop.prompts")))
 
 
 @lru_cache(maxsize=4)

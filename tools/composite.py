@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
-from tools.errors import InputError
+from sceneshop.tools.errors import InputError
 
 # How much of the canvas (longer side) the product fills for each camera framing, when no
 # marketplace preset says otherwise. "closer"/"wider" feedback moves between these.

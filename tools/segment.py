@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from tools.errors import InputError
+from sceneshop.tools.errors import InputError
 
 Box = tuple[int, int, int, int]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from tools.errors import SceneshopError
-from tools.imageio import save_png
+from sceneshop.tools.errors import SceneshopError
+from sceneshop.tools.imageio import save_png
 
 QUIT = {"quit", "exit", ":q", "bye"}
 
@@ -27,10 +27,10 @@ QUIT = {"quit", "exit", ":q", "bye"}
 def chat(image, mask, user, out):
     """Chat with the studio: each line is a request or feedback ("warmer", "undo", "compare the
     last two", "version 2", "start over"); every picture is saved to OUT and its path printed."""
-    from agent.session import Session
-    from agent.settings import get_settings
-    from agent.studio import Studio
-    from tools.imageio import load_image, load_mask
+    from sceneshop.agent.session import Session
+    from sceneshop.agent.settings import get_settings
+    from sceneshop.agent.studio import Studio
+    from sceneshop.tools.imageio import load_image, load_mask
 
     settings = get_settings()
     photo = None

@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image
 
-from agent.memory_entry import (
+from sceneshop.agent.memory.entry import (
     POSITIVE,
     RATINGS,
     SCHEMA_VERSION,
@@ -31,20 +31,9 @@ from agent.memory_entry import (
     _upgrade_metadata,
     check_user,
 )
-from agent.memory_entry import _metadata as _metadata  # bench/memory.py bulk-loads with it
-from agent.memory_export import EXPORT_FORMAT, MAX_IMPORT_BYTES, _read_export, _write_export
-from agent.memory_store import (
-    MARKER,
-    THUMBNAIL_SIZE,
-    V0_COLLECTION,
-    SceneshopEmbeddingFunction,
-    _acquire_store,
-    _release_store,
-    _thumbnail_path,
-    _write_thumbnail,
-)
-from agent.memory_store import _collection_name as _collection_name  # tests build stores with it
-from agent.recall import (
+from sceneshop.agent.memory.entry import _metadata as _metadata  # bench/memory.py bulk-loads with it
+from sceneshop.agent.memory.export import EXPORT_FORMAT, MAX_IMPORT_BYTES, _read_export, _write_export
+from sceneshop.agent.memory.recall import (
     AVOID_THRESHOLD,
     SIMILAR_THRESHOLD,
     Avoid,
@@ -56,8 +45,19 @@ from agent.recall import (
     recall_named,
     recall_similar,
 )
-from agent.recipe import Recipe
-from tools.errors import InputError
+from sceneshop.agent.memory.store import (
+    MARKER,
+    THUMBNAIL_SIZE,
+    V0_COLLECTION,
+    SceneshopEmbeddingFunction,
+    _acquire_store,
+    _release_store,
+    _thumbnail_path,
+    _write_thumbnail,
+)
+from sceneshop.agent.memory.store import _collection_name as _collection_name  # tests build stores with it
+from sceneshop.agent.recipe import Recipe
+from sceneshop.tools.errors import InputError
 
 # The names callers import from here, wherever they are defined.
 __all__ = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from tools.catalog import Catalog
+from sceneshop.tools.catalog import Catalog
 
 _NEGATIONS = {"no", "not", "without", "never", "nor"}
 _ARTICLES = {"a", "an", "the", "this", "that", "my", "our", "some", "of"}

@@ -6,8 +6,8 @@ product goes back with `composite_product`, so its pixels are never repainted. T
 (seed included) always gives the same pixels; another seed gives another arrangement.
 
 This module is the engine: load → set up the canvas → draw the scene → light → shadow → composite.
-The backdrops are drawn in tools.scenery and tools.outdoors, the props in tools.props, with the
-numpy helpers of tools.paint.
+The backdrops are drawn in backdrops.py and outdoors.py, the props in props.py, on the shared
+canvas of canvas.py, with the numpy helpers of paint.py (all in this package).
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from tools.catalog import Catalog, ScenePreset, load_catalog
-from tools.composite import composite_product, framing_fill, place_product
-from tools.errors import Cancelled, InputError
-from tools.paint import Rgb, blur, col_coords, hex_rgb, mix, radial, row_coords
-from tools.props import draw_props
-from tools.scenery import Ctx, draw_scene
-from tools.segment import segment
+from sceneshop.tools.catalog import Catalog, ScenePreset, load_catalog
+from sceneshop.tools.composite import composite_product, framing_fill, place_product
+from sceneshop.tools.errors import Cancelled, InputError
+from sceneshop.tools.preview.backdrops import draw_scene
+from sceneshop.tools.preview.canvas import Canvas
+from sceneshop.tools.preview.paint import Rgb, blur, col_coords, hex_rgb, mix, radial, row_coords
+from sceneshop.tools.preview.props import draw_props
+from sceneshop.tools.segment import segment
 
 STAGES = ("layout", "backdrop", "props", "light", "product")
 FEATHER = 2
@@ -50,7 +51,7 @@ class EmbeddedRenderer:
     canvas is recipe.width x recipe.height and the fill follows the framing — except that when that
     canvas equals the photo's size and the framing is "medium", the photo's own framing is kept
     (fill=None: the product stays where and as large as it was, pixel for pixel). The rule is
-    tools.composite.framing_fill, shared with the diffusion engine.
+    sceneshop.tools.composite.framing_fill, shared with the diffusion engine.
 
     Modes: replace_background (the scene around the product), text_to_image or no image (the
     scene alone), restyle (the photo is kept and only its background is graded towards the
@@ -215,7 +216,7 @@ def _render_one(recipe, setup: _Setup, seed: int, mode: str, image, mask, placem
                       recipe.scene.description or "", *recipe.scene.props]).lower()
     # Restyle only grades the photo's own background: props would show as ghosts there.
     props = [] if mode == "restyle" else list(recipe.scene.props)
-    ctx = Ctx(width, height, rng, prop_rng, setup.scene, setup.time, box, box[3], words,
+    ctx = Canvas(width, height, rng, prop_rng, setup.scene, setup.time, box, box[3], words,
               float(recipe.scene.clutter), props)
 
     bg = draw_scene(ctx)
@@ -292,7 +293,7 @@ def light_tint(kelvin: float, strength: float = 0.45) -> np.ndarray:
     return (1.0 + strength * (ratio - 1.0)).astype(np.float32)
 
 
-def _apply_light(bg: np.ndarray, ctx: Ctx, kelvin: int, exposure: float, direction: str,
+def _apply_light(bg: np.ndarray, ctx: Canvas, kelvin: int, exposure: float, direction: str,
                  vignette: float | None = None) -> np.ndarray:
     """Colour temperature, exposure, the light's direction and a vignette, as one multiplier."""
     h, w = bg.shape[:2]
@@ -319,7 +320,7 @@ def _apply_light(bg: np.ndarray, ctx: Ctx, kelvin: int, exposure: float, directi
     return bg
 
 
-def _apply_shadow(bg: np.ndarray, ctx: Ctx, mask: Image.Image, direction: str) -> np.ndarray:
+def _apply_shadow(bg: np.ndarray, ctx: Canvas, mask: Image.Image, direction: str) -> np.ndarray:
     """A soft contact shadow under the product's base, plus a cast shadow away from the light."""
     h, w = ctx.height, ctx.width
     left, top, right, bottom = ctx.box

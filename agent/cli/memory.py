@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-# agent.memory (ChromaDB, the embedding model) is imported inside the commands, so that
+# sceneshop.agent.memory.memory (ChromaDB, the embedding model) is imported inside the commands, so that
 # `sceneshop --help` and the other commands do not pay for it.
 
 RATINGS = ("saved", "liked", "disliked")
@@ -27,8 +27,8 @@ def _common(command):
 
 
 def _open(user: str | None, data_dir: Path | None):
-    from agent.memory import RecipeMemory, check_user
-    from agent.settings import get_settings
+    from sceneshop.agent.memory.memory import RecipeMemory, check_user
+    from sceneshop.agent.settings import get_settings
 
     settings = get_settings()
     user = check_user(user or settings.user)
@@ -136,7 +136,7 @@ def show(user, data_dir, entry_id):
 @click.option("--clear", is_flag=True, help="Remove the name instead.")
 def rename(user, data_dir, entry_id, name, clear):
     """Give a recipe a name (like "my sunset look") to ask for it by name."""
-    from tools.errors import InputError
+    from sceneshop.tools.errors import InputError
 
     if not clear and not (name or "").strip():
         raise InputError("give the new NAME, or --clear to remove the name")

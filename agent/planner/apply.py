@@ -3,10 +3,10 @@ what the request asked for, with a note for each change."""
 
 from __future__ import annotations
 
-from agent import feedback
-from agent.intent import Intent
-from agent.recipe import Camera, Lighting, LoraChoice, Recipe, Subject, new_seed
-from tools.catalog import Catalog
+from sceneshop.agent.planner import feedback
+from sceneshop.agent.planner.intent import Intent
+from sceneshop.agent.recipe import Camera, Lighting, LoraChoice, Recipe, Subject, new_seed
+from sceneshop.tools.catalog import Catalog
 
 MIN_SIDE, MAX_SIDE = 256, 4096
 DEFAULT_SCENE = "studio_white"

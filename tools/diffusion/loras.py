@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.catalog import LoraEntry
-from tools.errors import EngineError
+from sceneshop.tools.catalog import LoraEntry
+from sceneshop.tools.errors import EngineError
 
 FAMILY_LABELS = {"sd15": "SD 1.5", "sd2": "SD 2.x / SD-Turbo", "sdxl": "SDXL"}
 

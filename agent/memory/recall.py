@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from agent.memory_entry import POSITIVE, MemoryEntry, _name_key, _short
-from agent.recipe import Recipe, new_seed
-from tools.errors import RecipeError
+from sceneshop.agent.memory.entry import POSITIVE, MemoryEntry, _name_key, _short
+from sceneshop.agent.recipe import Recipe, new_seed
+from sceneshop.tools.errors import RecipeError
 
 # How the Studio uses it (see RecipeMemory.resolve, which fetches what these functions decide on):
 #

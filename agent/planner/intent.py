@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agent import feedback
-from agent.reading import Match, Reading, phrase_key
-from tools.catalog import Catalog
+from sceneshop.agent.planner import feedback
+from sceneshop.agent.planner.lexicon import Match, Reading, phrase_key
+from sceneshop.tools.catalog import Catalog
 
 
 @dataclass

@@ -22,8 +22,8 @@ from chromadb.config import Settings as ChromaSettings
 from chromadb.utils.embedding_functions import register_embedding_function
 from PIL import Image
 
-from agent.memory_entry import _USER_RE, SCHEMA_VERSION, _check_id, _short, _upgrade_metadata
-from tools.errors import InputError, SceneshopError
+from sceneshop.agent.memory.entry import _USER_RE, SCHEMA_VERSION, _check_id, _short, _upgrade_metadata
+from sceneshop.tools.errors import InputError, SceneshopError
 
 # ChromaDB's embedded client under <data_dir>/memory holds one collection per user, named by a hash
 # of the user id, plus a marker collection that carries the store's schema version. A user's
@@ -41,14 +41,14 @@ THUMBNAIL_SIZE = 256
 
 @register_embedding_function
 class SceneshopEmbeddingFunction(EmbeddingFunction[Documents]):
-    """Chroma's handle on agent.embeddings.embed (the shared offline MiniLM model). Registered by
+    """Chroma's handle on sceneshop.agent.embeddings.embed (the shared offline MiniLM model). Registered by
     name so a reopened collection rebuilds this function, never Chroma's downloading default."""
 
     def __init__(self) -> None:
-        pass  # stateless: the model itself is loaded once per process by agent.embeddings
+        pass  # stateless: the model itself is loaded once per process by sceneshop.agent.embeddings
 
     def __call__(self, input: Documents) -> Embeddings:
-        from agent.embeddings import embed
+        from sceneshop.agent.embeddings import embed
 
         return list(embed(list(input)))
 
@@ -344,7 +344,7 @@ def _thumbnail_path(data_dir: Path, user: str, entry_id: str) -> Path:
 
 
 def _write_thumbnail(data_dir: Path, user: str, entry_id: str, image: Image.Image) -> None:
-    from tools.imageio import save_png
+    from sceneshop.tools.imageio import save_png
 
     if not isinstance(image, Image.Image):
         raise InputError(f"thumbnail must be a PIL image, not {type(image).__name__}")

@@ -15,11 +15,11 @@ import yaml
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from agent.recipe import Recipe
-from agent.settings import Settings, get_settings
-from agent.toolbox import Desk, Observation, run_call, tools_for
-from tools.catalog import Catalog, default_folder, load_catalog
-from tools.errors import CatalogError, SceneshopError
+from sceneshop.agent.llm.toolbox import Desk, Observation, run_call, tools_for
+from sceneshop.agent.recipe import Recipe
+from sceneshop.agent.settings import Settings, get_settings
+from sceneshop.tools.catalog import Catalog, default_folder, load_catalog
+from sceneshop.tools.errors import CatalogError, SceneshopError
 
 OPENAI_URL = "https://api.openai.com/v1"
 # Local servers (llama.cpp, Ollama, vLLM) accept any key, but the openai client insists on one.
@@ -98,7 +98,7 @@ class LLMPlanner:
     @property
     def fallback(self):
         if self._fallback is None:
-            from agent.planner import EmbeddedPlanner
+            from sceneshop.agent.planner.embedded import EmbeddedPlanner
 
             self._fallback = EmbeddedPlanner()
         return self._fallback

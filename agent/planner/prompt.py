@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from tools.catalog import Catalog, default_folder, read_mapping
+from sceneshop.tools.catalog import Catalog, default_folder, read_mapping
 
 VOCABULARY_FILE = "vocabulary.yaml"
 

@@ -7,8 +7,8 @@ import math
 import cv2
 import numpy as np
 
-from tools.paint import Rgb, blur, hex_rgb, mix
-from tools.scenery import Ctx, bokeh
+from sceneshop.tools.preview.canvas import Canvas, bokeh
+from sceneshop.tools.preview.paint import Rgb, blur, hex_rgb, mix
 
 GLOW_WORDS = ("light", "bokeh", "neon", "candle", "lamp", "fairy", "glow", "lantern", "sparkle")
 PLANT_WORDS = ("plant", "leaf", "leaves", "monstera", "eucalyptus", "fern", "sprig", "flower", "blossom",
@@ -17,13 +17,13 @@ ROUND_WORDS = ("ornament", "shell", "ball", "cone", "rock", "stone", "croissant"
                "lemon", "apple", "bauble", "pebble", "cup", "dish", "bowl", "plate", "candle", "pot")
 
 
-def _prop_count(ctx: Ctx) -> int:
+def _prop_count(ctx: Canvas) -> int:
     if not ctx.props:
         return 0
     return min(10, int(ctx.clutter * (1 + 1.5 * len(ctx.props)) + 0.5))
 
 
-def draw_props(bg: np.ndarray, ctx: Ctx) -> np.ndarray:
+def draw_props(bg: np.ndarray, ctx: Canvas) -> np.ndarray:
     """Soft, out-of-focus prop shapes beside the product: more props and more clutter, more shapes.
     All props are painted sharp into one layer, then blurred once (depth of field) and laid over."""
     n = _prop_count(ctx)

@@ -1,20 +1,19 @@
 """Draws the backdrop of a preview for each kind of scene (studio sweep, podium, gradient, textured
-tabletop, interior; outdoor scenes are in tools.outdoors) as a float RGB array.
+tabletop, interior; outdoor scenes are in sceneshop.tools.preview.outdoors) as a float RGB array.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tools.catalog import ScenePreset
-from tools.outdoors import outdoor
-from tools.paint import (
+from sceneshop.tools.preview.canvas import Canvas, bokeh
+from sceneshop.tools.preview.outdoors import outdoor
+from sceneshop.tools.preview.paint import (
     Rgb,
     blur,
     col_coords,
@@ -30,31 +29,7 @@ from tools.paint import (
 )
 
 
-@dataclass
-class Ctx:
-    """What the drawing functions share for one image."""
-
-    width: int
-    height: int
-    rng: np.random.Generator  # the scene's own randomness
-    prop_rng: np.random.Generator  # props only
-    scene: ScenePreset
-    time: str | None
-    box: tuple[int, int, int, int]  # the product's box on the canvas (or where it would be)
-    base: int  # the floor line: the product's bottom edge
-    words: str  # scene name + description + props, for picking details
-    clutter: float
-    props: list[str]
-
-    def palette(self, key: str, default: str | None = None) -> Rgb:
-        value = self.scene.palette.get(key) or default
-        if value is None:
-            pal = self.scene.palette
-            return mix(hex_rgb(pal["bottom"]), hex_rgb(pal.get("floor", pal["bottom"])), 0.5) * 0.7
-        return hex_rgb(value)
-
-
-def draw_scene(ctx: Ctx) -> np.ndarray:
+def draw_scene(ctx: Canvas) -> np.ndarray:
     kind = ctx.scene.kind
     if kind == "gradient":
         return _gradient(ctx)
@@ -67,7 +42,7 @@ def draw_scene(ctx: Ctx) -> np.ndarray:
     return _studio(ctx)
 
 
-def _studio(ctx: Ctx) -> np.ndarray:
+def _studio(ctx: Canvas) -> np.ndarray:
     """A seamless sweep: the wall's gradient bends smoothly into the floor behind the product."""
     h, w = ctx.height, ctx.width
     top, bottom = ctx.palette("top"), ctx.palette("bottom")
@@ -88,7 +63,7 @@ def _studio(ctx: Ctx) -> np.ndarray:
     return bg
 
 
-def _podium(bg: np.ndarray, ctx: Ctx) -> np.ndarray:
+def _podium(bg: np.ndarray, ctx: Canvas) -> np.ndarray:
     """A cylinder plinth under the product: top ellipse at the floor line, shaded like a drum."""
     h, w = ctx.height, ctx.width
     left, _, right, _ = ctx.box
@@ -109,7 +84,7 @@ def _podium(bg: np.ndarray, ctx: Ctx) -> np.ndarray:
     return bg * (1 - alpha[..., None]) + np.clip(layer, 0, 1) * alpha[..., None]
 
 
-def _gradient(ctx: Ctx) -> np.ndarray:
+def _gradient(ctx: Canvas) -> np.ndarray:
     h, w = ctx.height, ctx.width
     y, x = row_coords(h)[:, None] / h, col_coords(w)[None, :] / w
     t = np.clip(0.8 * y + 0.2 * x, 0, 1)
@@ -119,7 +94,7 @@ def _gradient(ctx: Ctx) -> np.ndarray:
     return bg * (1.0 + 0.1 * radial(h, w, cx, cy, 0.6 * max(h, w))[..., None])
 
 
-def _surface(ctx: Ctx) -> np.ndarray:
+def _surface(ctx: Canvas) -> np.ndarray:
     """A wall and a textured tabletop in perspective (or, for overhead shots, only the table)."""
     h, w = ctx.height, ctx.width
     texture = ctx.scene.texture or "paper"
@@ -160,7 +135,7 @@ def _perspective(flat: np.ndarray, out_h: int, w: int) -> np.ndarray:
     return cv2.remap(flat, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def _texture(kind: str, ctx: Ctx, h: int, w: int, base: Rgb, accent: Rgb,
+def _texture(kind: str, ctx: Canvas, h: int, w: int, base: Rgb, accent: Rgb,
              strength: float = 1.0) -> np.ndarray:
     rng = ctx.rng
     y, x = row_coords(h)[:, None], col_coords(w)[None, :]
@@ -228,7 +203,7 @@ def _texture(kind: str, ctx: Ctx, h: int, w: int, base: Rgb, accent: Rgb,
     return base[None, None, :] * (1 + (0.02 * fibres + 0.03 * soft) * strength)[..., None]
 
 
-def _interior(ctx: Ctx) -> np.ndarray:
+def _interior(ctx: Canvas) -> np.ndarray:
     """A room: wall, a window's light patch on the lit side, and a floor or counter."""
     h, w = ctx.height, ctx.width
     night = ctx.time == "night"
@@ -280,17 +255,3 @@ def _tiles(wall: np.ndarray, h: int, w: int, edge: int) -> np.ndarray:
     shade = np.where(grout & splash, 0.86, 1.0) * np.where(splash, 1.03, 1.0)
     return wall * shade[..., None]
 
-
-def bokeh(bg, ctx: Ctx, count: int, top: float, bottom: float, colour: Rgb | None = None,
-          rng: np.random.Generator | None = None) -> np.ndarray:
-    """Out-of-focus points of light: soft glowing discs, additive."""
-    h, w = ctx.height, ctx.width
-    rng = ctx.rng if rng is None else rng
-    glow = np.zeros((h, w), np.float32)
-    for _ in range(count):
-        x, y = int(rng.uniform(0, w)), int(rng.uniform(top, bottom) * h)
-        r = max(2, int(rng.uniform(0.008, 0.03) * w))
-        cv2.circle(glow, (x, y), r, float(rng.uniform(0.35, 1.0)), -1)
-    glow = blur(glow, 0.004 * w + 1)
-    colour = hex_rgb("#ffcf7a") if colour is None else colour
-    return bg + glow[..., None] * colour * 0.55

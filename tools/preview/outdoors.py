@@ -5,12 +5,12 @@ and the preset's landscape (sea or pool, skyline, ridges, forest, garden, snow).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from tools.paint import (
+from sceneshop.tools.preview.canvas import Canvas
+from sceneshop.tools.preview.paint import (
     Rgb,
     blur,
     col_coords,
@@ -27,9 +27,6 @@ from tools.paint import (
     smoothstep,
 )
 
-if TYPE_CHECKING:  # tools.scenery imports this module to dispatch to it
-    from tools.scenery import Ctx
-
 # Sky colours from zenith (0) to horizon (1). "day" uses the preset's own palette.
 SKY = {
     "sunrise": [(0.0, "#6f84c4"), (0.5, "#d9a0c0"), (0.82, "#f7b3a2"), (1.0, "#ffd6a5")],
@@ -43,7 +40,7 @@ GROUND_LIGHT = {
 }
 
 
-def outdoor(ctx: Ctx) -> np.ndarray:
+def outdoor(ctx: Canvas) -> np.ndarray:
     """Sky with the time of day, a horizon, the ground, and the preset's landscape features."""
     h, w = ctx.height, ctx.width
     time = ctx.time or "day"
@@ -96,7 +93,7 @@ def outdoor(ctx: Ctx) -> np.ndarray:
     return bg
 
 
-def _sun_and_moon(sky: np.ndarray, ctx: Ctx, time: str, horizon: int) -> np.ndarray:
+def _sun_and_moon(sky: np.ndarray, ctx: Canvas, time: str, horizon: int) -> np.ndarray:
     h, w = sky.shape[:2]
     rng = ctx.rng
     side = 0.22 if rng.random() < 0.5 else 0.78
@@ -125,7 +122,7 @@ def _sun_and_moon(sky: np.ndarray, ctx: Ctx, time: str, horizon: int) -> np.ndar
     return mix_map(sky, colour, disc(h, w, cx, cy, r, soft=1.5))
 
 
-def _clouds(sky: np.ndarray, ctx: Ctx, time: str, horizon: int) -> np.ndarray:
+def _clouds(sky: np.ndarray, ctx: Canvas, time: str, horizon: int) -> np.ndarray:
     h, w = sky.shape[:2]
     n = noise(ctx.rng, h, w, 3, octaves=5, aspect=(2.0, 0.6))
     amount = smoothstep(0.58, 0.85, n) * (0.25 + 0.75 * smoothstep(0, 0.35 * h, row_coords(h))[:, None])
@@ -133,7 +130,7 @@ def _clouds(sky: np.ndarray, ctx: Ctx, time: str, horizon: int) -> np.ndarray:
     return mix_map(sky, hex_rgb(colour), amount * 0.55)
 
 
-def _water(bg, ctx: Ctx, horizon: int, light: Rgb, horizon_sky: Rgb, pool: bool) -> np.ndarray:
+def _water(bg, ctx: Canvas, horizon: int, light: Rgb, horizon_sky: Rgb, pool: bool) -> np.ndarray:
     """A sea (or pool) band below the horizon with a few wave highlights, then the shore."""
     h, w = ctx.height, ctx.width
     rng = ctx.rng
@@ -176,7 +173,7 @@ def _water(bg, ctx: Ctx, horizon: int, light: Rgb, horizon_sky: Rgb, pool: bool)
     return bg
 
 
-def _buildings(bg, ctx: Ctx, horizon: int, time: str, light: Rgb, far: bool) -> np.ndarray:
+def _buildings(bg, ctx: Canvas, horizon: int, time: str, light: Rgb, far: bool) -> np.ndarray:
     """A skyline of block silhouettes standing on the horizon, with lit windows at night."""
     h, w = ctx.height, ctx.width
     rng = ctx.rng
@@ -222,7 +219,7 @@ def _buildings(bg, ctx: Ctx, horizon: int, time: str, light: Rgb, far: bool) -> 
     return bg
 
 
-def _ridges(bg, ctx: Ctx, horizon: int, light: Rgb, horizon_sky: Rgb, heights, rough: float,
+def _ridges(bg, ctx: Canvas, horizon: int, light: Rgb, horizon_sky: Rgb, heights, rough: float,
             colour: Rgb | None = None) -> np.ndarray:
     """Distant hills, dunes or mountain ranges: noisy ridge lines, hazier the farther they are."""
     h, w = ctx.height, ctx.width
@@ -250,7 +247,7 @@ def _ridges(bg, ctx: Ctx, horizon: int, light: Rgb, horizon_sky: Rgb, heights, r
     return bg
 
 
-def _trees(bg, ctx: Ctx, horizon: int, light: Rgb) -> np.ndarray:
+def _trees(bg, ctx: Canvas, horizon: int, light: Rgb) -> np.ndarray:
     """Trunks at two depths under a dark, leafy canopy: a forest around the product."""
     h, w = ctx.height, ctx.width
     rng = ctx.rng
@@ -284,7 +281,7 @@ def _trees(bg, ctx: Ctx, horizon: int, light: Rgb) -> np.ndarray:
     return bg * (1 + 0.25 * blur(spots.astype(np.float32), 2.0)[..., None])
 
 
-def _garden(bg, ctx: Ctx, horizon: int, light: Rgb) -> np.ndarray:
+def _garden(bg, ctx: Canvas, horizon: int, light: Rgb) -> np.ndarray:
     """A hedge along the horizon dotted with flowers, on a lawn."""
     h, w = ctx.height, ctx.width
     rng = ctx.rng
@@ -303,7 +300,7 @@ def _garden(bg, ctx: Ctx, horizon: int, light: Rgb) -> np.ndarray:
     return mix_map(bg, ctx.palette("accent") * light, flowers * 0.9)
 
 
-def _snowfall(bg, ctx: Ctx) -> np.ndarray:
+def _snowfall(bg, ctx: Canvas) -> np.ndarray:
     h, w = ctx.height, ctx.width
     flakes = np.zeros((h, w), np.float32)
     n = int(300 * w * h / 1024**2)
@@ -312,7 +309,7 @@ def _snowfall(bg, ctx: Ctx) -> np.ndarray:
     return mix_map(bg, hex_rgb("#ffffff"), np.clip(flakes * 2.0, 0, 0.8))
 
 
-def _railing(bg, ctx: Ctx, horizon: int, light: Rgb) -> np.ndarray:
+def _railing(bg, ctx: Canvas, horizon: int, light: Rgb) -> np.ndarray:
     h, w = ctx.height, ctx.width
     rail = np.zeros((h, w), np.float32)
     top = int(horizon + 0.02 * h)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.memory_entry import (
+from sceneshop.agent.memory.entry import (
     SCHEMA_VERSION,
     MemoryEntry,
     _check_rating,
@@ -18,10 +18,10 @@ from agent.memory_entry import (
     _parse_time,
     _short,
 )
-from agent.memory_store import THUMBNAIL_SIZE
-from agent.recipe import Recipe
-from tools.errors import InputError, SceneshopError
-from tools.imageio import write_atomic
+from sceneshop.agent.memory.store import THUMBNAIL_SIZE
+from sceneshop.agent.recipe import Recipe
+from sceneshop.tools.errors import InputError, SceneshopError
+from sceneshop.tools.imageio import write_atomic
 
 EXPORT_FORMAT = "sceneshop-memory"
 MAX_IMPORT_BYTES = 64 * 2**20
@@ -55,7 +55,7 @@ def _write_export(path: Path | str, entries: list[MemoryEntry]) -> int:
 
 def _read_export(path: Path) -> list[dict[str, Any]]:
     """The checked entries of an export file: recipe, rating, name, tags, thumbnail, times."""
-    from tools.imageio import load_image
+    from sceneshop.tools.imageio import load_image
 
     try:
         size = path.stat().st_size

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 from langchain_core.tools import InjectedToolArg, StructuredTool
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.applying import fit_size
-from agent.recipe import (
+from sceneshop.agent.planner.apply import fit_size
+from sceneshop.agent.recipe import (
     Framing,
     Mode,
     Recipe,
@@ -20,9 +20,11 @@ from agent.recipe import (
     check_against_catalog,
     describe_validation_error,
 )
-from agent.recipe import new_seed as draw_seed  # the tools' `new_seed: bool` argument shadows the name
-from tools.catalog import Catalog
-from tools.errors import RecipeError, SceneshopError
+from sceneshop.agent.recipe import (
+    new_seed as draw_seed,  # the tools' `new_seed: bool` argument shadows the name
+)
+from sceneshop.tools.catalog import Catalog
+from sceneshop.tools.errors import RecipeError, SceneshopError
 
 
 @dataclass
@@ -33,7 +35,7 @@ class Desk:
     request: str
     parent: Recipe | None = None  # the recipe being edited (the session's current version)
     image_size: tuple[int, int] | None = None  # the product photo's size; None = no product
-    memory: Any = None  # agent.memory.RecipeMemory, when the studio has one
+    memory: Any = None  # sceneshop.agent.memory.memory.RecipeMemory, when the studio has one
     user: str = "local"
     thumbnail: Any = None  # the current picture, stored with a saved recipe
     by: str = "the language model"  # who made the calls, for the recipe's notes
@@ -449,7 +451,7 @@ def _validated(data: dict) -> Recipe:
 
 
 def _finish(desk: Desk, recipe: Recipe, note: str) -> Recipe:
-    from agent.prompting import compose_prompt
+    from sceneshop.agent.planner.prompt import compose_prompt
 
     # Without image_size a feedback turn may still be about a photo (the parent's); a fresh plan is not.
     photo_known = desk.image_size is not None or (

@@ -1,4 +1,4 @@
-"""The `sceneshop` command line: a thin click layer over agent.studio.Studio."""
+"""The `sceneshop` command line: a thin click layer over sceneshop.agent.studio.Studio."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from tools.errors import InputError, SceneshopError
+from sceneshop.tools.errors import InputError, SceneshopError
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 def _studio():
-    from agent.studio import Studio
+    from sceneshop.agent.studio import Studio
 
     studio = Studio.from_settings()
     if studio.memory_note:
@@ -25,8 +25,8 @@ def _studio():
 def _load_photo(path: str | None):
     if path is None:
         return None
-    from agent.settings import get_settings
-    from tools.imageio import load_image
+    from sceneshop.agent.settings import get_settings
+    from sceneshop.tools.imageio import load_image
 
     return load_image(path, **get_settings().upload_limits)
 
@@ -34,7 +34,7 @@ def _load_photo(path: str | None):
 def _load_mask(path: str | None, image):
     if path is None:
         return None
-    from tools.imageio import load_mask
+    from sceneshop.tools.imageio import load_mask
 
     if image is None:
         raise InputError("--mask needs --image: a mask belongs to a product photo")
@@ -44,7 +44,7 @@ def _load_mask(path: str | None, image):
 def _load_recipe(path: str | None):
     if path is None:
         return None
-    from agent.recipe import Recipe
+    from sceneshop.agent.recipe import Recipe
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -63,7 +63,7 @@ def _output_paths(out: str, count: int) -> list[str]:
 
 
 def _save_images(images, out: str, recipe) -> list[str]:
-    from tools.imageio import save_png
+    from sceneshop.tools.imageio import save_png
 
     paths = _output_paths(out, len(images))
     for image, path in zip(images, paths, strict=True):
@@ -123,7 +123,7 @@ def generate(request, image, mask, parent, out, recipe_out):
     )
     paths = _save_images(result.images, out, result.recipe)
     if recipe_out:
-        from tools.imageio import write_atomic
+        from sceneshop.tools.imageio import write_atomic
 
         write_atomic(recipe_out, result.recipe.to_json().encode("utf-8"))
     for note in result.notes:
@@ -150,8 +150,8 @@ def render(recipe_json, image, mask, out):
 @click.option("--box", help="Hint: LEFT,TOP,RIGHT,BOTTOM around the product, in pixels.")
 def segment(image, out, box):
     """Cut the product out of IMAGE and write its mask."""
-    from tools.imageio import save_png
-    from tools.segment import segment as segment_image
+    from sceneshop.tools.imageio import save_png
+    from sceneshop.tools.segment import segment as segment_image
 
     hint = None
     if box:
@@ -169,15 +169,15 @@ def segment(image, out, box):
 @click.option("--port", type=int, help="Port (default 7860).")
 def serve(host, port):
     """Start the Gradio studio."""
-    import app
+    from sceneshop import app
 
     app.main(host=host, port=port)
 
 
 def _register_optional_commands() -> None:
     # Commands that live in their own modules; each is a click command or group.
-    from agent.cli_chat import chat
-    from agent.cli_memory import memory
+    from sceneshop.agent.cli.chat import chat
+    from sceneshop.agent.cli.memory import memory
 
     main_group.add_command(chat)
     main_group.add_command(memory)
@@ -202,6 +202,3 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

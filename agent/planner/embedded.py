@@ -8,15 +8,15 @@ import threading
 
 import numpy as np
 
-from agent import feedback
-from agent.applying import apply_intent, blank_recipe
-from agent.embeddings import embed
-from agent.intent import Intent, read_intent
-from agent.prompting import compose_prompt, load_vocabulary
-from agent.reading import Lexicon, normalise, phrase_key, phrase_pattern
-from agent.recipe import Recipe, check_against_catalog
-from tools.catalog import Catalog, load_catalog
-from tools.errors import InputError
+from sceneshop.agent.embeddings import embed
+from sceneshop.agent.planner import feedback
+from sceneshop.agent.planner.apply import apply_intent, blank_recipe
+from sceneshop.agent.planner.intent import Intent, read_intent
+from sceneshop.agent.planner.lexicon import Lexicon, normalise, phrase_key, phrase_pattern
+from sceneshop.agent.planner.prompt import compose_prompt, load_vocabulary
+from sceneshop.agent.recipe import Recipe, check_against_catalog
+from sceneshop.tools.catalog import Catalog, load_catalog
+from sceneshop.tools.errors import InputError
 
 MAX_REQUEST_CHARS = 2000
 # Cosine similarity (all-MiniLM-L6-v2) a paraphrase needs to pick a scene preset; below it the
@@ -67,7 +67,7 @@ class EmbeddedPlanner:
 
     # The keywords are read in agent/reading.py and agent/intent.py; only the embedding calls stay
     # here, beside the index they score against (bench/plan_accuracy.py counts them by patching
-    # agent.planner.embed).
+    # sceneshop.agent.planner.embedded.embed).
     def understand(self, text: str, editing: bool = False) -> Intent:
         """What the words ask for; `editing` = there is a previous recipe to change."""
         intent = read_intent(self.lexicon.read(text), self.catalog, self.vocab)
@@ -151,7 +151,7 @@ def _indexes(catalog: Catalog) -> tuple[Lexicon, list[str], np.ndarray]:
     with _INDEX_LOCK:
         cached = _INDEXES.get(id(catalog))
         if cached is None:
-            from agent.embeddings import embedder
+            from sceneshop.agent.embeddings import embedder
 
             known = frozenset(w for w in embedder().tokenizer.get_vocab() if w.isalpha())
             lexicon = Lexicon(catalog, load_vocabulary(catalog.folder), known)

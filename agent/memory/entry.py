@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.recipe import Recipe
-from tools.errors import InputError, RecipeError, SceneshopError
+from sceneshop.agent.recipe import Recipe
+from sceneshop.tools.errors import InputError, RecipeError, SceneshopError
 
 # Version 1 is the layout written by Sceneshop now: a collection per user (see
 # memory_store._collection_name), entries as in _metadata, the version in the MARKER collection's

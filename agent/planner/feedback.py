@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from agent.prompting import PROPS_MIN_CLUTTER
-from tools.catalog import Catalog, ScenePreset
+from sceneshop.agent.planner.prompt import PROPS_MIN_CLUTTER
+from sceneshop.tools.catalog import Catalog, ScenePreset
 
 DESCRIPTION_LIMIT = 1000
 FRAMINGS = ["close", "medium", "wide"]
