@@ -15,6 +15,7 @@ from sceneshop.agent.recipe import Recipe, check_against_catalog
 from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.tools.catalog import load_catalog
 from sceneshop.tools.errors import EngineError, InputError, SceneshopError
+from sceneshop.tools.marketplace_check import CheckResult, check_marketplace
 from sceneshop.tools.segment import segment as segment_image
 
 Progress = Callable[[int, int], None]
@@ -27,6 +28,7 @@ class Result:
     mask: Image.Image | None
     engine: str
     notes: list[str] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)  # one per image made for a marketplace
 
 
 def choose_planner(settings: Settings):
@@ -151,4 +153,11 @@ class Studio:
         if image is not None and mask is None and recipe.mode in ("replace_background", "restyle"):
             mask = self.segment(image)
         images = self.render(recipe, image, mask, progress=progress, cancel=cancel)
-        return Result(recipe, images, mask, self.engine.name, list(recipe.notes))
+        return Result(recipe, images, mask, self.engine.name, list(recipe.notes), self.check(recipe, images))
+
+    def check(self, recipe: Recipe, images: list[Image.Image]) -> list[CheckResult]:
+        """The marketplace check of each picture made for a marketplace preset; none otherwise."""
+        if not recipe.output.preset:
+            return []
+        market = self.catalog.marketplaces[recipe.output.preset]
+        return [check_marketplace(image, market) for image in images]

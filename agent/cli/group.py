@@ -62,12 +62,18 @@ def _output_paths(out: str, count: int) -> list[str]:
     return [out] + [f"{stem}-{i}{suffix or '.png'}" for i in range(2, count + 1)]
 
 
-def _save_images(images, out: str, recipe) -> list[str]:
+def _save_images(images, out: str, recipe, checks=()) -> list[str]:
+    """Writes the pictures with their recipe inside; a marketplace check's verdict goes into the
+    PNG too, so a picture that failed stays marked wherever it is copied."""
     from sceneshop.tools.imageio import save_png
 
     paths = _output_paths(out, len(images))
-    for image, path in zip(images, paths, strict=True):
-        save_png(image, path, metadata={"sceneshop:recipe": recipe.to_json()})
+    verdicts = [str(c) for c in checks] or [None] * len(images)
+    for image, path, verdict in zip(images, paths, verdicts, strict=True):
+        metadata = {"sceneshop:recipe": recipe.to_json()}
+        if verdict:
+            metadata["sceneshop:check"] = verdict
+        save_png(image, path, metadata=metadata)
     return paths
 
 
@@ -121,13 +127,15 @@ def generate(request, image, mask, parent, out, recipe_out):
     result = _studio().generate(
         request, photo, mask=_load_mask(mask, photo), parent=_load_recipe(parent), progress=_progress()
     )
-    paths = _save_images(result.images, out, result.recipe)
+    paths = _save_images(result.images, out, result.recipe, result.checks)
     if recipe_out:
         from sceneshop.tools.imageio import write_atomic
 
         write_atomic(recipe_out, result.recipe.to_json().encode("utf-8"))
     for note in result.notes:
         click.echo(f"- {note}", err=True)
+    for path, verdict in zip(paths, result.checks, strict=False):
+        click.echo(f"{path}: {verdict}", err=True)
     click.echo("\n".join(paths))
 
 
@@ -140,8 +148,13 @@ def render(recipe_json, image, mask, out):
     """Render a saved recipe again: the same recipe and photo give the same picture."""
     recipe = _load_recipe(recipe_json)
     photo = _load_photo(image)
-    images = _studio().render(recipe, photo, _load_mask(mask, photo), progress=_progress())
-    click.echo("\n".join(_save_images(images, out, recipe)))
+    studio = _studio()
+    images = studio.render(recipe, photo, _load_mask(mask, photo), progress=_progress())
+    checks = studio.check(recipe, images)
+    paths = _save_images(images, out, recipe, checks)
+    for path, verdict in zip(paths, checks, strict=False):
+        click.echo(f"{path}: {verdict}", err=True)
+    click.echo("\n".join(paths))
 
 
 @main_group.command()
@@ -162,6 +175,23 @@ def segment(image, out, box):
             raise InputError(f"--box '{box}' must be four integers LEFT,TOP,RIGHT,BOTTOM") from None
     save_png(segment_image(_load_photo(image), box=hint), out)
     click.echo(out)
+
+
+@main_group.command()
+@click.argument("image", type=click.Path())
+@click.option("-m", "--marketplace", required=True, help="Marketplace preset, e.g. amazon_main.")
+def check(image, marketplace):
+    """Check IMAGE on its pixels against a marketplace preset; exit 1 when it fails."""
+    from sceneshop.tools.catalog import load_catalog
+    from sceneshop.tools.marketplace_check import check_marketplace
+
+    markets = load_catalog().marketplaces
+    if marketplace not in markets:
+        raise InputError(f"marketplace '{marketplace}' is unknown; known: {', '.join(markets)}")
+    result = check_marketplace(_load_photo(image), markets[marketplace])
+    click.echo(str(result))
+    if not result.passed:
+        raise click.exceptions.Exit(1)
 
 
 @main_group.command()
@@ -187,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: domain errors become one line on stderr and exit code 2, never a traceback."""
     _register_optional_commands()
     try:
-        main_group.main(args=argv, prog_name="sceneshop", standalone_mode=False)
+        # Without standalone mode click returns a command's exit code (`check` fails with 1).
+        code = main_group.main(args=argv, prog_name="sceneshop", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 1
@@ -200,5 +231,5 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
