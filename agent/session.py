@@ -215,11 +215,10 @@ class Session:
     def apply_look(self, entry_id: str, *, progress=None, cancel=None) -> Turn:
         """A look this user saved, rendered unchanged on the current product as a new version (a child
         of the saved recipe). The Turn's `look` is the memory entry, when it was found."""
-        memory = self.studio.memory
-        if memory is None or not entry_id:
+        if self.studio.memory is None or not entry_id:
             return Turn("Pick a saved recipe in the Memory tab first.", kind="info")
         try:
-            look = memory.get(self.user, entry_id)
+            look = self.look(entry_id)
             recipe = look.recipe.child(look.request)
         except SceneshopError as exc:
             return Turn(str(exc), self.recipe, kind="error")
@@ -265,6 +264,27 @@ class Session:
             return Turn(f"Saved as {entry.label}.", self.recipe, kind="info", version=number)
 
         return self._guarded(save)
+
+    def looks(self, query: str = "", k: int = 24) -> list[MemoryEntry]:
+        """This user's saved looks, most recently updated first, or the `k` that best match `query`;
+        none when the studio runs without memory."""
+        memory = self.studio.memory
+        if memory is None:
+            return []
+        query = (query or "").strip()
+        if not query:
+            return memory.list(self.user)
+        return [entry for entry, _ in memory.search(self.user, query, k=k)]
+
+    def look(self, entry_id: str) -> MemoryEntry | None:
+        """One of this user's saved looks (another user's id is not found); None without memory."""
+        memory = self.studio.memory
+        return memory.get(self.user, entry_id) if memory is not None else None
+
+    def forget(self, entry_id: str) -> MemoryEntry | None:
+        """Deletes one of this user's saved looks and returns it; None without memory."""
+        memory = self.studio.memory
+        return memory.delete(self.user, entry_id) if memory is not None else None
 
     def _remember(self, rating: str, name: str = "") -> MemoryEntry:
         """The one way the session writes to memory (save, 👍, 👎): the current version with its
