@@ -259,11 +259,11 @@ class Session:
             return Turn("There is nothing to save yet; make a picture first.", kind="info")
         number = self.current.number
 
-        def save() -> Turn:
+        def write() -> Turn:
             entry = self._remember("saved", name)
             return Turn(f"Saved as {entry.label}.", self.recipe, kind="info", version=number)
 
-        return self._guarded(save)
+        return self._guarded(write)
 
     def looks(self, query: str = "", k: int = 24) -> list[MemoryEntry]:
         """This user's saved looks, most recently updated first, or the `k` that best match `query`;
