@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from PIL import Image
 
-from sceneshop.agent.llm.toolbox import Desk, save_recipe, summarize
+from sceneshop.agent.llm.toolbox import LoraPick, edit_fields, summarize
+from sceneshop.agent.memory.entry import MemoryEntry
 from sceneshop.agent.planner.embedded import is_undo, product_colour_request
-from sceneshop.agent.recipe import Recipe
-from sceneshop.tools.errors import Cancelled, SceneshopError
+from sceneshop.agent.recipe import MAX_SEED, Recipe
+from sceneshop.tools.errors import Cancelled, RecipeError, SceneshopError
+from sceneshop.tools.imageio import load_image, load_mask
 
 Kind = Literal["result", "clarify", "info", "error"]
 
@@ -26,6 +29,7 @@ class Turn:
     images: list[Image.Image] = field(default_factory=list)
     kind: Kind = "result"
     version: int | None = None  # the version shown, numbered from 1 in this session
+    look: MemoryEntry | None = None  # the saved look this turn applied (apply_look)
 
 
 @dataclass
@@ -153,6 +157,183 @@ class Session:
         """A fresh chain for the same product; earlier versions stay reachable by number."""
         self.current = None
 
+    # ------------------------------------------------------------------ actions besides the chat
+
+    def open_product(self, photo: str | Path, mask: str | Path | None = None) -> Turn:
+        """A product photo from a file (an upload, --image) and optionally its mask file, held to the
+        studio's upload limits. It starts a new chain, so the canvas fits this photo; earlier versions
+        stay reachable by number. A file that cannot be used is an "error" turn naming it, and the
+        product before it stays."""
+        try:
+            image = load_image(photo, **self.studio.settings.upload_limits)
+            given = load_mask(mask, image.size) if mask is not None else None
+        except SceneshopError as exc:
+            return Turn(str(exc), self.recipe, kind="error")
+        had_versions = self.current is not None
+        self.set_product(image, given)
+        self.start_over()
+        note = "New product photo received." + (" Starting a new chain for it." if had_versions else "")
+        return Turn(note + " What scene would you like?", kind="info")
+
+    def edit(
+        self,
+        *,
+        scene: str | None = None,
+        lighting: str | None = None,
+        kelvin: float | None = None,
+        time_of_day: str | None = None,
+        framing: str | None = None,
+        loras: list[tuple[str, float]] | None = None,
+        marketplace: str | None = None,
+        seed: float | None = None,
+        new_seed: bool = False,
+        progress=None,
+        cancel=None,
+    ) -> Turn:
+        """The recipe inspector: the current recipe with these field values, rendered as a child
+        version. None keeps a field, and so does a value equal to the current one (only real changes
+        are edited, named in the version's request). `time_of_day` and `marketplace` take "none" to
+        clear; `loras` is the complete new list of (name, weight); `seed` is an exact seed, and
+        `new_seed` draws a different one instead."""
+        if self.recipe is None:
+            return Turn("Make a picture first; then edit its recipe here.", kind="info")
+        fields = {
+            "scene": scene,
+            "lighting": lighting,
+            "kelvin": kelvin,
+            "time_of_day": time_of_day,
+            "framing": framing,
+            "loras": loras,
+            "marketplace": marketplace,
+            "seed": seed,
+            "new_seed": new_seed,
+        }
+        return self._guarded(
+            lambda: self.add_version(self._edited(**fields), progress=progress, cancel=cancel)
+        )
+
+    def apply_look(self, entry_id: str, *, progress=None, cancel=None) -> Turn:
+        """A look this user saved, rendered unchanged on the current product as a new version (a child
+        of the saved recipe). The Turn's `look` is the memory entry, when it was found."""
+        if self.studio.memory is None or not entry_id:
+            return Turn("Pick a saved recipe in the Memory tab first.", kind="info")
+        try:
+            look = self.look(entry_id)
+            recipe = look.recipe.child(look.request)
+        except SceneshopError as exc:
+            return Turn(str(exc), self.recipe, kind="error")
+        if self.image is None and recipe.mode != "text_to_image":
+            turn = Turn("Attach a product photo first (📎), then apply the saved recipe to it.", kind="info")
+        else:
+            recipe.notes.append("your saved recipe, applied unchanged")
+            turn = self.render(recipe, progress=progress, cancel=cancel)
+        turn.look = look
+        return turn
+
+    def rate(self, rating: Literal["liked", "disliked"]) -> Turn:
+        """👍 / 👎 on the current version, kept in the user's memory: a liked look is offered again
+        ("like last time"), a disliked one is steered away from. A Turn without a version rated
+        nothing (no picture yet, or no memory)."""
+        if self.current is None:
+            return Turn("Make a picture first, then rate it.", kind="info")
+        if self.studio.memory is None:
+            return Turn("Recipe memory is not available in this studio.", self.recipe, kind="info")
+        number = self.current.number
+        try:
+            entry = self._remember(rating)
+        except SceneshopError as exc:
+            return Turn(str(exc), self.recipe, kind="error", version=number)
+        if rating == "liked":
+            reply = f"👍 Saved version {number} to your looks ({summarize(entry.recipe)})."
+        else:
+            reply = f"👎 Noted: I will steer away from version {number} next time."
+        return Turn(reply, self.recipe, kind="info", version=number)
+
+    def save(self, name: str = "") -> Turn:
+        """ "save this (as NAME)": the current version in the user's memory, rated "saved" ("" = no
+        name: memory labels it by its request)."""
+        if self.studio.memory is None:
+            reply = "Saving needs the recipe memory, which this studio runs without."
+            return Turn(reply, self.recipe, kind="info")
+        if self.current is None:
+            return Turn("There is nothing to save yet; make a picture first.", kind="info")
+        number = self.current.number
+
+        def write() -> Turn:
+            entry = self._remember("saved", name)
+            return Turn(f"Saved as {entry.label}.", self.recipe, kind="info", version=number)
+
+        return self._guarded(write)
+
+    def looks(self, query: str = "", k: int = 24) -> list[MemoryEntry]:
+        """This user's saved looks, most recently updated first, or the `k` that best match `query`;
+        none when the studio runs without memory."""
+        memory = self.studio.memory
+        if memory is None:
+            return []
+        query = (query or "").strip()
+        if not query:
+            return memory.list(self.user)
+        return [entry for entry, _ in memory.search(self.user, query, k=k)]
+
+    def look(self, entry_id: str) -> MemoryEntry | None:
+        """One of this user's saved looks (another user's id is not found); None without memory."""
+        memory = self.studio.memory
+        return memory.get(self.user, entry_id) if memory is not None else None
+
+    def forget(self, entry_id: str) -> MemoryEntry | None:
+        """Deletes one of this user's saved looks and returns it; None without memory."""
+        memory = self.studio.memory
+        return memory.delete(self.user, entry_id) if memory is not None else None
+
+    def _remember(self, rating: str, name: str = "") -> MemoryEntry:
+        """The one way the session writes to memory (save, 👍, 👎): the current version with its
+        first picture as the thumbnail."""
+        memory = self.studio.memory
+        return memory.save(self.user, self.recipe, rating, name or None, thumbnail=self._thumbnail())
+
+    def _edited(self, *, scene, lighting, kelvin, time_of_day, framing, loras, marketplace, seed, new_seed):
+        """`edit`'s recipe: only the values that differ from the current recipe are passed on, so
+        the version's request names just what the merchant changed."""
+        parent = self.recipe
+        changes: dict = {}
+        if scene and scene != parent.scene.preset:
+            changes["scene_preset"] = scene
+            # A preset brings its own words (the old scene's would contradict it); "custom" has only
+            # the description, so it keeps the current one.
+            changes["scene_description"] = parent.scene.description if scene == "custom" else ""
+        if lighting and lighting != parent.lighting.preset:
+            changes["lighting_preset"] = lighting
+        if kelvin is not None and int(kelvin) != parent.lighting.kelvin:
+            changes["kelvin"] = int(kelvin)
+        if time_of_day is not None and (None if time_of_day == "none" else time_of_day) != parent.time_of_day:
+            changes["time_of_day"] = time_of_day
+        if framing and framing != parent.camera.framing:
+            changes["framing"] = framing
+        if loras is not None and list(loras) != [(c.name, c.weight) for c in parent.loras]:
+            seen, unique = set(), []
+            for name, weight in loras:
+                if name not in seen:
+                    seen.add(name)
+                    unique.append(LoraPick(name=name, weight=weight))
+            changes["loras"] = unique
+        if marketplace is not None and marketplace != (parent.output.preset or "none"):
+            changes["marketplace"] = marketplace
+        if new_seed:
+            changes["new_seed"] = True
+        elif seed is not None and int(seed) != parent.seed:
+            seed = int(seed)  # the merchant typed a seed: use exactly that one
+            if not 0 <= seed <= MAX_SEED:
+                raise RecipeError(f"seed {seed} is outside 0–{MAX_SEED}; type another, or unlock it")
+            changes["seed"] = seed
+        has_photo = self.image is not None or parent.mode != "text_to_image"
+        recipe = edit_fields(
+            parent, self.studio.catalog, _edit_request(changes), by=_INSPECTOR, has_photo=has_photo, **changes
+        )
+        if "seed" in changes:
+            recipe.notes.append(f"seed {recipe.seed} set in the inspector")
+        return recipe
+
     # ------------------------------------------------------------------------------- routing
 
     def _answer(self, text: str, progress, cancel) -> Turn:
@@ -230,21 +411,7 @@ class Session:
         return self.add_version(recipe, progress=progress, cancel=cancel, said=(lead, *said))
 
     def _save(self, name: str) -> Turn:
-        if self.studio.memory is None:
-            reply = "Saving needs the recipe memory, which this studio runs without."
-            return Turn(reply, self.recipe, kind="info")
-        if self.current is None:
-            return Turn("There is nothing to save yet; make a picture first.", kind="info")
-        desk = Desk(
-            self.studio.catalog,
-            name,
-            parent=self.recipe,
-            memory=self.studio.memory,
-            user=self.user,
-            thumbnail=self._thumbnail(),
-        )
-        save_recipe(desk, name=name)
-        return Turn(" ".join(desk.said), self.recipe, kind="info", version=self.current.number)
+        return self.save(name)
 
     def _show(self, version: Version, how: str) -> Turn:
         self.current = version
@@ -267,6 +434,24 @@ class Session:
             requests.append(version.recipe.request)
             version = self._version_of(version.recipe.parent_id)
         return requests[::-1]
+
+
+_INSPECTOR = "the recipe inspector"
+
+
+def _edit_request(changes: dict) -> str:
+    """What the merchant changed, as the version's request: "inspector: kelvin 2000, new seed"."""
+    said = []
+    for key, value in changes.items():
+        if key == "scene_description":
+            continue
+        if key == "new_seed":
+            said.append("new seed")
+            continue
+        if key == "loras":
+            value = ", ".join(f"{p.name} {p.weight:g}" for p in value) or "none"
+        said.append(f"{key.replace('_preset', '').replace('_', ' ')} {value}")
+    return f"inspector: {', '.join(said) or 'no change, rendered again'}"
 
 
 # ------------------------------------------------------------------------ reading the commands

@@ -1,19 +1,25 @@
 """The conversation: versions and lineage, undo / go back / compare / start over / clarify with the
-real embedded planner and renderer, the same commands with the LLM planner, and `sceneshop chat`
-reading piped lines."""
+real embedded planner and renderer, the same commands with the LLM planner, the studio's actions
+besides the chat (a new photo, inspector edits, saved looks, ratings) with the real memory, and
+`sceneshop chat` reading piped lines."""
 
 from __future__ import annotations
 
 import os
 import threading
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from fake_openai_server import ScriptedChatModel, call
 from langchain_core.messages import AIMessage
+from PIL import Image
+from skimage import data
 
 from sceneshop.agent.cli.chat import chat
+from sceneshop.agent.cli.group import main as cli_main
 from sceneshop.agent.llm.planner import LLMPlanner
+from sceneshop.agent.llm.toolbox import Desk, run_call, tools_for
 from sceneshop.agent.memory.memory import RecipeMemory
 from sceneshop.agent.planner.embedded import EmbeddedPlanner
 from sceneshop.agent.session import (
@@ -23,7 +29,7 @@ from sceneshop.agent.session import (
     start_over_asked,
     version_asked,
 )
-from sceneshop.agent.settings import get_settings
+from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.agent.studio import Studio
 from sceneshop.tools.preview.renderer import EmbeddedRenderer
 
@@ -285,6 +291,187 @@ def test_inpaint_never_uses_a_guessed_product_mask(embedded, renderer, coffee):
     session.set_product(coffee)  # no mask: the product would be segmented for replace_background
     turn = session.send("repaint the table as marble")
     assert turn.kind == "error" and "inpaint needs a mask" in turn.reply and not session.versions
+
+
+# ------------------------------------------------ the studio's actions besides the chat
+
+
+@pytest.fixture()
+def memory(tmp_path):
+    with RecipeMemory(tmp_path / "memory") as memory:
+        yield memory
+
+
+@pytest.fixture()
+def photos(tmp_path, coffee, coffee_mask):
+    """The coffee photo and its mask as files (as an upload or --image/--mask gives them), and a
+    second product: scikit-image's rocket."""
+    coffee.save(tmp_path / "cup.png")
+    coffee_mask.save(tmp_path / "cup-mask.png")
+    Image.fromarray(data.rocket()).save(tmp_path / "rocket.png")
+    return tmp_path
+
+
+def test_open_product_reads_files_and_a_new_photo_starts_a_new_chain(embedded, renderer, photos, coffee_mask):
+    session = Session(Studio(planner=embedded, engine=renderer))
+    opened = session.open_product(photos / "cup.png", photos / "cup-mask.png")
+    assert (opened.kind, opened.reply) == ("info", "New product photo received. What scene would you like?")
+    assert session.image.size == (600, 400) and same_pixels(session.mask, coffee_mask)
+    first = session.send("white background")
+    assert first.recipe.width / first.recipe.height == pytest.approx(1.5, abs=0.05)
+
+    again = session.open_product(photos / "rocket.png")
+    assert (
+        again.reply == "New product photo received. Starting a new chain for it. What scene would you like?"
+    )
+    assert session.recipe is None and len(session.versions) == 1 and session.image.size == (640, 427)
+    rocket = session.send("on a marble counter")
+    assert rocket.version == 2 and rocket.recipe.parent_id is None
+    assert session.go_back(1).recipe.id == first.recipe.id  # earlier versions stay reachable
+
+
+def test_open_product_refuses_an_unusable_file_and_keeps_the_product(embedded, renderer, photos, tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", max_pixels=300_000)  # the rocket's 0.27 MP pass
+    session = Session(Studio(settings, planner=embedded, engine=renderer))
+    session.open_product(photos / "rocket.png")
+    kept = session.image
+    (tmp_path / "notes.png").write_text("not a picture")
+    Image.new("RGB", (800, 600), "white").save(tmp_path / "big.png")  # 0.48 MP
+    refused = {
+        ("notes.png", "not an image"): session.open_product(tmp_path / "notes.png"),
+        ("big.png", "megapixels"): session.open_product(tmp_path / "big.png"),
+        ("mask", "640x427"): session.open_product(photos / "rocket.png", photos / "cup-mask.png"),
+    }
+    for words, turn in refused.items():
+        assert turn.kind == "error" and all(w in turn.reply for w in words), turn.reply
+    assert session.image is kept and session.send("white background").kind == "result"
+
+
+def test_edit_renders_only_the_changed_fields_as_a_child_version(session):
+    assert session.edit(kelvin=2000).kind == "info"  # nothing to edit yet
+    beach = session.send("put it on a beach at sunset").recipe
+    warmer = session.edit(kelvin=2000, scene="beach", framing=beach.camera.framing)
+    assert warmer.kind == "result" and warmer.version == 2
+    r = warmer.recipe
+    assert r.parent_id == beach.id and r.request == "inspector: kelvin 2000" and r.lighting.kelvin == 2000
+    assert "2000K" in r.prompt.replace(" K", "K")
+    changed = IDENTITY | {"prompt", "negative_prompt"}
+    assert r.model_dump(exclude=changed)["lighting"] == {**beach.model_dump()["lighting"], "kelvin": 2000}
+    assert {k: v for k, v in r.model_dump(exclude=changed).items() if k != "lighting"} == {
+        k: v for k, v in beach.model_dump(exclude=changed).items() if k != "lighting"
+    }
+
+    grey = session.edit(
+        scene="studio_grey", time_of_day="none", framing="close", loras=[("film_grain", 0.4)], seed=1234
+    ).recipe
+    assert grey.parent_id == r.id and grey.scene.preset == "studio_grey" and grey.time_of_day is None
+    assert grey.camera.framing == "close" and grey.seed == 1234
+    assert [(c.name, c.weight) for c in grey.loras] == [("film_grain", 0.4)]
+    assert "beach" not in grey.prompt and grey.notes[-1] == "seed 1234 set in the inspector"
+    assert grey.request.startswith("inspector: scene studio_grey, ") and grey.request.endswith(", seed 1234")
+
+    variation = session.edit(new_seed=True).recipe
+    assert variation.seed != 1234 and variation.request == "inspector: new seed"
+    assert variation.model_dump(exclude=IDENTITY | {"seed"}) == grey.model_dump(exclude=IDENTITY | {"seed"})
+    assert session.edit().recipe.request == "inspector: no change, rendered again"
+
+    versions = len(session.versions)
+    for bad in ({"seed": -1}, {"scene": "moon_base"}, {"loras": [("film_grain", 9.0)]}):
+        turn = session.edit(**bad)
+        assert turn.kind == "error" and len(session.versions) == versions
+    assert "outside 0–" in session.edit(seed=-1).reply
+
+
+def test_the_inspector_and_the_llm_edit_tool_make_the_same_recipe(session):
+    """One function edits a recipe from field values: the LLM's edit_recipe call and the inspector
+    give the same fields for the same change."""
+    parent = session.send("put it on a beach at sunset").recipe
+    desk = Desk(session.studio.catalog, "warmer", parent=parent, image_size=session.image.size)
+    args = {"kelvin": 2600, "framing": "wide", "marketplace": "amazon_main"}
+    observation = run_call(desk, {"name": "edit_recipe", "id": "1", "args": args}, tools_for(desk))
+    assert observation.ok, observation.text
+    by_inspector = session.edit(kelvin=2600, framing="wide", marketplace="amazon_main").recipe
+    fields = IDENTITY | {"prompt"}  # the prompt carries the request's words
+    assert by_inspector.model_dump(exclude=fields) == desk.recipe.model_dump(exclude=fields)
+    assert by_inspector.output.preset == "amazon_main" and by_inspector.lighting.kelvin == 2600
+
+
+def test_ratings_and_save_this_write_the_same_memory_entry(embedded, renderer, coffee, coffee_mask, memory):
+    session = Session(Studio(planner=embedded, engine=renderer, memory=memory), user="alice")
+    session.set_product(coffee, coffee_mask)
+    nothing = session.rate("liked")
+    assert (nothing.reply, nothing.version) == ("Make a picture first, then rate it.", None)
+    first = session.send("put it on a beach at sunset")
+
+    liked = session.rate("liked")
+    assert liked.kind == "info" and liked.version == 1
+    assert liked.reply.startswith("👍 Saved version 1 to your looks (scene beach, sunset")
+    [entry] = memory.list("alice")
+    assert (entry.rating, entry.recipe.id) == ("liked", first.recipe.id) and entry.thumbnail is not None
+
+    saved = session.send("save this as beach look")
+    assert saved.reply == "Saved as 'beach look'."
+    [entry] = memory.list("alice")  # the same look: one entry, now named and rated "saved"
+    assert (entry.rating, entry.name) == ("saved", "beach look")
+
+    disliked = session.rate("disliked")
+    assert disliked.reply == "👎 Noted: I will steer away from version 1 next time."
+    assert [e.rating for e in memory.list("alice")] == ["disliked"]
+    assert session.looks("seaside at dusk")[0].id == entry.id and session.look(entry.id).id == entry.id
+    assert Session(session.studio, user="bob").looks() == []
+
+    without = Session(Studio(planner=embedded, engine=renderer), user="alice")
+    without.set_product(coffee, coffee_mask)
+    without.send("white background")
+    refused = without.rate("liked")
+    assert (refused.reply, refused.version) == ("Recipe memory is not available in this studio.", None)
+    assert without.looks() == [] and without.forget(entry.id) is None
+
+
+def test_apply_look_renders_a_saved_look_on_another_product(embedded, renderer, photos, memory):
+    studio = Studio(planner=embedded, engine=renderer, memory=memory)
+    alice = Session(studio, user="alice")
+    alice.open_product(photos / "cup.png", photos / "cup-mask.png")
+    liked = alice.send("put it on a beach at sunset").recipe
+    alice.rate("liked")
+    [entry] = alice.looks()
+
+    assert alice.apply_look("").reply == "Pick a saved recipe in the Memory tab first."
+    photo_less = Session(studio, user="alice").apply_look(entry.id)
+    assert photo_less.kind == "info" and photo_less.reply.startswith("Attach a product photo first")
+    assert photo_less.look.id == entry.id
+
+    alice.open_product(photos / "rocket.png")
+    applied = alice.apply_look(entry.id)
+    assert applied.kind == "result" and applied.look.id == entry.id and applied.version == 2
+    r = applied.recipe
+    assert r.parent_id == liked.id and r.notes[-1] == "your saved recipe, applied unchanged"
+    assert (r.scene, r.lighting, r.seed, r.width, r.height) == (
+        liked.scene,
+        liked.lighting,
+        liked.seed,
+        liked.width,
+        liked.height,
+    )
+    picture = np.asarray(applied.images[0].convert("RGB"))
+    assert not np.array_equal(picture, np.asarray(alice.versions[0].images[0].convert("RGB")))  # the rocket
+
+    bob = Session(studio, user="bob")
+    bob.open_product(photos / "rocket.png")
+    stolen = bob.apply_look(entry.id)
+    assert stolen.kind == "error" and "no recipe with id" in stolen.reply and stolen.look is None
+    assert alice.forget(entry.id).id == entry.id and alice.looks() == []
+
+
+def test_chat_command_names_an_unusable_photo_and_exits_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SCENESHOP_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        code = cli_main(["chat", "--image", str(tmp_path / "missing.png")])
+    finally:
+        get_settings.cache_clear()
+    assert code == 2
+    assert capsys.readouterr().err.startswith(f"error: '{tmp_path / 'missing.png'}' does not exist")
 
 
 # ----------------------------------------------------------------------- the terminal chat

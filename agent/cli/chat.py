@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sceneshop.tools.errors import SceneshopError
+from sceneshop.tools.errors import InputError, SceneshopError
 from sceneshop.tools.imageio import save_png
 
 QUIT = {"quit", "exit", ":q", "bye"}
@@ -30,21 +30,18 @@ def chat(image, mask, user, out):
     from sceneshop.agent.session import Session
     from sceneshop.agent.settings import get_settings
     from sceneshop.agent.studio import Studio
-    from sceneshop.tools.imageio import load_image, load_mask
 
-    settings = get_settings()
-    photo = None
-    if image:
-        photo = load_image(image, **settings.upload_limits)
-    if mask and photo is None:
+    if mask and not image:
         raise click.UsageError("--mask needs --image: a mask belongs to a product photo")
-    product_mask = load_mask(mask, photo.size) if mask else None
-
+    settings = get_settings()
     studio = Studio.from_settings(settings)
     if studio.memory_note:
         click.echo(f"note: {studio.memory_note}", err=True)
     session = Session(studio, user=user or getattr(settings, "user", None) or "local")
-    session.set_product(photo, product_mask)
+    if image:
+        opened = session.open_product(image, mask)  # the same checks as an upload in the studio
+        if opened.kind == "error":
+            raise InputError(opened.reply)
     folder = Path(out)
     interactive = sys.stdin.isatty()
     click.echo(studio.banner())

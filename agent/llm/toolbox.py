@@ -210,51 +210,35 @@ def edit_recipe(
         count: how many pictures to make (1-8).
         new_seed: true for a new variation (draws a new seed).
     """
-    parent = desk.current
-    if parent is None:
+    if desk.current is None:
         raise RecipeError("there is no current recipe to edit yet; call plan_recipe for a fresh one")
-    catalog = desk.catalog
-    data = parent.model_dump()
-    scene, lighting = data["scene"], data["lighting"]
-    if scene_preset is not None and scene_preset != scene["preset"]:
-        preset = catalog.scene(scene_preset) if scene_preset != "custom" else None
-        # The old scene's words would contradict the new preset; the request describes the new one.
-        scene.update(
-            preset=scene_preset, props=list(preset.props) if preset else [], description=desk.request
-        )
-        if preset is not None:
-            lighting_preset = lighting_preset or preset.lighting
-            if time_of_day is None:
-                data["time_of_day"] = preset.time
-    if lighting_preset is not None and lighting_preset != lighting["preset"]:
-        light = catalog.light(lighting_preset)
-        lighting.update(preset=light.name, kelvin=light.kelvin, direction=light.direction)
-    if scene_description is not None:
-        scene["description"] = scene_description
-    if add_description:
-        scene["description"] = f"{scene['description']}, {add_description}".strip(" ,")
-    if remove_props:
-        gone = {p.lower() for p in remove_props}
-        scene["props"] = [] if "all" in gone else [p for p in scene["props"] if p.lower() not in gone]
-    if add_props:
-        scene["props"] += [p for p in add_props if p not in scene["props"]]
-    _set(scene, clutter=clutter)
-    _set(lighting, kelvin=kelvin, exposure=exposure, direction=lighting_direction)
-    _set(data["camera"], framing=framing, angle=angle)
-    _set(data["output"], count=count)
-    if subject is not None:
-        data["subject"]["description"] = subject
-    if time_of_day is not None:
-        data["time_of_day"] = None if time_of_day == "none" else time_of_day
-    if loras is not None:
-        data["loras"] = _loras(catalog, loras)
-    if marketplace is not None:
-        data["output"]["preset"] = None if marketplace == "none" else _marketplace(catalog, marketplace)
-    if new_seed:
-        data["seed"] = draw_seed(avoid=parent.seed)
-    data.update(parent_id=parent.id, request=desk.request, notes=[])
-    data.pop("id")
-    recipe = _finish(desk, _validated(data), f"edited by {desk.by}")
+    recipe = edit_fields(
+        desk.current,
+        desk.catalog,
+        desk.request,
+        by=desk.by,
+        has_photo=_has_photo(desk),
+        scene_preset=scene_preset,
+        scene_description=scene_description,
+        add_description=add_description,
+        subject=subject,
+        time_of_day=time_of_day,
+        lighting_preset=lighting_preset,
+        lighting_direction=lighting_direction,
+        kelvin=kelvin,
+        exposure=exposure,
+        add_props=add_props,
+        remove_props=remove_props,
+        clutter=clutter,
+        framing=framing,
+        angle=angle,
+        loras=loras,
+        marketplace=marketplace,
+        count=count,
+        new_seed=new_seed,
+    )
+    desk.recipe = recipe
+    desk.render = True
     return f"recipe ready: {summarize(recipe)}"
 
 
@@ -408,6 +392,84 @@ def summarize(recipe: Recipe) -> str:
     return ", ".join(parts)
 
 
+# ------------------------------------------------------------------------------ editing a recipe
+
+
+def edit_fields(
+    parent: Recipe,
+    catalog: Catalog,
+    request: str,
+    *,
+    by: str,
+    has_photo: bool,
+    scene_preset: str | None = None,
+    scene_description: str | None = None,
+    add_description: str | None = None,
+    subject: str | None = None,
+    time_of_day: str | None = None,
+    lighting_preset: str | None = None,
+    lighting_direction: str | None = None,
+    kelvin: int | None = None,
+    exposure: float | None = None,
+    add_props: list[str] | None = None,
+    remove_props: list[str] | None = None,
+    clutter: float | None = None,
+    framing: str | None = None,
+    angle: str | None = None,
+    loras: list[LoraPick] | None = None,
+    marketplace: str | None = None,
+    count: int | None = None,
+    new_seed: bool = False,
+    seed: int | None = None,
+) -> Recipe:
+    """The child of `parent` with these fields changed and every omitted one kept, its prompt composed
+    again and checked against the catalog: the one way a recipe is edited field by field (the
+    edit_recipe tool, the studio's inspector). The fields mean what edit_recipe's docstring says;
+    `seed` sets an exact seed (new_seed draws a different one instead); `by` names the editor in the
+    notes; `has_photo` says whether there is a product photo for a mode that needs one."""
+    data = parent.model_dump()
+    scene, lighting = data["scene"], data["lighting"]
+    if scene_preset is not None and scene_preset != scene["preset"]:
+        preset = catalog.scene(scene_preset) if scene_preset != "custom" else None
+        # The old scene's words would contradict the new preset; the request describes the new one.
+        scene.update(preset=scene_preset, props=list(preset.props) if preset else [], description=request)
+        if preset is not None:
+            lighting_preset = lighting_preset or preset.lighting
+            if time_of_day is None:
+                data["time_of_day"] = preset.time
+    if lighting_preset is not None and lighting_preset != lighting["preset"]:
+        light = catalog.light(lighting_preset)
+        lighting.update(preset=light.name, kelvin=light.kelvin, direction=light.direction)
+    if scene_description is not None:
+        scene["description"] = scene_description
+    if add_description:
+        scene["description"] = f"{scene['description']}, {add_description}".strip(" ,")
+    if remove_props:
+        gone = {p.lower() for p in remove_props}
+        scene["props"] = [] if "all" in gone else [p for p in scene["props"] if p.lower() not in gone]
+    if add_props:
+        scene["props"] += [p for p in add_props if p not in scene["props"]]
+    _set(scene, clutter=clutter)
+    _set(lighting, kelvin=kelvin, exposure=exposure, direction=lighting_direction)
+    _set(data["camera"], framing=framing, angle=angle)
+    _set(data["output"], count=count)
+    if subject is not None:
+        data["subject"]["description"] = subject
+    if time_of_day is not None:
+        data["time_of_day"] = None if time_of_day == "none" else time_of_day
+    if loras is not None:
+        data["loras"] = _loras(catalog, loras)
+    if marketplace is not None:
+        data["output"]["preset"] = None if marketplace == "none" else _marketplace(catalog, marketplace)
+    if new_seed:
+        data["seed"] = draw_seed(avoid=parent.seed)
+    elif seed is not None:
+        data["seed"] = seed
+    data.update(parent_id=parent.id, request=request, notes=[])
+    data.pop("id")
+    return _completed(_validated(data), catalog, f"edited by {by}", has_photo=has_photo)
+
+
 # ---------------------------------------------------------------------------------------- helpers
 
 
@@ -451,21 +513,26 @@ def _validated(data: dict) -> Recipe:
 
 
 def _finish(desk: Desk, recipe: Recipe, note: str) -> Recipe:
+    desk.recipe = _completed(recipe, desk.catalog, note, has_photo=_has_photo(desk))
+    desk.render = True
+    return desk.recipe
+
+
+def _has_photo(desk: Desk) -> bool:
+    # Without image_size a feedback turn may still be about a photo (the parent's); a fresh plan is not.
+    return desk.image_size is not None or (desk.parent is not None and desk.parent.mode != "text_to_image")
+
+
+def _completed(recipe: Recipe, catalog: Catalog, note: str, *, has_photo: bool) -> Recipe:
     from sceneshop.agent.planner.prompt import compose_prompt
 
-    # Without image_size a feedback turn may still be about a photo (the parent's); a fresh plan is not.
-    photo_known = desk.image_size is not None or (
-        desk.parent is not None and desk.parent.mode != "text_to_image"
-    )
-    if recipe.mode != "text_to_image" and not photo_known:
+    if recipe.mode != "text_to_image" and not has_photo:
         raise RecipeError(
             f"mode '{recipe.mode}' needs a product photo and there is none; use mode text_to_image"
         )
-    check_against_catalog(recipe, desk.catalog)
-    recipe.prompt, recipe.negative_prompt = compose_prompt(recipe, desk.catalog)
+    check_against_catalog(recipe, catalog)
+    recipe.prompt, recipe.negative_prompt = compose_prompt(recipe, catalog)
     recipe.notes.append(note)
-    desk.recipe = recipe
-    desk.render = True
     return recipe
 
 

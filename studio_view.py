@@ -1,0 +1,329 @@
+"""What the studio's page shows: a tab's Session and its Turns as chat messages, the versions gallery,
+downloads, inspector values and the memory browser, and the inspector's widget values read back as
+arguments of `Session.edit`. app.py lays the page out and wires its events: each handler calls the
+Session and hands what comes back to a function here, which returns widget values by name (the
+names app.py maps to its components) or appends to the tab's chat. Nothing here changes a Session.
+
+Imported by app.py, after it has told Gradio not to phone home."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import gradio as gr
+from PIL import Image
+
+from sceneshop.agent.llm.toolbox import summarize
+from sceneshop.agent.recipe import Recipe
+from sceneshop.agent.session import Turn
+from sceneshop.tools.catalog import Catalog
+from sceneshop.tools.errors import InputError, SceneshopError
+from sceneshop.tools.imageio import load_image, save_png, write_atomic
+
+if TYPE_CHECKING:
+    from sceneshop.agent.memory.entry import MemoryEntry
+    from sceneshop.app import Tab
+
+LORA_ROWS = 3  # fixed rows in the inspector (rerender's signature); further LoRAs of a recipe are kept
+NONE = "none"
+
+
+# ------------------------------------------------------------------------------------ the chat
+
+
+def message_parts(message) -> tuple[str, list[str]]:
+    """The message box's value: its text and the paths of its files."""
+    if isinstance(message, str):
+        return message, []
+    if not isinstance(message, dict):
+        return "", []
+    files = [f if isinstance(f, str) else f.get("path") for f in message.get("files") or []]
+    return str(message.get("text") or ""), [f for f in files if f]
+
+
+def pending(t: Tab, message) -> list[dict]:
+    """The chat at once, while the turn waits in the queue: the message as sent and a working note."""
+    text, files = message_parts(message)
+    preview = list(t.history)
+    if files:
+        preview.append({"role": "user", "content": f"📎 {Path(files[0]).name}"})
+    if text:
+        preview.append({"role": "user", "content": text})
+    preview.append({"role": "assistant", "content": "⏳ Working on it…"})
+    return preview
+
+
+def say(t: Tab, text: str) -> dict:
+    """Appends what the merchant did to the chat (as shown; the Session never sees this text)."""
+    line = {"role": "user", "content": text}
+    t.history.append(line)
+    return line
+
+
+def show_upload(t: Tab, path: str, text: str, opened: Turn) -> None:
+    """The merchant's message with a new product photo: the photo as a thumbnail, then their words.
+    A photo that could not be used is named as they chose it, in the message and in the reply (the
+    upload's server path means nothing to them)."""
+    name = Path(path).name
+    if opened.kind == "error":
+        opened.reply = opened.reply.replace(f"'{path}'", f"'{name}'")
+        say(t, f"📎 {name}" + (f"\n\n{text}" if text else ""))
+        return
+    t.uploads += 1
+    product = t.folder / f"product-{t.uploads:03d}-{secrets.token_hex(4)}.png"
+    save_png(t.session.image, product)
+    t.history.append({"role": "user", "content": {"path": str(product)}})
+    if text:
+        say(t, text)
+
+
+def name_look(asked: dict, turn: Turn) -> None:
+    """Names the saved look in the merchant's "apply" message, once the Session has found it."""
+    if turn.look is not None:
+        asked["content"] = f"⭐ Apply my saved recipe: {memory_caption(turn.look)}"
+
+
+def show_turn(t: Tab, turn: Turn) -> None:
+    """Appends the studio's answer to the chat: the pictures inline, then the words."""
+    content: list = []
+    if turn.kind == "result" and turn.recipe is not None and turn.images:
+        paths = version_files(t, turn.recipe, turn.images, turn.version)
+        content += [{"path": p} for p in paths if p.endswith(".png")]
+    elif turn.images:  # e.g. "compare": earlier pictures side by side
+        content += [gr.Image(value=image, show_label=False) for image in turn.images]
+    text = turn.reply
+    if turn.kind == "error" and not text.startswith("⚠️"):
+        text = f"⚠️ {text}"
+    content.append(text)
+    t.history.append({"role": "assistant", "content": content if len(content) > 1 else text})
+
+
+def show_rating(t: Tab, turn: Turn) -> bool:
+    """A 👍/👎 answer: in the chat when a version was rated, else a warning toast (the buttons are not
+    a chat message). Returns whether a version was rated, i.e. whether the memory changed."""
+    if turn.version is None:
+        gr.Warning(turn.reply)
+        return False
+    show_turn(t, turn)
+    return True
+
+
+def version_at(t: Tab, index: int) -> int | None:
+    """The version number under a click on the versions gallery (which lists the versions shown)."""
+    shown = [v for v in t.session.versions if v.recipe.id in t.files]
+    return shown[index].number if 0 <= index < len(shown) else None
+
+
+# ------------------------------------------------------------------- the chat's side: the recipe
+
+
+def chat(t: Tab) -> dict:
+    """Everything that follows the session's current version: the chat, the versions, the downloads
+    and the inspector."""
+    s = t.session
+    out = {
+        "chat": t.history,
+        "versions": [(t.files[v.recipe.id][0], f"v{v.number}") for v in s.versions if v.recipe.id in t.files],
+    }
+    recipe = s.recipe
+    if recipe is None:
+        out.update(
+            {"downloads": None, "version": "No version yet.", "size": "", "prompt": "", "recipe_json": ""}
+        )
+        return out
+    width, height = recipe.width, recipe.height
+    if recipe.output.preset:
+        m = s.studio.catalog.marketplace(recipe.output.preset)
+        width, height = m.width, m.height
+    names = [c.name for c in recipe.loras[:LORA_ROWS]] + [NONE] * LORA_ROWS
+    weights = [c.weight for c in recipe.loras[:LORA_ROWS]] + [0.0] * LORA_ROWS
+    out.update(
+        {
+            "downloads": t.files.get(recipe.id),
+            "version": f"**Version {s.current.number}** — {recipe.request or 'no request'}",
+            "size": f"{width}×{height}",
+            "prompt": recipe.prompt,
+            "recipe_json": recipe.to_json(),
+            "scene": recipe.scene.preset,
+            "lighting": recipe.lighting.preset,
+            "kelvin": recipe.lighting.kelvin,
+            "time_of_day": recipe.time_of_day or NONE,
+            "framing": recipe.camera.framing,
+            "seed": recipe.seed,
+            "market": recipe.output.preset or NONE,
+        }
+    )
+    for i in range(LORA_ROWS):
+        out[f"lora_{i + 1}"] = names[i]
+        out[f"lora_{i + 1}_weight"] = weights[i]
+    return out
+
+
+def inspector_edits(
+    recipe: Recipe | None,
+    scene: str | None,
+    lighting: str | None,
+    kelvin: float | None,
+    time_of_day: str | None,
+    framing: str | None,
+    loras: list[tuple[str | None, float | None]],
+    seed: float | None,
+    seed_lock: bool,
+    market: str | None,
+) -> dict:
+    """The inspector's widget values as `Session.edit` arguments. An empty dropdown clears the time
+    of day and the marketplace; an unlocked seed draws a new one; LoRAs of the recipe beyond the
+    inspector's rows are not shown, so they are kept."""
+    picked = [(n, round(float(w if w is not None else 0.0), 3)) for n, w in loras if n and n != NONE]
+    if recipe is not None:
+        taken = {n for n, _ in picked}
+        picked += [(c.name, c.weight) for c in recipe.loras[LORA_ROWS:] if c.name not in taken]
+    return {
+        "scene": scene,
+        "lighting": lighting,
+        "kelvin": kelvin,
+        "time_of_day": time_of_day or NONE,
+        "framing": framing,
+        "loras": picked,
+        "marketplace": market or NONE,
+        "seed": seed,
+        "new_seed": not seed_lock,
+    }
+
+
+def inspector_choices(catalog: Catalog) -> dict:
+    """The inspector's dropdown choices as (label, value), and the LoRA sliders' largest maximum."""
+
+    def words(name: str) -> str:
+        return name.replace("_", " ")
+
+    return {
+        "scenes": [(words(name), name) for name in catalog.scenes] + [("custom", "custom")],
+        "lights": [(f"{words(name)} ({p.kelvin} K)", name) for name, p in catalog.lighting.items()],
+        "loras": [(NONE, NONE)] + [(f"{name} ({e.family})", name) for name, e in catalog.loras.items()],
+        "markets": [("none (photo size)", NONE)]
+        + [(f"{words(name)} {m.width}×{m.height}", name) for name, m in catalog.marketplaces.items()],
+        "lora_max": _lora_max(catalog),
+    }
+
+
+def preset_kelvin(catalog: Catalog, name: str):
+    """Choosing a lighting preset brings its own colour temperature; the slider then fine-tunes it."""
+    return catalog.light(name).kelvin if name in catalog.lighting else gr.skip()
+
+
+def lora_slider(catalog: Catalog, name: str) -> gr.Slider:
+    """A LoRA row's weight slider: that LoRA's range and default, or 0 when the row is empty."""
+    if name in catalog.loras:
+        e = catalog.loras[name]
+        return gr.Slider(minimum=e.weight_min, maximum=e.weight_max, value=e.weight_default)
+    return gr.Slider(minimum=0.0, maximum=_lora_max(catalog), value=0.0)
+
+
+def _lora_max(catalog: Catalog) -> float:
+    return max((e.weight_max for e in catalog.loras.values()), default=1.0)
+
+
+def whoami(t: Tab, logins: bool) -> str:
+    return f"Signed in as **{t.user}**" if logins else "Your looks are kept in this browser"
+
+
+# --------------------------------------------------------------------------- the memory browser
+
+
+def memory_browser(t: Tab, entries: list[MemoryEntry], query: str = "") -> dict:
+    """The Memory tab: the user's saved looks as thumbnails and rows (their ids kept in the tab, so
+    that a click finds its entry)."""
+    if t.session.studio.memory is None:
+        return {
+            "memory_gallery": [],
+            "memory_table": [],
+            "memory_info": "Recipe memory is not available in this studio.",
+            "memory_choice": "",
+        }
+    t.memory_ids = [e.id for e in entries]
+    items = [(_thumbnail(e.thumbnail), memory_caption(e)) for e in entries]
+    rows = [[memory_caption(e), e.rating, _when(e.updated), e.id] for e in entries]
+    if entries:
+        text = f"{len(entries)} saved recipe(s). Click one, then *Apply to current product*."
+    elif (query or "").strip():
+        text = "No match."
+    else:
+        text = "Nothing saved yet: 👍 a result to keep its recipe here."
+    return {"memory_gallery": items, "memory_table": rows, "memory_info": text, "memory_choice": ""}
+
+
+def memory_problem(exc: SceneshopError) -> dict:
+    """A search the memory could not answer: said where the results would be."""
+    return {"memory_gallery": [], "memory_table": [], "memory_info": f"⚠️ {exc}"}
+
+
+def memory_id_at(t: Tab, index) -> str:
+    """The entry id under a click on the gallery (an index) or the table ([row, column]); "" for none."""
+    index = index[0] if isinstance(index, list | tuple) else index
+    return t.memory_ids[index] if 0 <= index < len(t.memory_ids) else ""
+
+
+def look_details(entry: MemoryEntry | None) -> dict:
+    """The chosen saved look, described under the browser, and its id for *Apply*."""
+    if entry is None:
+        return {"memory_info": "Click a saved recipe to see it.", "memory_choice": ""}
+    return {
+        "memory_info": f"**{memory_caption(entry)}**\n\n{summarize(entry.recipe)}",
+        "memory_choice": entry.id,
+    }
+
+
+def look_problem(exc: SceneshopError) -> dict:
+    return {"memory_info": f"⚠️ {exc}", "memory_choice": ""}
+
+
+def memory_caption(entry: MemoryEntry) -> str:
+    """'👍 beach · sunset — warmer': the look first (a feedback word alone says little), then its words."""
+    mark = {"liked": "👍", "disliked": "👎", "saved": "⭐"}.get(entry.rating, "")
+    try:
+        recipe = entry.recipe
+        look = " · ".join(p for p in (recipe.scene.preset.replace("_", " "), recipe.time_of_day) if p)
+    except SceneshopError:
+        look = ""
+    title = entry.name or " — ".join(p for p in (look, entry.request) if p) or "recipe"
+    return f"{mark} {title}"[:70]
+
+
+# --------------------------------------------------------------------------------------- files
+
+
+def version_files(t: Tab, recipe: Recipe, images: list[Image.Image], number: int | None) -> list[str]:
+    """The PNGs (recipe embedded as metadata) and recipe JSON of one version, written once, under
+    names made here: nothing a user types becomes part of a path."""
+    if recipe.id in t.files:
+        return t.files[recipe.id]
+    stem = f"v{number or 0:03d}-{_safe(recipe.id)}-{secrets.token_hex(3)}"
+    meta = {"sceneshop:recipe": recipe.to_json()}
+    paths = [
+        str(save_png(img, t.folder / f"{stem}-{i}.png", metadata=meta)) for i, img in enumerate(images, 1)
+    ]
+    paths.append(str(write_atomic(t.folder / f"{stem}.json", recipe.to_json().encode("utf-8"))))
+    t.files[recipe.id] = paths
+    return paths
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "", text)[:24] or "recipe"
+
+
+def _thumbnail(path: Path | None) -> Image.Image:
+    if path is not None:
+        try:
+            return load_image(path, max_pixels=4_000_000, max_bytes=8 * 2**20)
+        except InputError:
+            pass
+    return Image.new("RGB", (64, 64), (224, 224, 224))  # a grey tile: the entry has no picture
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M") if timestamp else ""
