@@ -13,23 +13,19 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
-import sys
 import tempfile
 import threading
 import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # tiny_models lives beside the tests
+import torch
 
-import torch  # noqa: E402
-from tiny_models import build_sd15, build_sdxl, save_lora  # noqa: E402
-
-from sceneshop.tools.catalog import load_catalog  # noqa: E402
-from sceneshop.tools.diffusion import weights  # noqa: E402
-from sceneshop.tools.diffusion.engine import DiffusionEngine, step_callback  # noqa: E402
-from sceneshop.tools.diffusion.loras import LoraChoice  # noqa: E402
+from sceneshop.tools.catalog import load_catalog
+from sceneshop.tools.diffusion import weights
+from sceneshop.tools.diffusion.engine import DiffusionEngine, step_callback
+from sceneshop.tools.diffusion.loras import LoraChoice
+from sceneshop.tools.diffusion.tiny import build_sd15, build_sdxl, save_lora
 
 PAIRS = {"sd15": ("neon_glow", "bokeh_dreamy"), "sdxl": ("film_grain", "cinematic")}
 

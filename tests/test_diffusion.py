@@ -10,7 +10,6 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
-from tiny_models import build_sd15, build_sdxl, save_lora
 
 from sceneshop.agent.recipe import Camera, LoraChoice, Output, Recipe
 from sceneshop.tools.catalog import load_catalog
@@ -18,6 +17,7 @@ from sceneshop.tools.composite import place_product, product_core
 from sceneshop.tools.diffusion.engine import DiffusionEngine, generation_size, pick_device, pick_dtype
 from sceneshop.tools.diffusion.loras import LoraChoice as EngineLora
 from sceneshop.tools.diffusion.loras import add_triggers, resolve_lora
+from sceneshop.tools.diffusion.tiny import build_sd15, build_sdxl, save_lora
 from sceneshop.tools.errors import Cancelled, CatalogError, EngineError, InputError
 
 W, H = 64, 48  # non-square, so a width/height mix-up shows

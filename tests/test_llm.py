@@ -9,15 +9,6 @@ import socket
 import httpx
 import openai
 import pytest
-from fake_openai_server import (
-    FakeOpenAIServer,
-    ScriptedChatModel,
-    broken_call,
-    call,
-    error_reply,
-    text_reply,
-    tool_reply,
-)
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
@@ -27,6 +18,15 @@ from sceneshop.agent.llm.planner import (
     editable_fields,
     fewshot_examples,
     render_system_prompt,
+)
+from sceneshop.agent.llm.scripted import (
+    FakeOpenAIServer,
+    ScriptedChatModel,
+    broken_call,
+    call,
+    error_reply,
+    text_reply,
+    tool_reply,
 )
 from sceneshop.agent.llm.toolbox import REGISTRY, Desk, run_call, tools_for
 from sceneshop.agent.planner.embedded import EmbeddedPlanner

@@ -9,11 +9,11 @@ import threading
 
 import pytest
 from click.testing import CliRunner
-from fake_openai_server import ScriptedChatModel, call
 from langchain_core.messages import AIMessage
 
 from sceneshop.agent.cli.chat import chat
 from sceneshop.agent.llm.planner import LLMPlanner
+from sceneshop.agent.llm.scripted import ScriptedChatModel, call
 from sceneshop.agent.memory.memory import RecipeMemory
 from sceneshop.agent.planner.embedded import EmbeddedPlanner
 from sceneshop.agent.session import (
