@@ -10,7 +10,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sceneshop.tools.catalog import Catalog
-from sceneshop.tools.composite import FRAMING_FILL
 from sceneshop.tools.errors import RecipeError
 
 SCHEMA_VERSION = 1
@@ -103,11 +102,6 @@ class Recipe(_Part):
     def _multiple_of_8(cls, v: int) -> int:
         # Diffusion latents are 1/8 of the image size; round down rather than fail.
         return v - v % 8
-
-    @property
-    def fill(self) -> float:
-        """Fraction of the canvas's longer side the product's bounding box should occupy."""
-        return FRAMING_FILL[self.camera.framing]
 
     def child(self, request: str, **changes) -> Recipe:
         """A new version of this recipe: new id, parent_id = this id, same seed unless changed."""

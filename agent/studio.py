@@ -6,7 +6,6 @@ It wires the chosen planner and image engine together and says which are active 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -14,18 +13,15 @@ from PIL import Image
 from sceneshop.agent.recipe import Recipe, check_against_catalog
 from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.tools.catalog import load_catalog
-from sceneshop.tools.errors import EngineError, InputError, SceneshopError
+from sceneshop.tools.errors import EngineError, SceneshopError
 from sceneshop.tools.marketplace_check import CheckResult, check_marketplace
 from sceneshop.tools.segment import segment as segment_image
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
 class Result:
     recipe: Recipe
     images: list[Image.Image]
-    mask: Image.Image | None
     engine: str
     notes: list[str] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)  # one per image made for a marketplace
@@ -131,18 +127,10 @@ class Studio:
         return segment_image(image, box=box)
 
     def render(self, recipe: Recipe, image=None, mask=None, *, progress=None, cancel=None):
+        """The pictures of `recipe`: the recipe is checked against the catalog here; the photo and
+        mask by the engine's own first step (sceneshop.tools.inputs.check_inputs), which also finds
+        the product when no mask is given."""
         check_against_catalog(recipe, self.catalog)
-        if recipe.mode != "text_to_image":
-            if image is None:
-                raise InputError(
-                    f"mode '{recipe.mode}' needs a product photo; upload one (--image) "
-                    "or ask for a picture without a product"
-                )
-            if mask is None and recipe.mode == "inpaint":
-                # In inpaint mode the mask is the area to repaint: guessing it would repaint the product.
-                raise InputError("inpaint needs a mask of the area to repaint (white = repaint); pass --mask")
-            if mask is None:
-                mask = self.segment(image)
         with self._engine_lock:
             return self.engine.render(recipe, image, mask, progress=progress, cancel=cancel)
 
@@ -150,10 +138,8 @@ class Studio:
         self, request: str, image=None, *, mask=None, parent=None, user="local", progress=None, cancel=None
     ) -> Result:
         recipe = self.plan(request, parent, image_size=image.size if image is not None else None, user=user)
-        if image is not None and mask is None and recipe.mode in ("replace_background", "restyle"):
-            mask = self.segment(image)
         images = self.render(recipe, image, mask, progress=progress, cancel=cancel)
-        return Result(recipe, images, mask, self.engine.name, list(recipe.notes), self.check(recipe, images))
+        return Result(recipe, images, self.engine.name, list(recipe.notes), self.check(recipe, images))
 
     def check(self, recipe: Recipe, images: list[Image.Image]) -> list[CheckResult]:
         """The marketplace check of each picture made for a marketplace preset; none otherwise."""

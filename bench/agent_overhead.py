@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 from langchain_core.messages import AIMessage
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from fake_openai_server import ScriptedChatModel, call  # noqa: E402
-
-from sceneshop.agent.llm.planner import LLMPlanner  # noqa: E402
-from sceneshop.agent.session import Session  # noqa: E402
-from sceneshop.agent.studio import Studio  # noqa: E402
+from sceneshop.agent.llm.planner import LLMPlanner
+from sceneshop.agent.llm.scripted import FakeOpenAIServer, ScriptedChatModel, call, tool_reply
+from sceneshop.agent.session import Session
+from sceneshop.agent.studio import Studio
 
 BEACH = {
     "scene_preset": "beach",
@@ -129,8 +125,6 @@ def main() -> None:
 def _over_http(rounds: int, engine: NoopEngine) -> str:
     """The same plan + edit turns through the real ChatOpenAI + openai client against the scripted
     server on 127.0.0.1 (zero delay): adds request building, JSON and localhost HTTP."""
-    from fake_openai_server import FakeOpenAIServer, tool_reply
-
     from sceneshop.agent.settings import Settings
 
     with FakeOpenAIServer() as server:

@@ -13,23 +13,19 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
-import sys
 import tempfile
 import threading
 import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # tiny_models lives beside the tests
+import torch
 
-import torch  # noqa: E402
-from tiny_models import build_sd15, build_sdxl, save_lora  # noqa: E402
-
-from sceneshop.tools.catalog import load_catalog  # noqa: E402
-from sceneshop.tools.diffusion import weights  # noqa: E402
-from sceneshop.tools.diffusion.engine import DiffusionEngine, step_callback  # noqa: E402
-from sceneshop.tools.diffusion.loras import LoraChoice  # noqa: E402
+from sceneshop.tools.catalog import load_catalog
+from sceneshop.tools.diffusion import weights
+from sceneshop.tools.diffusion.engine import DiffusionEngine, step_callback
+from sceneshop.tools.diffusion.loras import LoraAdapter
+from sceneshop.tools.diffusion.tiny import build_sd15, build_sdxl, save_lora
 
 PAIRS = {"sd15": ("neon_glow", "bokeh_dreamy"), "sdxl": ("film_grain", "cinematic")}
 
@@ -41,7 +37,7 @@ class Recipe:
         self.mode, self.prompt, self.negative_prompt = "text_to_image", "a bottle on a beach", "blurry"
         self.width = self.height = 64
         self.steps, self.guidance, self.strength, self.seed, self.scheduler = 20, 5.0, 0.75, 1, "default"
-        self.loras, self.fill = [], 0.62
+        self.loras = []
         self.output = type("Output", (), {"preset": None, "count": 1})()
         self.__dict__.update(changes)
 
@@ -80,9 +76,9 @@ def bench_family(family: str, folder: Path, lora_dir: Path, device: str | None, 
     print(f"device {dev}, dtype {str(engine.dtype).removeprefix('torch.')}, native {engine.base.native} px")
     catalog_loras = [load_catalog().lora(name) for name in PAIRS[family]]
     stack = engine.base.loras
-    set_a = [LoraChoice(catalog_loras[0], lora_dir / f"{PAIRS[family][0]}.safetensors", 0.8),
-             LoraChoice(catalog_loras[1], lora_dir / f"{PAIRS[family][1]}.safetensors", 0.3)]
-    set_b = [LoraChoice(c.entry, c.path, 1.0 - c.weight) for c in set_a]
+    set_a = [LoraAdapter(catalog_loras[0], lora_dir / f"{PAIRS[family][0]}.safetensors", 0.8),
+             LoraAdapter(catalog_loras[1], lora_dir / f"{PAIRS[family][1]}.safetensors", 0.3)]
+    set_b = [LoraAdapter(c.entry, c.path, 1.0 - c.weight) for c in set_a]
     first_lora = timed(lambda: stack.activate(set_a), dev, 1)[0]  # reads both files into the model
     switches = []
     for _ in range(args.repeats):

@@ -26,12 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from sceneshop.agent.embeddings import embed
-from sceneshop.agent.memory.memory import (
-    DUPLICATE_THRESHOLD,
-    SIMILAR_THRESHOLD,
-    RecipeMemory,
-    _metadata,
-)
+from sceneshop.agent.memory.entry import _metadata  # bulk-loading writes entries as the memory does
+from sceneshop.agent.memory.memory import DUPLICATE_THRESHOLD, SIMILAR_THRESHOLD, RecipeMemory
 from sceneshop.agent.recipe import LoraChoice, Recipe
 from sceneshop.tools.catalog import load_catalog
 

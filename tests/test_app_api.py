@@ -9,10 +9,10 @@ import time
 
 import numpy as np
 import pytest
-from app_harness import message, outputs, product_photo, start_studio
 from gradio_client import Client
 from PIL import Image
 
+from sceneshop.simulate import message, outputs, product_photo, start_studio
 from sceneshop.tools.errors import Cancelled
 from sceneshop.tools.preview.renderer import EmbeddedRenderer
 

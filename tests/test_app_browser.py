@@ -7,17 +7,13 @@ Screenshots of every step go to artifacts/screenshots/ (look at them when the la
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from skimage import data
 
-from sceneshop import app
-from sceneshop.agent.memory.memory import RecipeMemory
-from sceneshop.agent.settings import Settings
-from sceneshop.agent.studio import Studio
+from sceneshop.simulate import start_studio
 
 pytestmark = pytest.mark.slow
 
@@ -34,30 +30,11 @@ SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 TIMEOUT_MS = 60_000  # a turn takes ~1 s; the shared 2-core box can be much slower
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def studio_url(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("studio")
-    settings = Settings(
-        data_dir=data_dir, users=None, diffusion_model=None, openai_api_key=None, openai_base_url=None
-    )
-    memory = RecipeMemory(data_dir)
-    demo = app.build_app(Studio(settings, memory=memory))
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1",
-        server_port=free_port(),
-        prevent_thread_lock=True,
-        quiet=True,
-        **app.launch_kwargs(demo),
-    )
-    yield url
-    demo.close()
-    memory.close()
+    running = start_studio(tmp_path_factory.mktemp("studio"))
+    yield running.url
+    running.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,21 @@ and pictures are their own (their requests, their chain, their product's colour)
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from app_harness import COLOURS, colour_share, run_load, start_studio
+from PIL import Image
+
+from sceneshop.simulate import COLOURS, run_load, start_studio
 
 pytestmark = pytest.mark.slow
 
 USERS, TURNS = 8, 5
+
+
+def colour_share(path: str, colour: tuple[int, int, int]) -> float:
+    """The fraction of a picture's pixels that are exactly `colour` (the product, kept pixel-exact)."""
+    pixels = np.asarray(Image.open(path).convert("RGB")).reshape(-1, 3)
+    return float(np.all(pixels == np.array(colour, np.uint8), axis=1).mean())
 
 
 def test_eight_users_five_turns_each_get_only_their_own_results(tmp_path):

@@ -116,6 +116,10 @@ def _bad_inputs(tmp_path, photo):
     unknown_lora.write_text(json.dumps({"loras": [{"name": "beach_sunset_v2", "weight": 0.5}]}))
     unknown_scene = tmp_path / "scene.json"
     unknown_scene.write_text(json.dumps({"scene": {"preset": "moon_base"}}))
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"mode": "replace_background"}))
+    inpaint = tmp_path / "inpaint.json"
+    inpaint.write_text(json.dumps({"mode": "inpaint"}))
     out = str(tmp_path / "out.png")
     return {
         "missing file": (
@@ -133,6 +137,10 @@ def _bad_inputs(tmp_path, photo):
         "newer schema": (["render", str(newer), "--image", str(photo), "-o", out], "newer"),
         "unknown lora": (["render", str(unknown_lora), "--image", str(photo), "-o", out], "beach_sunset_v2"),
         "unknown preset": (["render", str(unknown_scene), "--image", str(photo), "-o", out], "moon_base"),
+        "no photo": (["render", str(plain), "-o", out], "needs a product photo; upload one (CLI: --image)"),
+        "inpaint without mask": (["render", str(inpaint), "--image", str(photo), "-o", out], "(CLI: --mask)"),
+        "box of three": (["segment", str(photo), "-o", out, "--box", "1,2,3"], "must be four integers"),
+        "box of words": (["segment", str(photo), "-o", out, "--box", "a,b,c,d"], "must be four integers"),
     }
 
 
@@ -148,6 +156,10 @@ def _bad_inputs(tmp_path, photo):
         "newer schema",
         "unknown lora",
         "unknown preset",
+        "no photo",
+        "inpaint without mask",
+        "box of three",
+        "box of words",
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line_and_writes_nothing(capsys, tmp_path, photo, case):

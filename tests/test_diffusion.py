@@ -10,15 +10,17 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
-from tiny_models import build_sd15, build_sdxl, save_lora
 
+from sceneshop.agent.planner.prompt import compose_prompt
 from sceneshop.agent.recipe import Camera, LoraChoice, Output, Recipe
 from sceneshop.tools.catalog import load_catalog
-from sceneshop.tools.composite import place_product, product_core
-from sceneshop.tools.diffusion.engine import DiffusionEngine, generation_size, pick_device, pick_dtype
-from sceneshop.tools.diffusion.loras import LoraChoice as EngineLora
-from sceneshop.tools.diffusion.loras import add_triggers, resolve_lora
+from sceneshop.tools.composite import framing_fill, place_product, product_core
+from sceneshop.tools.diffusion.engine import DiffusionEngine, generation_size
+from sceneshop.tools.diffusion.loras import resolve_lora
+from sceneshop.tools.diffusion.tiny import build_sd15, build_sdxl, save_lora
+from sceneshop.tools.diffusion.weights import check, pick_device, pick_dtype
 from sceneshop.tools.errors import Cancelled, CatalogError, EngineError, InputError
+from sceneshop.tools.segment import segment
 
 W, H = 64, 48  # non-square, so a width/height mix-up shows
 
@@ -79,6 +81,13 @@ def recipe(**changes) -> Recipe:
     return base.model_copy(update={"width": W, "height": H, **changes})
 
 
+def planned(**changes) -> Recipe:
+    """recipe() with the prompt a planner writes for it (compose_prompt), LoRA triggers included."""
+    r = recipe(**changes)
+    r.prompt, r.negative_prompt = compose_prompt(r, load_catalog())
+    return r
+
+
 def pixels(image: Image.Image) -> np.ndarray:
     return np.asarray(image, dtype=np.int16)
 
@@ -117,7 +126,7 @@ def test_replace_background_keeps_product_pixels_exactly(engines, photo, family)
     # A close framing re-places the product (scaled up): exact to the placed layer.
     close = recipe(mode="replace_background", camera=Camera(framing="close"))
     out = engines[family].render(close, image, mask)[0]
-    placed = place_product(image, mask, W, H, close.fill)
+    placed = place_product(image, mask, W, H, framing_fill(close, None, image.size, (W, H)))
     assert placed.scale > 1
     core = product_core(placed.mask)
     assert np.array_equal(pixels(out)[core], pixels(placed.product)[core])
@@ -127,7 +136,7 @@ def test_real_photo_keeps_the_cup_exactly(engines, coffee, coffee_mask):
     r = recipe(mode="replace_background", width=96, height=64)
     out = engines["sd15"].render(r, coffee, coffee_mask)[0]
     assert out.size == (96, 64)
-    placed = place_product(coffee, coffee_mask, 96, 64, r.fill)
+    placed = place_product(coffee, coffee_mask, 96, 64, framing_fill(r, None, coffee.size, (96, 64)))
     core = product_core(placed.mask)
     assert core.sum() > 500
     assert np.array_equal(pixels(out)[core], pixels(placed.product)[core])
@@ -187,18 +196,20 @@ def test_generation_size_keeps_aspect_and_multiples_of_8():
 
 @pytest.mark.parametrize("family,pair", [("sd15", SD15_PAIR), ("sdxl", SDXL_PAIR)])
 def test_lora_weights_change_the_image_and_zero_equals_the_base_model(engines, family, pair):
+    # Planned prompts: a LoRA at weight 0 must add nothing, trigger words included, on the way
+    # through the planner's prompt as well as in the engine.
     engine = engines[family]
     loads = engine.loads
-    r = recipe(mode="text_to_image")
+    r = planned(mode="text_to_image")
     base = pixels(engine.render(r, None, None)[0])
-    a = pixels(engine.render(recipe(mode="text_to_image", loras=loras((pair[0], 0.8), (pair[1], 0.3))),
+    a = pixels(engine.render(planned(mode="text_to_image", loras=loras((pair[0], 0.8), (pair[1], 0.3))),
                              None, None)[0])
-    b = pixels(engine.render(recipe(mode="text_to_image", loras=loras((pair[0], 0.3), (pair[1], 0.8))),
+    b = pixels(engine.render(planned(mode="text_to_image", loras=loras((pair[0], 0.3), (pair[1], 0.8))),
                              None, None)[0])
-    zero = pixels(engine.render(recipe(mode="text_to_image", loras=loras((pair[0], 0), (pair[1], 0))),
+    zero = pixels(engine.render(planned(mode="text_to_image", loras=loras((pair[0], 0), (pair[1], 0))),
                                 None, None)[0])
     again = pixels(engine.render(r, None, None)[0])
-    a_again = pixels(engine.render(recipe(mode="text_to_image", loras=loras((pair[0], 0.8), (pair[1], 0.3))),
+    a_again = pixels(engine.render(planned(mode="text_to_image", loras=loras((pair[0], 0.8), (pair[1], 0.3))),
                                    None, None)[0])
     assert np.array_equal(a_again, a)  # switched back on after an empty set
     assert np.abs(a - base).max() > 10 and np.abs(b - base).max() > 10 and np.abs(a - b).max() > 10
@@ -269,14 +280,24 @@ def test_lora_file_that_does_not_fit_the_model_is_an_error_and_leaves_no_trace(e
 
 def test_unknown_or_missing_lora_names_the_choices_and_the_paths_tried(engines, folders):
     with pytest.raises(CatalogError, match="known: .*neon_glow"):
-        engines["sd15"].render(recipe(loras=loras(("beach_sunset_v2", 0.5))), None, None)
+        engines["sd15"].render(recipe(mode="text_to_image", loras=loras(("beach_sunset_v2", 0.5))),
+                               None, None)
     with pytest.raises(EngineError, match="LoRA 'luxury_editorial' has no weights") as err:
-        engines["sdxl"].render(recipe(loras=loras(("luxury_editorial", 0.5))), None, None)
+        engines["sdxl"].render(recipe(mode="text_to_image", loras=loras(("luxury_editorial", 0.5))),
+                               None, None)
     assert str(folders["loras"] / "luxury_editorial.safetensors") in str(err.value)
     with pytest.raises(EngineError, match="hf download latent-consistency/lcm-lora-sdxl"):
         engines["sdxl"].render(recipe(mode="text_to_image", loras=loras(("lcm_sdxl", 0.5))), None, None)
-    with pytest.raises(EngineError, match="outside its catalog range"):
-        engines["sd15"].render(recipe(mode="text_to_image", loras=loras(("neon_glow", 1.5))), None, None)
+
+
+def test_a_weight_outside_the_catalog_range_is_clamped_like_the_recipe_check_does(engines):
+    # The recipe contract: weights are clamped to the catalog's range (neon_glow: 0-1), in every layer.
+    top = load_catalog().lora("neon_glow").weight_max
+    at_top = pixels(engines["sd15"].render(recipe(mode="text_to_image", loras=loras(("neon_glow", top))),
+                                           None, None)[0])
+    over = pixels(engines["sd15"].render(recipe(mode="text_to_image", loras=loras(("neon_glow", 1.5))),
+                                         None, None)[0])
+    assert np.array_equal(over, at_top)
 
 
 def test_lora_file_resolution_order(tmp_path):
@@ -289,16 +310,6 @@ def test_lora_file_resolution_order(tmp_path):
     assert resolve_lora(entry, tmp_path) == tmp_path / "neon_glow.safetensors"
     with pytest.raises(EngineError, match="no LoRA folder set.*set SCENESHOP_LORA_DIR"):
         resolve_lora(entry, None)
-
-
-def test_trigger_words_are_added_once_and_only_for_active_loras():
-    catalog = load_catalog()
-    neon = EngineLora(catalog.lora("neon_glow"), None, 0.5)
-    bokeh = EngineLora(catalog.lora("bokeh_dreamy"), None, 0.5)
-    film = EngineLora(catalog.lora("film_grain"), None, 0.0)
-    assert add_triggers("bottle, Neon Glow lights", [neon]) == "bottle, Neon Glow lights"
-    assert add_triggers("bottle", [neon, bokeh, film]) == "bottle, neon glow, dreamy bokeh"
-    assert add_triggers(add_triggers("bottle", [neon]), [neon]) == "bottle, neon glow"
 
 
 def test_same_seed_same_images_and_a_batch_gives_different_images(engines):
@@ -325,12 +336,25 @@ def test_schedulers_by_name(engines, name):
 def test_unknown_scheduler_and_missing_inputs_are_refused(engines, photo):
     with pytest.raises(EngineError, match="scheduler 'heun2' is not one of default, euler"):
         engines["sd15"].render(recipe(scheduler="heun2"), *photo)
-    with pytest.raises(InputError, match="needs a product photo"):
+    with pytest.raises(InputError, match="mode 'restyle' needs a product photo"):
         engines["sd15"].render(recipe(mode="restyle"), None, None)
-    with pytest.raises(InputError, match="needs the product mask"):
-        engines["sd15"].render(recipe(mode="replace_background"), photo[0], None)
+    with pytest.raises(InputError, match="inpaint needs a mask of the area to repaint"):
+        engines["sd15"].render(recipe(mode="inpaint"), photo[0], None)
     with pytest.raises(InputError, match="mask size"):
         engines["sd15"].render(recipe(mode="inpaint"), photo[0], Image.new("L", (10, 10)))
+    with pytest.raises(InputError, match="the inpaint mask covers the whole photo"):
+        engines["sd15"].render(recipe(mode="inpaint"), photo[0], Image.new("L", (W, H), 255))
+
+
+@pytest.mark.parametrize("mode", ["replace_background", "restyle"])
+def test_without_a_mask_the_product_is_segmented_and_kept(engines, photo, mode):
+    image, _ = photo
+    found = segment(image)
+    out = engines["sd15"].render(recipe(mode=mode, strength=0.9), image, None)[0]
+    assert np.array_equal(pixels(out), pixels(engines["sd15"].render(recipe(mode=mode, strength=0.9),
+                                                                     image, found)[0]))
+    core = product_core(found)
+    assert core.sum() > 100 and np.array_equal(pixels(out)[core], pixels(image)[core])
 
 
 def test_cancel_stops_within_one_step(engines):
@@ -361,13 +385,13 @@ def test_model_that_is_not_available_offline_is_a_clear_engine_error(tmp_path):
         DiffusionEngine("sceneshop-tests/no-such-model")
     with pytest.raises(EngineError, match="no model_index.json"):
         DiffusionEngine(str(tmp_path))
-    assert DiffusionEngine.check(str(tmp_path)) is not None
+    assert check(str(tmp_path)) is not None
 
 
 def test_a_second_engine_on_the_same_model_loads_nothing(engines, folders):
     again = DiffusionEngine(str(folders["sd15"]), lora_dir=folders["loras"])
     assert again.base is engines["sd15"].base and again.loads == 1
-    assert DiffusionEngine.check(str(folders["sd15"])) is None
+    assert check(str(folders["sd15"])) is None
     assert engines["sd15"].family == "sd15" and engines["sdxl"].family == "sdxl"
     assert "SD 1.5" in engines["sd15"].name and "SDXL" in engines["sdxl"].name
     assert engines["sd15"].reason
@@ -389,8 +413,15 @@ def test_dedicated_inpaint_model_paints_the_background_with_loras(folders, photo
 
 
 def test_device_and_dtype_choice():
-    device = pick_device()
-    assert device == ("cuda" if torch.cuda.is_available() else device)
+    # What torch itself reports here decides: CUDA first, then Apple MPS, else the CPU.
+    found = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert pick_device() == found
+    assert pick_device("cpu") == "cpu"
+    if found == "cuda":
+        assert pick_device("cuda:0") == "cuda:0"
+    else:
+        with pytest.raises(EngineError, match="device 'cuda' was asked for .* does not see it"):
+            pick_device("cuda")
     assert pick_dtype("cpu") == torch.float32
     assert pick_dtype("cuda") == torch.float16
     assert pick_dtype("cpu", "bfloat16") == torch.bfloat16

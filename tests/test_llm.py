@@ -9,15 +9,6 @@ import socket
 import httpx
 import openai
 import pytest
-from fake_openai_server import (
-    FakeOpenAIServer,
-    ScriptedChatModel,
-    broken_call,
-    call,
-    error_reply,
-    text_reply,
-    tool_reply,
-)
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
@@ -27,6 +18,15 @@ from sceneshop.agent.llm.planner import (
     editable_fields,
     fewshot_examples,
     render_system_prompt,
+)
+from sceneshop.agent.llm.scripted import (
+    FakeOpenAIServer,
+    ScriptedChatModel,
+    broken_call,
+    call,
+    error_reply,
+    text_reply,
+    tool_reply,
 )
 from sceneshop.agent.llm.toolbox import REGISTRY, Desk, run_call, tools_for
 from sceneshop.agent.planner.embedded import EmbeddedPlanner
@@ -231,13 +231,21 @@ def test_unknown_lora_goes_back_with_the_choices_then_the_correction_is_used(off
     assert not any(PLANNED_OFFLINE in n for n in recipe.notes)
 
 
+def test_a_weight_outside_the_catalog_range_is_clamped_with_a_note_not_sent_back(offline):
+    # The recipe contract (prompts/loras.yaml: weights are clamped into [min, max]), as for the
+    # embedded planner: the merchant reads the note; the model is not asked again.
+    strong = call("plan_recipe", {**BEACH, "loras": [{"name": "film_grain", "weight": 1.7}]})
+    planner, model = scripted(offline, strong)
+    recipe = planner.plan("beach, strong film look", image_size=(600, 400))
+    assert [(c.name, c.weight) for c in recipe.loras] == [("film_grain", 1.0)]
+    assert len(model.calls) == 1
+    assert "LoRA 'film_grain' weight 1.7 clamped to 1.0 (catalog range 0.0–1.0)" in recipe.notes
+    assert not any(PLANNED_OFFLINE in n for n in recipe.notes)
+
+
 @pytest.mark.parametrize(
     ("bad", "complaint"),
     [
-        (
-            call("plan_recipe", {**BEACH, "loras": [{"name": "film_grain", "weight": 1.7}]}),
-            "outside its range 0–1",
-        ),
         (
             call("plan_recipe", {**BEACH, "scene_preset": "moonbase"}),
             "'moonbase' is not a known scene preset",
@@ -266,7 +274,8 @@ def test_a_product_mode_without_a_product_photo_goes_back(offline):
         offline, call("plan_recipe", {**BEACH, "mode": "replace_background"}), call("plan_recipe", BEACH)
     )
     recipe = planner.plan("a beach at sunset")  # no photo
-    assert "needs a product photo and there is none; use mode text_to_image" in last_tool_message(model)
+    assert "mode 'replace_background' needs a product photo; upload one (CLI: --image), or use mode " \
+           "text_to_image" in last_tool_message(model)
     assert recipe.mode == "text_to_image" and (recipe.width, recipe.height) == (1024, 1024)
 
 

@@ -18,13 +18,8 @@ from PIL import Image
 
 from sceneshop.agent.cli.memory import memory as memory_cli
 from sceneshop.agent.embeddings import embed
-from sceneshop.agent.memory.memory import (
-    MARKER,
-    SCHEMA_VERSION,
-    RecipeMemory,
-    SceneshopEmbeddingFunction,
-    _collection_name,
-)
+from sceneshop.agent.memory.memory import MARKER, SCHEMA_VERSION, RecipeMemory, SceneshopEmbeddingFunction
+from sceneshop.agent.memory.store import _collection_name
 from sceneshop.agent.recipe import LoraChoice, Recipe
 from sceneshop.tools.catalog import load_catalog
 from sceneshop.tools.errors import InputError, RecipeError, SceneshopError

@@ -355,12 +355,10 @@ def test_add_remove_and_strengthen_loras(planner, beach):
     assert stronger.loras[0].weight == planner.catalog.lora("watercolor").weight_max
 
 
-def test_undo_is_signalled_not_done(planner, beach):
+def test_undo_words_are_told_apart_from_requests():
+    # The session answers an undo from its history, for either planner, before planning.
     for words in ("undo", "go back", "undo that please"):
         assert is_undo(words)
-        child = edit(planner, beach, words)
-        assert "undo" in child.notes
-        assert changed_fields(beach, child) == set()
     assert not is_undo("go back to the beach")
     assert not is_undo("make it warmer")
 

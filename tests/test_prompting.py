@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from sceneshop.agent.planner.prompt import compose_prompt, description_parts, load_vocabulary
+from sceneshop.agent.planner.prompt import compose_prompt, load_vocabulary
 from sceneshop.agent.recipe import LoraChoice, Recipe
 from sceneshop.tools.catalog import load_catalog
 
@@ -104,6 +104,20 @@ def test_no_lora_no_trigger(catalog):
             assert count(prompt, trigger) == 0, trigger
 
 
+def test_a_lora_at_weight_zero_adds_no_trigger(catalog):
+    # Weight 0 switches the adapter off; its trigger words alone would still change the picture.
+    off = beach_recipe()
+    off.loras = [LoraChoice(name="film_grain", weight=0.0), LoraChoice(name="cinematic", weight=0.6)]
+    prompt, _ = compose_prompt(off, catalog)
+    for trigger in catalog.lora("film_grain").trigger:
+        assert count(prompt, trigger) == 0, trigger
+    for trigger in catalog.lora("cinematic").trigger:
+        assert count(prompt, trigger) == 1, trigger
+    only = beach_recipe()
+    only.loras = [LoraChoice(name="cinematic", weight=0.6)]
+    assert prompt == compose_prompt(only, catalog)[0]
+
+
 def test_negative_clauses_of_the_description_go_to_the_negative_prompt(catalog):
     recipe = beach_recipe()
     recipe.scene.description = "with a red umbrella, no people, without seagulls"
@@ -111,7 +125,6 @@ def test_negative_clauses_of_the_description_go_to_the_negative_prompt(catalog):
     assert "with a red umbrella" in prompt
     assert "people" not in prompt and "seagulls" not in prompt
     assert "people" in negative and "seagulls" in negative
-    assert description_parts("a, no b, Without c") == (["a"], ["b", "c"])
 
 
 def test_white_marketplace_and_exposure_words(catalog):

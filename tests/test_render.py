@@ -12,8 +12,8 @@ from PIL import Image
 
 from sceneshop.agent.recipe import Recipe
 from sceneshop.tools.catalog import load_catalog
-from sceneshop.tools.composite import place_product, product_core
-from sceneshop.tools.errors import Cancelled
+from sceneshop.tools.composite import framing_fill, place_product, product_core
+from sceneshop.tools.errors import Cancelled, InputError
 from sceneshop.tools.imageio import save_png
 from sceneshop.tools.preview.renderer import EmbeddedRenderer, kelvin_to_rgb
 
@@ -58,7 +58,7 @@ def test_product_pixels_are_bit_exact_after_placement(renderer, coffee, coffee_m
                time_of_day=time)
     out = renderer.render(r, coffee, coffee_mask)[0]
     assert out.size == (512, 512) and out.mode == "RGB"
-    placed = place_product(coffee, coffee_mask, 512, 512, r.fill)
+    placed = place_product(coffee, coffee_mask, 512, 512, framing_fill(r, None, coffee.size, (512, 512)))
     core = product_core(placed.mask, FEATHER)
     assert core.sum() > 0.2 * 512 * 512
     assert np.array_equal(rgb(out)[core], rgb(placed.product)[core])
@@ -133,6 +133,41 @@ def test_sunset_sky_is_redder_than_day(renderer):
     sky = slice(0, 200)  # the upper part of a 512 px frame is sky
     assert red_blue(sunset[sky]) > 1.3 * red_blue(day[sky])
     assert night[sky].mean() < 0.5 * day[sky].mean()
+
+
+def test_each_time_of_day_lights_the_city_street_its_own_way(renderer):
+    def street(time: str) -> np.ndarray:
+        r = recipe(mode="text_to_image", width=256, height=256, scene={"preset": "city_street_day"},
+                   time_of_day=time)
+        return rgb(renderer.render(r, None, None)[0])
+
+    pictures = {time: street(time) for time in ("sunrise", "day", "sunset", "night")}
+    sky = slice(0, 80)  # above the buildings' tops
+    assert red_blue(pictures["sunset"][sky]) > 1.3 * red_blue(pictures["day"][sky])
+    assert red_blue(pictures["sunrise"][sky]) > 1.1 * red_blue(pictures["day"][sky])
+    assert pictures["night"].mean() < 0.4 * pictures["day"].mean()
+    assert pictures["sunset"].mean() < pictures["sunrise"].mean() < pictures["day"].mean()
+
+
+def test_negated_words_draw_nothing(renderer):
+    """"no snow, no trees" goes to the diffusion engine's negative prompt; the preview must not draw
+    snowfall or trees for it either: the same picture as without those words."""
+    def beach(description: str) -> np.ndarray:
+        r = recipe(mode="text_to_image", width=256, height=256,
+                   scene={"preset": "beach", "description": description})
+        return rgb(renderer.render(r, None, None)[0])
+
+    plain = beach("beach")
+    assert np.array_equal(beach("beach, no snow, no trees"), plain)
+    assert not np.array_equal(beach("beach, snow"), plain)  # the words themselves do draw
+    # A custom scene takes its colour from what the words ask for, not from what they exclude.
+    def custom(description: str) -> np.ndarray:
+        r = recipe(mode="text_to_image", width=256, height=256,
+                   scene={"preset": "custom", "description": description})
+        return rgb(renderer.render(r, None, None)[0])
+
+    assert np.array_equal(custom("a studio backdrop, no red"), custom("a studio backdrop"))
+    assert np.array_equal(custom("a blue backdrop, not red"), custom("a blue backdrop"))
 
 
 def test_lower_kelvin_gives_a_warmer_background(renderer, coffee, coffee_mask):
@@ -260,6 +295,15 @@ def test_inpaint_repaints_only_the_mask(renderer, coffee):
     assert not np.array_equal(out[:, :190], rgb(coffee)[:, :190])
 
 
+def test_missing_inputs_are_refused_with_the_shared_wording(renderer, coffee, coffee_mask):
+    with pytest.raises(InputError, match="mode 'replace_background' needs a product photo"):
+        renderer.render(recipe(), None, None)
+    with pytest.raises(InputError, match="inpaint needs a mask of the area to repaint"):
+        renderer.render(recipe(mode="inpaint"), coffee, None)
+    with pytest.raises(InputError, match="mask size"):
+        renderer.render(recipe(), coffee, coffee_mask.resize((300, 200)))
+
+
 def test_missing_mask_is_found_by_segmentation(renderer):
     photo = Image.new("RGB", (512, 512), (255, 255, 255))
     photo.paste((20, 90, 200), (180, 150, 330, 420))
@@ -294,9 +338,6 @@ def test_every_catalog_scene_renders(renderer, coffee, coffee_mask):
         out = renderer.render(r, coffee, coffee_mask)[0]
         assert out.size == (256, 256), name
         assert rgb(out).std() > 3, name  # not a blank frame
-    for time in ("sunrise", "day", "sunset", "night"):
-        renderer.render(recipe(width=256, height=256, scene={"preset": "city_street_day"}, time_of_day=time),
-                        None, None)
 
 
 def test_custom_scene_uses_colour_words(renderer):

@@ -11,7 +11,6 @@ import threading
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from fake_openai_server import ScriptedChatModel, call
 from langchain_core.messages import AIMessage
 from PIL import Image
 from skimage import data
@@ -19,6 +18,7 @@ from skimage import data
 from sceneshop.agent.cli.chat import chat
 from sceneshop.agent.cli.group import main as cli_main
 from sceneshop.agent.llm.planner import LLMPlanner
+from sceneshop.agent.llm.scripted import ScriptedChatModel, call
 from sceneshop.agent.llm.toolbox import Desk, run_call, tools_for
 from sceneshop.agent.memory.memory import RecipeMemory
 from sceneshop.agent.planner.embedded import EmbeddedPlanner

@@ -56,11 +56,8 @@ def place_product(
 ) -> Placement:
     """Scales the product so its bounding box fills `fill` of the canvas's longer side and centres it
     (standing on a floor line a little below the centre). `fill=None` keeps the photo's own framing:
-    scale 1 and the same position when the canvas has the photo's size, so pixels stay identical."""
-    if image.size != mask.size:
-        raise InputError(
-            f"mask size {mask.size} differs from image size {image.size}; use a mask made for this photo"
-        )
+    scale 1 and the same position when the canvas has the photo's size, so pixels stay identical.
+    The mask must have the photo's size (the engines' `check_inputs` makes sure of it)."""
     image = image.convert("RGB")
     mask = mask.convert("L")
     box = mask_box(mask)

@@ -170,9 +170,10 @@ def segment(image, out, box):
     if box:
         try:
             hint = tuple(int(v) for v in box.split(","))
-            assert len(hint) == 4
-        except (ValueError, AssertionError):
-            raise InputError(f"--box '{box}' must be four integers LEFT,TOP,RIGHT,BOTTOM") from None
+        except ValueError:
+            hint = ()
+        if len(hint) != 4:
+            raise InputError(f"--box '{box}' must be four integers LEFT,TOP,RIGHT,BOTTOM")
     save_png(segment_image(_load_photo(image), box=hint), out)
     click.echo(out)
 

@@ -25,6 +25,7 @@ from sceneshop.agent.recipe import (
 )
 from sceneshop.tools.catalog import Catalog
 from sceneshop.tools.errors import RecipeError, SceneshopError
+from sceneshop.tools.inputs import check_photo
 
 
 @dataclass
@@ -477,12 +478,8 @@ def _loras(catalog: Catalog, picks: list[LoraPick]) -> list[dict]:
     chosen, families = [], set()
     for pick in picks:
         entry = catalog.lora(pick.name)
+        # A weight outside the catalog's range is clamped, with a note, by check_against_catalog.
         weight = entry.weight_default if pick.weight is None else pick.weight
-        if not entry.weight_min <= weight <= entry.weight_max:
-            raise RecipeError(
-                f"LoRA '{pick.name}' weight {weight:g} is outside its range "
-                f"{entry.weight_min:g}–{entry.weight_max:g} (default {entry.weight_default:g})"
-            )
         families.add(entry.family)
         chosen.append({"name": entry.name, "weight": weight})
     if len(families) > 1:
@@ -526,10 +523,7 @@ def _has_photo(desk: Desk) -> bool:
 def _completed(recipe: Recipe, catalog: Catalog, note: str, *, has_photo: bool) -> Recipe:
     from sceneshop.agent.planner.prompt import compose_prompt
 
-    if recipe.mode != "text_to_image" and not has_photo:
-        raise RecipeError(
-            f"mode '{recipe.mode}' needs a product photo and there is none; use mode text_to_image"
-        )
+    check_photo(recipe.mode, has_photo)
     check_against_catalog(recipe, catalog)
     recipe.prompt, recipe.negative_prompt = compose_prompt(recipe, catalog)
     recipe.notes.append(note)

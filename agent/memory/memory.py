@@ -24,6 +24,7 @@ from sceneshop.agent.memory.entry import (
     _clean_name,
     _clean_tags,
     _document,
+    _metadata,
     _ms,
     _name_key,
     _recipe_fields,
@@ -31,7 +32,6 @@ from sceneshop.agent.memory.entry import (
     _upgrade_metadata,
     check_user,
 )
-from sceneshop.agent.memory.entry import _metadata as _metadata  # bench/memory.py bulk-loads with it
 from sceneshop.agent.memory.export import EXPORT_FORMAT, MAX_IMPORT_BYTES, _read_export, _write_export
 from sceneshop.agent.memory.recall import (
     AVOID_THRESHOLD,
@@ -55,7 +55,6 @@ from sceneshop.agent.memory.store import (
     _thumbnail_path,
     _write_thumbnail,
 )
-from sceneshop.agent.memory.store import _collection_name as _collection_name  # tests build stores with it
 from sceneshop.agent.recipe import Recipe
 from sceneshop.tools.errors import InputError
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from sceneshop.agent.embeddings import embed
 from sceneshop.agent.planner import feedback
-from sceneshop.agent.planner.apply import apply_intent, blank_recipe
+from sceneshop.agent.planner.apply import apply_intent
 from sceneshop.agent.planner.intent import Intent, read_intent
 from sceneshop.agent.planner.lexicon import Lexicon, normalise, phrase_key, phrase_pattern
 from sceneshop.agent.planner.prompt import compose_prompt, load_vocabulary
@@ -52,14 +52,6 @@ class EmbeddedPlanner:
         one; `image_size` is the product photo's (width, height), None when there is no photo."""
         text = check_request(request)
         size = _check_image_size(image_size)
-        if _is_undo(text, self.vocab):
-            recipe = parent.child(text) if parent else blank_recipe(text, size, self.catalog)
-            recipe.notes = [
-                "undo",
-                "undo requested: the previous recipe is restored by the session (the planner keeps "
-                "no history); this recipe is the current one unchanged",
-            ]
-            return self._finish(recipe)
         intent = self.understand(text, parent is not None)
         recipe = apply_intent(intent, text, parent, size, catalog=self.catalog, vocab=self.vocab,
                               lora_family=self.lora_family)
@@ -179,8 +171,8 @@ def _is_undo(text: str, vocab: dict) -> bool:
 
 
 def is_undo(request: str) -> bool:
-    """True when the request asks to undo the last change ("undo", "go back"): the session pops
-    its history; plan() also marks such a recipe with the note "undo"."""
+    """True when the request asks to undo the last change ("undo", "go back"): the session answers
+    it from its own history, for either planner, before any planner sees the words."""
     if not isinstance(request, str) or not request.strip():
         return False
     return _is_undo(request, load_vocabulary())

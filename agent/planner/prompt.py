@@ -3,11 +3,11 @@ prompt text is written), and loads the planner vocabulary from prompts/vocabular
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
 from sceneshop.tools.catalog import Catalog, default_folder, read_mapping
+from sceneshop.tools.wording import description_parts, trigger_words
 
 VOCABULARY_FILE = "vocabulary.yaml"
 
@@ -16,8 +16,6 @@ PROPS_MIN_CLUTTER = 0.25
 BARE_CLUTTER = 0.3
 BUSY_CLUTTER = 0.7
 EXPOSURE_WORDS_AT = 0.15
-
-_NEGATIVE_LEAD = re.compile(r"^\s*(?:no|without|not|never)\s+(?:any\s+|the\s+)?(.+)$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
@@ -28,26 +26,6 @@ def load_vocabulary(folder: str | Path | None = None) -> dict:
     if not path.exists():
         path = default_folder() / VOCABULARY_FILE
     return read_mapping(path)
-
-
-def description_parts(description: str) -> tuple[list[str], list[str]]:
-    """Splits scene.description into what to show and what to avoid: comma-separated clauses
-    that start with "no"/"without" ("no people") belong in the negative prompt."""
-    positive, negative = [], []
-    for clause in description.split(","):
-        clause = clause.strip()
-        if not clause:
-            continue
-        found = _NEGATIVE_LEAD.match(clause)
-        if found:
-            negative.append(found.group(1).strip())
-        else:
-            positive.append(clause)
-    return positive, negative
-
-
-def _contains(text: str, phrase: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text, re.IGNORECASE) is not None
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -62,8 +40,9 @@ def _dedupe(items: list[str]) -> list[str]:
 
 def compose_prompt(recipe, catalog: Catalog) -> tuple[str, str]:
     """(prompt, negative_prompt) for a recipe: subject, scene preset + the user's own scene words
-    (verbatim), props when clutter allows, lighting + kelvin, time of day, camera, each LoRA
-    trigger exactly once, quality words. Deterministic: same recipe, same text."""
+    (verbatim), props when clutter allows, lighting + kelvin, time of day, camera, each active
+    LoRA's triggers exactly once (sceneshop.tools.wording.trigger_words), quality words.
+    Deterministic: same recipe, same text."""
     vocab = load_vocabulary(catalog.folder)
     subject_lead = vocab["subject_prompt"].get(recipe.mode, vocab["subject_prompt"]["replace_background"])
     subject = recipe.subject.description.strip() or "product"
@@ -100,14 +79,10 @@ def compose_prompt(recipe, catalog: Catalog) -> tuple[str, str]:
     body.extend(vocab["quality"])
     body = _dedupe(body)
 
-    # LoRAs react to their trigger words; saying one twice over-weights it, so each goes in once
-    # (and not at all when the scene text already says it, e.g. "3d render" in the podium preset).
-    body_text = ", ".join(body)
-    triggers: list[str] = []
-    for choice in recipe.loras:
-        for trigger in catalog.lora(choice.name).trigger:
-            if not _contains(body_text, trigger) and trigger.lower() not in (t.lower() for t in triggers):
-                triggers.append(trigger)
+    # Trigger words lead, and are left out where the scene text already says them ("3d render" in
+    # the podium preset).
+    loras = [(catalog.lora(choice.name), choice.weight) for choice in recipe.loras]
+    triggers = trigger_words(loras, ", ".join(body))
     prompt = ", ".join(triggers + body)
 
     negative = list(vocab["negative"]["default"])

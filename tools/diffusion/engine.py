@@ -1,8 +1,9 @@
 """Renders recipes with diffusers: load once, prepare canvas and mask, denoise, put the product back.
 
 Reading order, like a diffusers pipeline: `DiffusionEngine.__init__` loads (or reuses) the
-pipelines; `render` validates the recipe against the model, then `_prepare` builds the canvas
-and the mask, `_denoise` runs the pipeline, `_finish` upscales and composites the product back.
+pipelines; `render` checks the photo and mask (`check_inputs`, shared with the preview renderer),
+then `_prepare` validates the recipe against the model and builds the canvas and the mask,
+`_denoise` runs the pipeline, `_finish` upscales and composites the product back.
 
 Decisions worth knowing:
 - Models load offline only (`local_files_only=True`): a hub id must already be in the Hugging Face
@@ -17,7 +18,7 @@ Decisions worth knowing:
   by the same inverted-mask inpainting. How large the product is placed follows the
   rule of sceneshop.tools.composite.framing_fill, so preview and diffusion frame it alike.
 - restyle is img2img over the whole frame (recipe.strength); a new aspect ratio is cropped around
-  the product, not padded. Given a mask, the product is composited back afterwards.
+  the product, not padded, and the product is composited back afterwards.
 - Models have a native size (SD 1.5: 512 px, SDXL: 1024 px). Larger outputs are generated at the
   native area with the output's aspect ratio (sides multiples of 8), the *background* is upscaled
   with Lanczos, and the product is composited at full resolution, so it stays sharp and exact.
@@ -37,7 +38,7 @@ from PIL import Image, ImageOps
 
 from sceneshop.tools.catalog import Marketplace, load_catalog
 from sceneshop.tools.composite import composite_product, framing_fill, mask_box, place_product
-from sceneshop.tools.diffusion.loras import FAMILY_LABELS, LoraChoice, add_triggers, check_loras, resolve_lora
+from sceneshop.tools.diffusion.loras import FAMILY_LABELS, LoraAdapter, check_families, resolve_lora
 from sceneshop.tools.diffusion.weights import (
     LOADS,
     SCHEDULERS,
@@ -47,9 +48,9 @@ from sceneshop.tools.diffusion.weights import (
     pick_device,
     pick_dtype,
 )
-from sceneshop.tools.errors import Cancelled, EngineError, InputError
-
-MODES = ("replace_background", "text_to_image", "restyle", "inpaint")
+from sceneshop.tools.errors import Cancelled, EngineError
+from sceneshop.tools.inputs import check_inputs
+from sceneshop.tools.wording import add_triggers
 
 
 def generation_size(width: int, height: int, native: int) -> tuple[int, int]:
@@ -69,7 +70,7 @@ class _Job:
     task: str  # text_to_image | restyle | inpaint (the pipeline to run)
     size: tuple[int, int]  # output size
     gen_size: tuple[int, int]  # denoising size (multiple of 8, at most the native area)
-    loras: list[LoraChoice]
+    loras: list[LoraAdapter]
     prompt: str
     strength: float | None = None
     init: Image.Image | None = None  # output-size canvas to start from
@@ -108,8 +109,6 @@ class DiffusionEngine:
         self.reason = (f"diffusion model '{self.model}' loaded offline on {self.device} "
                        f"({str(self.dtype).removeprefix('torch.')})")
 
-    check = staticmethod(check)
-
     @property
     def loads(self) -> int:
         """How many times this engine's model weights were read from disk in this process."""
@@ -120,6 +119,7 @@ class DiffusionEngine:
     def render(self, recipe, image: Image.Image | None, mask: Image.Image | None, *,
                progress=None, cancel: threading.Event | None = None) -> list[Image.Image]:
         """recipe.output.count images of the output size; the product pixels kept exactly."""
+        image, mask = check_inputs(recipe, image, mask)
         job = self._prepare(recipe, image, mask)
         count = recipe.output.count
         if cancel is not None and cancel.is_set():
@@ -136,8 +136,6 @@ class DiffusionEngine:
 
     def _prepare(self, recipe, image, mask) -> _Job:
         mode = recipe.mode
-        if mode not in MODES:
-            raise EngineError(f"mode '{mode}' is not one of {', '.join(MODES)}")
         if recipe.scheduler not in SCHEDULERS and recipe.scheduler != "default":
             raise EngineError(f"scheduler '{recipe.scheduler}' is not one of default, "
                               f"{', '.join(SCHEDULERS)}; use one of those")
@@ -146,15 +144,16 @@ class DiffusionEngine:
         size = (market.width, market.height) if market else (recipe.width, recipe.height)
         task = {"replace_background": "inpaint", "inpaint": "inpaint"}.get(mode, mode)
         weights = self.inpainter if task == "inpaint" else self.base
-        picked = [(catalog.lora(c.name), float(c.weight)) for c in recipe.loras]
-        check_loras(picked, self.family, self.model)
-        loras = [LoraChoice(entry, resolve_lora(entry, self.lora_dir), w) for entry, w in picked]
+        # The recipe contract: weights are clamped into the catalog's range (the studio's
+        # check_against_catalog already did, and noted it for the reply).
+        entries = [catalog.lora(c.name) for c in recipe.loras]
+        check_families(entries, self.family, self.model)
+        picked = [(entry, entry.clamp(c.weight)) for entry, c in zip(entries, recipe.loras, strict=True)]
+        loras = [LoraAdapter(entry, resolve_lora(entry, self.lora_dir), w) for entry, w in picked]
         job = _Job(weights, task, size, generation_size(*size, weights.native), loras,
-                   add_triggers(recipe.prompt, loras))
+                   add_triggers(recipe.prompt, picked))
         if mode == "text_to_image":
             return job
-        if image is None:
-            raise InputError(f"mode '{mode}' needs a product photo; upload one or use text_to_image")
         if mode == "restyle":
             self._prepare_restyle(job, recipe, image, mask)
         else:
@@ -165,40 +164,25 @@ class DiffusionEngine:
         return job
 
     def _prepare_restyle(self, job: _Job, recipe, image, mask) -> None:
-        # img2img repaints the whole frame; a new aspect ratio is cropped around the product (or the
-        # centre) rather than padded, since img2img cannot invent the padding. With a mask the
-        # product is put back, so only the scene's look changes.
-        centre = (0.5, 0.5)
-        if mask is not None:
-            _check_mask(image, mask)
-            box = mask_box(mask)
-            centre = ((box[0] + box[2]) / 2 / image.width, (box[1] + box[3]) / 2 / image.height)
-            job.product_mask = ImageOps.fit(mask.convert("L"), job.size, Image.Resampling.LANCZOS,
-                                            centering=centre)
+        # img2img repaints the whole frame; a new aspect ratio is cropped around the product rather
+        # than padded, since img2img cannot invent the padding. The product is put back afterwards,
+        # so only the scene's look changes.
+        box = mask_box(mask)
+        centre = ((box[0] + box[2]) / 2 / image.width, (box[1] + box[3]) / 2 / image.height)
+        job.product_mask = ImageOps.fit(mask.convert("L"), job.size, Image.Resampling.LANCZOS,
+                                        centering=centre)
         job.init = ImageOps.fit(image.convert("RGB"), job.size, Image.Resampling.LANCZOS, centering=centre)
-        job.product = job.init if mask is not None else None
+        job.product = job.init
         job.strength = recipe.strength
 
     def _prepare_inpaint(self, job: _Job, recipe, image, mask, market: Marketplace | None) -> None:
         if recipe.mode == "replace_background":
-            if mask is None and image.mode == "RGBA":
-                mask = image.getchannel("A")
-            if mask is None:
-                raise InputError("replace_background needs the product mask; segment the photo first "
-                                 "or give a mask (white = product)")
-            _check_mask(image, mask)
             keep = mask.convert("L")
             fill = framing_fill(recipe, market, image.size, job.size)
             # The background is generated from scratch: nothing of the old one should leak in.
             job.strength = 1.0
-        else:
-            if mask is None:
-                raise InputError("inpaint needs a mask of the region to repaint (white = repaint)")
-            _check_mask(image, mask)
+        else:  # inpaint: the mask is the area to repaint, so the rest of the photo is kept
             keep = ImageOps.invert(mask.convert("L"))
-            if keep.point(lambda v: 255 if v >= 128 else 0).getbbox() is None:
-                raise InputError("the inpaint mask covers the whole photo; use restyle or "
-                                 "text_to_image to repaint everything")
             fill = None  # keep the photo's own framing; a new aspect ratio is outpainted around it
             job.strength = recipe.strength
         placement = place_product(image, keep, *job.size, fill)
@@ -265,8 +249,3 @@ def step_callback(progress, cancel: threading.Event | None):
 
     return on_step_end
 
-
-def _check_mask(image: Image.Image, mask: Image.Image) -> None:
-    if mask.size != image.size:
-        raise InputError(f"mask size {mask.size} differs from image size {image.size}; "
-                         "use a mask made for this photo")

@@ -34,8 +34,9 @@ _DOWN_KEY = re.compile(r"(lora_A|lora\.down|lora_down|lora_linear_layer\.down)(\
 
 
 @dataclass(frozen=True)
-class LoraChoice:
-    """A LoRA of a render: its catalog entry, its local weight file and the recipe's weight."""
+class LoraAdapter:
+    """A LoRA as the engine applies it: a peft adapter named after its catalog entry, read from its
+    local weight file, at the recipe's weight (already inside the catalog's range)."""
 
     entry: LoraEntry
     path: Path
@@ -90,28 +91,10 @@ def _hub_cached(repo: str, filename: str) -> Path | None:
     return Path(found) if isinstance(found, str) else None
 
 
-def add_triggers(prompt: str, choices: Iterable[LoraChoice]) -> str:
-    """Appends each active LoRA's trigger words once; words already in the prompt are not repeated.
-    A LoRA at weight 0 is inactive, so its trigger words would only change the prompt: skipped."""
-    text = prompt.strip()
-    for choice in choices:
-        if choice.weight == 0:
-            continue
-        for word in choice.entry.trigger:
-            if word.lower() not in text.lower():
-                text = f"{text}, {word}" if text else word
-    return text
-
-
-def check_loras(picked: Sequence[tuple[LoraEntry, float]], family: str, model: str) -> None:
-    """Refuses, before anything runs, a weight outside the catalog range or a LoRA trained for
-    another base-model family than the loaded model's."""
-    for entry, weight in picked:
-        if not entry.weight_min <= weight <= entry.weight_max:
-            raise EngineError(
-                f"LoRA '{entry.name}' weight {weight} is outside its catalog range "
-                f"{entry.weight_min}–{entry.weight_max} (prompts/loras.yaml); use a weight in that range"
-            )
+def check_families(entries: Iterable[LoraEntry], family: str, model: str) -> None:
+    """Refuses, before anything runs, a LoRA trained for another base-model family than the loaded
+    model's."""
+    for entry in entries:
         if entry.family != family:
             raise EngineError(
                 f"LoRA '{entry.name}' is made for {FAMILY_LABELS.get(entry.family, entry.family)} models, "
@@ -156,7 +139,7 @@ class LoraStack:
     def components(self) -> list[str]:
         return [c for c in self.pipe._lora_loadable_modules if getattr(self.pipe, c, None) is not None]
 
-    def activate(self, choices: Sequence[LoraChoice], fuse: bool = False) -> None:
+    def activate(self, choices: Sequence[LoraAdapter], fuse: bool = False) -> None:
         """Makes exactly `choices` active at their weights; no choices = the base model, untouched."""
         wanted = tuple((c.name, float(c.weight)) for c in choices)
         if self.fused is not None and self.fused != wanted:
@@ -180,7 +163,7 @@ class LoraStack:
                                 lora_scale=1.0)
             self.fused = wanted
 
-    def _load(self, choice: LoraChoice) -> None:
+    def _load(self, choice: LoraAdapter) -> None:
         if self.loaded.get(choice.name) == choice.path:
             return
         if choice.name in self.loaded:  # same name, another file (another LoRA folder): replace it
@@ -233,7 +216,7 @@ class LoraStack:
             pass  # it never got in
 
 
-def _read(choice: LoraChoice) -> dict:
+def _read(choice: LoraAdapter) -> dict:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 

@@ -22,12 +22,13 @@ from PIL import Image
 
 from sceneshop.tools.catalog import Catalog, ScenePreset, load_catalog
 from sceneshop.tools.composite import composite_product, framing_fill, place_product
-from sceneshop.tools.errors import Cancelled, InputError
+from sceneshop.tools.errors import Cancelled
+from sceneshop.tools.inputs import check_inputs
 from sceneshop.tools.preview.backdrops import draw_scene
 from sceneshop.tools.preview.canvas import Canvas
 from sceneshop.tools.preview.paint import Rgb, blur, col_coords, hex_rgb, mix, radial, row_coords
 from sceneshop.tools.preview.props import draw_props
-from sceneshop.tools.segment import segment
+from sceneshop.tools.wording import description_parts
 
 STAGES = ("layout", "backdrop", "props", "light", "product")
 FEATHER = 2
@@ -74,6 +75,7 @@ class EmbeddedRenderer:
     def render(self, recipe, image: Image.Image | None, mask: Image.Image | None, *,
                progress=None, cancel=None) -> list[Image.Image]:
         """Returns recipe.output.count images; image i uses seed recipe.seed + i."""
+        image, mask = check_inputs(recipe, image, mask)
         _check_cancel(cancel)
         count = int(getattr(recipe.output, "count", 1) or 1)
         total = count * len(STAGES)
@@ -86,18 +88,9 @@ class EmbeddedRenderer:
             if progress is not None:
                 progress(done, total)
 
-        mode = getattr(recipe, "mode", "replace_background")
-        if mode == "text_to_image":
-            image = mask = None
+        mode = recipe.mode
         if image is not None:
             image = image.convert("RGB") if image.mode not in ("RGB", "RGBA") else image
-            if mask is None and mode != "inpaint":
-                mask = segment(image)  # the caller gave no mask: find the product ourselves
-            if mask is None:
-                raise InputError("inpaint needs a mask of the area to repaint; draw one or upload it")
-            if mask.size != image.size:
-                raise InputError(f"mask size {mask.size} differs from image size {image.size}; "
-                                 "use a mask made for this photo")
         setup = _setup(recipe, self.catalog, image.size if image is not None else None)
         placement = None
         if image is not None and mode == "replace_background":
@@ -172,17 +165,18 @@ def _scene_preset(recipe, catalog: Catalog) -> ScenePreset:
     name = recipe.scene.preset
     if name != "custom":
         return catalog.scene(name)
-    # A custom scene: a neutral studio sweep in the first colour the description names.
-    words = (recipe.scene.description or "").lower()
+    # A custom scene: a neutral studio sweep in the first colour the description asks for. Only
+    # what it asks to show counts: "no red" does not ask for red.
+    shown = ", ".join(description_parts(recipe.scene.description or "")[0])
+    words = shown.lower()
     colour = next((hex_ for word, hex_ in COLOUR_WORDS.items() if re.search(rf"\b{word}\b", words)), None)
     base = catalog.scene("studio_grey") if colour is None else None
     if base is not None:
-        return replace(base, name="custom", description=recipe.scene.description)
+        return replace(base, name="custom", description=shown)
     c = hex_rgb(colour)
     palette = {"top": _to_hex(mix(c, np.ones(3, np.float32), 0.25)), "bottom": _to_hex(c),
                "floor": _to_hex(mix(c, np.ones(3, np.float32), 0.1)), "accent": _to_hex(c * 0.7)}
-    return ScenePreset(name="custom", description=recipe.scene.description, keywords=(),
-                       kind="studio", palette=palette)
+    return ScenePreset(name="custom", description=shown, keywords=(), kind="studio", palette=palette)
 
 
 # ---------------------------------------------------------------- one image
@@ -212,8 +206,11 @@ def _render_one(recipe, setup: _Setup, seed: int, mode: str, image, mask, placem
         # No product: reserve the middle where it would stand, so props keep to the sides.
         bw, bh = int(0.4 * width), int(0.5 * height)
         box = ((width - bw) // 2, int(0.82 * height) - bh, (width + bw) // 2, int(0.82 * height))
-    words = " ".join([setup.scene.name.replace("_", " "), setup.scene.description,
-                      recipe.scene.description or "", *recipe.scene.props]).lower()
+    # What the details are picked from: only what the recipe asks to show. The negated clauses of the
+    # description ("no snow, no trees") are what the diffusion prompt sends to its negative prompt.
+    shown, _ = description_parts(recipe.scene.description or "")
+    words = " ".join([setup.scene.name.replace("_", " "), setup.scene.description, *shown,
+                      *recipe.scene.props]).lower()
     # Restyle only grades the photo's own background: props would show as ghosts there.
     props = [] if mode == "restyle" else list(recipe.scene.props)
     ctx = Canvas(width, height, rng, prop_rng, setup.scene, setup.time, box, box[3], words,

@@ -1,9 +1,10 @@
-"""Builds tiny, randomly initialised SD1.5-style and SDXL-style pipelines and peft LoRAs on disk.
+"""Tiny random pipelines and LoRAs, to check the engine path offline: builds randomly initialised
+SD1.5-style and SDXL-style pipelines and peft LoRAs on disk (like diffusers' testing utilities).
 
 Nothing is downloaded: the tokenizer is written from a byte-level vocabulary made here, every model
 is a one-block-per-level toy, and `save_pretrained` puts a real diffusers folder in `folder`, so the
-engine under test goes through exactly the loading path a real model takes. Used by the tests and
-by bench/engine.py.
+engine goes through exactly the loading path a real model takes — on a machine without weights
+(the tests, bench/engine.py, a check of a new GPU box). The pictures are noise; only the path is real.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
-"""Scripted stand-ins for an OpenAI-compatible model: a real HTTP server on 127.0.0.1 that answers
-/v1/chat/completions from a script and records every request, and a LangChain chat model that
-returns scripted messages in-process."""
+"""Scripted stand-ins for a language model, to run the LLM planner's path with no model at all: a
+LangChain chat model that returns scripted messages in-process, and a real HTTP server on 127.0.0.1
+that answers /v1/chat/completions from a script (for the openai client + ChatOpenAI path) and
+records every request. Used by the tests and the benchmarks, like the tiny random pipelines of
+sceneshop.tools.diffusion.tiny for the diffusion path."""
 
 from __future__ import annotations
 

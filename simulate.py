@@ -1,10 +1,23 @@
-"""Runs the Gradio studio in-process for the UI tests and bench/ui_load.py: embedded planner and
-preview renderer, a temporary data folder, 127.0.0.1 on a free port; plus simulated users."""
+"""Simulated merchants for the Gradio studio: a throwaway studio in this process, and parallel chat
+users that drive a running studio through its HTTP API, each with a product of its own colour.
+
+It answers two questions about a deployment: how many chat turns per second it serves, and that
+no user ever sees another's recipes or pictures (every result shows its own user's product colour).
+
+    python -m sceneshop.simulate                        # a throwaway studio here, 8 users x 5 turns
+    python -m sceneshop.simulate --url http://host:7860 --users 20 --turns 3
+
+The UI tests and bench/ui_load.py use the same pieces.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import socket
+import statistics
+import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,7 +54,9 @@ def free_port() -> int:
 
 
 def start_studio(data_dir: Path, *, engine=None, **settings) -> RunningStudio:
-    """build_app + launch with the same launch arguments `sceneshop serve` uses."""
+    """A studio on 127.0.0.1 (a free port) in this process, on the embedded planner and preview
+    renderer with its data in `data_dir`: build_app + launch with the launch arguments `sceneshop
+    serve` uses. `settings` override the Settings fields; `close()` stops it."""
     config = Settings(data_dir=data_dir, **{**EMBEDDED, **settings})
     memory = RecipeMemory(data_dir)
     demo = app.build_app(Studio(config, engine=engine, memory=memory))
@@ -163,7 +178,54 @@ def run_load(url: str, folder: Path, users: int, turns: int) -> tuple[list[UserR
     return runs, time.perf_counter() - began
 
 
-def colour_share(path: str, colour: tuple[int, int, int]) -> float:
-    """The fraction of a picture's pixels that are exactly `colour` (the product, kept pixel-exact)."""
-    pixels = np.asarray(Image.open(path).convert("RGB")).reshape(-1, 3)
-    return float(np.all(pixels == np.array(colour, np.uint8), axis=1).mean())
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def report(runs: list[UserRun], wall: float, turns: int) -> str:
+    """Turns done, throughput, turn latency as a client sees it (queue wait included), errors."""
+    latencies = [s for run in runs for s in run.latencies]
+    errors = [f"user {run.index}: {run.error!r}" for run in runs if run.error is not None]
+    lines = [f"  turns done      {len(latencies)} of {len(runs) * turns} in {wall:.1f} s"]
+    if latencies:
+        lines.append(f"  throughput      {len(latencies) / wall:.2f} turns/s")
+        lines.append(
+            f"  turn latency    p50 {statistics.median(latencies):.2f} s   "
+            f"p95 {percentile(latencies, 0.95):.2f} s   max {max(latencies):.2f} s"
+        )
+    lines.append(f"  errors          {len(errors)}")
+    lines += [f"    {line}" for line in errors]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Prints the figures of one simulated load; always exits 0 (the figures are the answer)."""
+    parser = argparse.ArgumentParser(prog="python -m sceneshop.simulate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running studio (default: start a throwaway one here)")
+    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, default=2,
+                        help="settings.concurrency of the throwaway studio (ignored with --url)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as folder:
+        if args.url:
+            where = args.url
+            runs, wall = run_load(args.url, Path(folder), args.users, args.turns)
+        else:
+            running = start_studio(Path(folder) / "studio", concurrency=args.concurrency)
+            where = (f"a throwaway studio, concurrency {args.concurrency}, embedded planner + preview "
+                     "renderer")
+            try:
+                runs, wall = run_load(running.url, Path(folder), args.users, args.turns)
+            finally:
+                running.close()
+    print(f"studio load: {args.users} users x {args.turns} turns on {where}, 256x256 products")
+    print(report(runs, wall, args.turns))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
