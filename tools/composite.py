@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from sceneshop.tools.errors import InputError
+from sceneshop.tools.segment import decontaminate
 
 # How much of the canvas (longer side) the product fills for each camera framing, when no
 # marketplace preset says otherwise. "closer"/"wider" feedback moves between these.
@@ -58,8 +59,8 @@ def place_product(
     (standing on a floor line a little below the centre). `fill=None` keeps the photo's own framing:
     scale 1 and the same position when the canvas has the photo's size, so pixels stay identical.
     The mask must have the photo's size (the engines' `check_inputs` makes sure of it)."""
-    image = image.convert("RGB")
     mask = mask.convert("L")
+    image = clean_edges(image.convert("RGB"), mask)
     box = mask_box(mask)
     bw, bh = box[2] - box[0], box[3] - box[1]
     if fill is None:
@@ -98,6 +99,27 @@ def place_product(
     product.paste(crop_img, (left, top))
     layer.paste(crop_mask, (left, top))
     return Placement(product, layer, (left, top, left + pw, top + ph), scale)
+
+
+def clean_edges(image: Image.Image, mask: Image.Image, feather: int = 2) -> Image.Image:
+    """The photo with the old background's colour taken out of the pixels the compositor blends
+    (foreground estimation over the mask's soft edge), so no halo of the old room comes along.
+    The pixels `composite_product` copies exactly (the mask's core) are left as they are."""
+    alpha = np.asarray(mask, np.uint8)
+    hard = alpha >= 128
+    rows, cols = np.flatnonzero(hard.any(axis=1)), np.flatnonzero(hard.any(axis=0))
+    if rows.size == 0:
+        return image
+    # Only the mask's box plus the estimate's reach matters: the result is the same, much faster.
+    reach = max(8, max(alpha.shape) // 20)
+    y0, y1 = max(0, rows[0] - reach), min(alpha.shape[0], rows[-1] + 1 + reach)
+    x0, x1 = max(0, cols[0] - reach), min(alpha.shape[1], cols[-1] + 1 + reach)
+    rgb = np.array(image)
+    sub = rgb[y0:y1, x0:x1]
+    estimate = decontaminate(sub, alpha[y0:y1, x0:x1])
+    keep = _erode(hard[y0:y1, x0:x1], feather) if feather > 0 else hard[y0:y1, x0:x1]
+    np.copyto(sub, estimate, where=~keep[..., None])
+    return Image.fromarray(rgb, "RGB")
 
 
 def composite_product(

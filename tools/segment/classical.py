@@ -1,4 +1,5 @@
-"""Finds the product in a photo offline (alpha channel, plain-background keying, or GrabCut)."""
+"""The classical cut-out paths, no model needed: an alpha channel, plain-background keying, and
+GrabCut (the fallback when the model is unavailable), plus the checks and clean-up they share."""
 
 from __future__ import annotations
 
@@ -19,36 +20,10 @@ DEFAULT_MARGIN = 0.06  # default GrabCut box: the image minus this fraction on e
 MIN_AREA = 0.002  # fraction of the image: anything smaller is noise, not a product
 
 
-def segment(image: Image.Image, box: Box | None = None) -> Image.Image:
-    """Returns an "L" mask of the product (255 product, 0 background), the size of `image`.
-
-    Tried in order: (a) a meaningful alpha channel is the mask; (b) a plain background (border
-    pixels of one colour, any colour) is keyed out, cleaned, and interior holes filled so a white
-    label on a product shot on white stays product; (c) otherwise GrabCut, initialised with
-    `box` (left, top, right, bottom) or a default centre box. `box` also limits (a) and (b).
-    An alpha channel is returned as is (soft edge and holes kept); (b) and (c) give 0/255.
-    Raises InputError when nothing is found."""
-    if image.width < 8 or image.height < 8:
-        raise InputError(f"the photo is {image.width}x{image.height}; it must be at least 8x8 pixels")
-    box = _check_box(box, image.size)
-    alpha = _meaningful_alpha(image)
-    if alpha is not None:
-        # The cut-out is the user's (or their tool's) explicit answer: use it as is, holes included.
-        alpha = _clip(alpha, box)
-        if np.count_nonzero(alpha >= 128) < MIN_AREA * alpha.size:
-            raise InputError(NOTHING_FOUND)
-        return Image.fromarray(alpha, "L")
-    rgb = np.asarray(image.convert("RGB"))
-    keyed = _key_plain_background(rgb)
-    if keyed is not None:
-        return _finish(_clip(keyed, box))
-    return _finish(_grabcut(rgb, box))
-
-
 # ---------------------------------------------------------------- (a) alpha
 
 
-def _meaningful_alpha(image: Image.Image) -> np.ndarray | None:
+def meaningful_alpha(image: Image.Image) -> np.ndarray | None:
     if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
         return None
     alpha = np.asarray(image.convert("RGBA").getchannel("A"))
@@ -64,7 +39,7 @@ def _meaningful_alpha(image: Image.Image) -> np.ndarray | None:
 # ---------------------------------------------------------------- (b) plain background
 
 
-def _key_plain_background(rgb: np.ndarray) -> np.ndarray | None:
+def key_plain_background(rgb: np.ndarray) -> np.ndarray | None:
     """Mask of everything that differs from a plain background colour, or None if the border
     pixels do not agree on one colour."""
     h, w = rgb.shape[:2]
@@ -94,7 +69,7 @@ def _key_plain_background(rgb: np.ndarray) -> np.ndarray | None:
 # ---------------------------------------------------------------- (c) GrabCut
 
 
-def _grabcut(rgb: np.ndarray, box: Box | None) -> np.ndarray:
+def grabcut(rgb: np.ndarray, box: Box | None) -> np.ndarray:
     h, w = rgb.shape[:2]
     scale = min(1.0, GRABCUT_SIDE / max(h, w))
     small = rgb if scale == 1.0 else cv2.resize(
@@ -133,7 +108,7 @@ def _grabcut(rgb: np.ndarray, box: Box | None) -> np.ndarray:
 # ---------------------------------------------------------------- shared cleanup
 
 
-def _check_box(box: Box | None, size: tuple[int, int]) -> Box | None:
+def check_box(box: Box | None, size: tuple[int, int]) -> Box | None:
     if box is None:
         return None
     try:
@@ -153,7 +128,7 @@ def _check_box(box: Box | None, size: tuple[int, int]) -> Box | None:
     return left, top, right, bottom
 
 
-def _clip(mask: np.ndarray, box: Box | None) -> np.ndarray:
+def clip(mask: np.ndarray, box: Box | None) -> np.ndarray:
     if box is None:
         return mask
     clipped = np.zeros_like(mask)
@@ -161,7 +136,7 @@ def _clip(mask: np.ndarray, box: Box | None) -> np.ndarray:
     return clipped
 
 
-def _finish(mask: np.ndarray) -> Image.Image:
+def finish(mask: np.ndarray) -> Image.Image:
     """Keeps the main connected components (a pair of shoes is two), fills interior holes, and
     raises when nothing product-sized is left."""
     h, w = mask.shape

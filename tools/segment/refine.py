@@ -1,0 +1,242 @@
+"""Refines the model's saliency with the photo itself: an edge-aware guided filter, detached blobs
+dropped, small holes filled, a GrabCut pass seeded by the model where the merchant gave a box or
+clicks, a soft alpha at the edge, and the old background's colour taken out of edge pixels.
+
+Figures in the comments are from the 30-photo product-photo dev set (bench/segment_accuracy.py);
+the two tuned settings (threshold, blob size) were chosen on its even half and checked on the odd.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Params:
+    threshold: float = 0.5  # 0.4-0.7 all within 0.005 mIoU once blobs are dropped; 0.5 is rembg's
+    # Detached blobs: drop one whose area is under min_rel_area of the largest (0.2 was best when tuned on
+    # the even half, and holds on the odd half). A blob cut by the frame must reach border_rel_area: no
+    # true product touches the frame in the dev set, the false ones (furniture, clocks) often do.
+    # Area, not saliency mass: the false blobs are as confident (mean p 0.9-0.98) as the products.
+    components: bool = True
+    min_rel_area: float = 0.2
+    border_rel_area: float = 0.5
+    # Holes: fill only small ones or ones the model itself calls product, so bag/mug handles stay open.
+    fill_holes: bool = True
+    hole_max_rel: float = 0.002  # share of the foreground area
+    hole_min_prob: float = 0.5  # mean saliency inside the hole
+    # Edge-aware refinement: colour guided filter with the photo as guide (He et al.), fast variant.
+    guided: bool = True
+    gf_radius: int = 8  # at 512 px, scaled with the photo's longer side
+    gf_eps: float = 1e-3
+    # At 512 px (scaled too): coefficients at ~256 px, the same IoU as full resolution, a quarter of the cost.
+    gf_sub: int = 2
+    # Box hint: a GrabCut pass inside the box, seeded by the model (sure-fg p>0.9 eroded, sure-bg p<0.1
+    # outside the box); the colour model recovers product parts the saliency half-missed.
+    box_grabcut: bool = True
+    gc_size: int = 512  # GrabCut working size (it is ~250 ms at 512 px, 2 iterations)
+    gc_iters: int = 2
+    gc_hi: float = 0.9
+    gc_lo: float = 0.1
+    # Soft alpha: keep the filtered probability as alpha only in this band (px at 512) around the edge.
+    soft_band: int = 3
+
+
+DEFAULT = Params()
+
+
+def _box_filter(x: np.ndarray, r: int) -> np.ndarray:
+    return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT)
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float, sub: int = 1) -> np.ndarray:
+    """Colour guided filter of src (HxW float32) with an RGB uint8 guide; coefficients at 1/sub scale."""
+    h, w = src.shape
+    I = guide.astype(np.float32) * (1.0 / 255.0)  # noqa: E741 (He et al.'s notation)
+    if sub > 1:
+        size = (max(1, w // sub), max(1, h // sub))
+        Is = cv2.resize(I, size, interpolation=cv2.INTER_AREA)
+        ps = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+        r = max(1, radius // sub)
+    else:
+        Is, ps, r = I, src, radius
+    m_I = _box_filter(Is, r)
+    m_p = _box_filter(ps, r)
+    cov_Ip = _box_filter(Is * ps[..., None], r) - m_I * m_p[..., None]
+    ch = [Is[..., 0], Is[..., 1], Is[..., 2]]
+
+    def var(i, j):
+        return _box_filter(ch[i] * ch[j], r) - m_I[..., i] * m_I[..., j]
+
+    a11, a12, a13 = var(0, 0) + eps, var(0, 1), var(0, 2)
+    a22, a23, a33 = var(1, 1) + eps, var(1, 2), var(2, 2) + eps
+    # closed-form inverse of the symmetric 3x3 colour covariance, per pixel
+    c11 = a22 * a33 - a23 * a23
+    c12 = a13 * a23 - a12 * a33
+    c13 = a12 * a23 - a13 * a22
+    c22 = a11 * a33 - a13 * a13
+    c23 = a13 * a12 - a11 * a23
+    c33 = a11 * a22 - a12 * a12
+    det = a11 * c11 + a12 * c12 + a13 * c13
+    v0, v1, v2 = cov_Ip[..., 0], cov_Ip[..., 1], cov_Ip[..., 2]
+    ar = (c11 * v0 + c12 * v1 + c13 * v2) / det
+    ag = (c12 * v0 + c22 * v1 + c23 * v2) / det
+    ab = (c13 * v0 + c23 * v1 + c33 * v2) / det
+    b = m_p - ar * m_I[..., 0] - ag * m_I[..., 1] - ab * m_I[..., 2]
+    coef = _box_filter(np.dstack([ar, ag, ab, b]), r)
+    if sub > 1:
+        coef = cv2.resize(coef, (w, h), interpolation=cv2.INTER_LINEAR)
+    return coef[..., 0] * I[..., 0] + coef[..., 1] * I[..., 1] + coef[..., 2] * I[..., 2] + coef[..., 3]
+
+
+def _touches_frame(x, y, w, h, W, H) -> bool:
+    return x == 0 or y == 0 or x + w == W or y + h == H
+
+
+def keep_components(mask: np.ndarray, prm: Params, pos=(), neg=()) -> np.ndarray:
+    """Drop detached blobs that are small next to the largest one; clicks force keep (pos) / drop (neg)."""
+    n, lab, st, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return mask
+    H, W = mask.shape
+    area = st[:, cv2.CC_STAT_AREA].astype(np.float64)
+    area[0] = 0
+    top = area.max()
+    keep = np.zeros(n, bool)
+    for i in range(1, n):
+        x, y, w, h = st[i, :4]
+        need = prm.border_rel_area if _touches_frame(x, y, w, h, W, H) else prm.min_rel_area
+        keep[i] = area[i] >= need * top
+    for x, y in pos:
+        keep[lab[y, x]] = lab[y, x] != 0
+    for x, y in neg:
+        keep[lab[y, x]] = False
+    return keep[lab]
+
+
+def fill_holes(mask: np.ndarray, prob: np.ndarray, prm: Params, neg=()) -> np.ndarray:
+    """Fill enclosed background holes that are tiny or that the model thinks are product."""
+    n, lab, st, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), connectivity=4)
+    if n <= 2:
+        return mask
+    H, W = mask.shape
+    fg_area = max(int(mask.sum()), 1)
+    psum = np.bincount(lab.ravel(), weights=prob.ravel(), minlength=n)
+    fill = np.zeros(n, bool)
+    for i in range(1, n):
+        x, y, w, h, a = st[i]
+        if not _touches_frame(x, y, w, h, W, H):  # touching the frame = the outside, not a hole
+            fill[i] = a <= prm.hole_max_rel * fg_area or psum[i] / a >= prm.hole_min_prob
+    for x, y in neg:  # a hole the merchant clicked away stays a hole
+        fill[lab[y, x]] = False
+    return mask | fill[lab]
+
+
+def _grabcut(rgb, q, mask, prm: Params, inside=None, pos=(), neg=(), click_r=0):
+    """One GrabCut pass at <= gc_size px seeded by the refined probability q and the current mask."""
+    H, W = q.shape
+    s = min(1.0, prm.gc_size / max(H, W))
+    size = (max(1, round(W * s)), max(1, round(H * s)))
+    img = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if s < 1 else rgb
+    qs = cv2.resize(q, size, interpolation=cv2.INTER_AREA) if s < 1 else q
+    ms = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0 if s < 1 else mask
+    ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11))
+    gc = np.where(ms, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    gc[cv2.erode((qs >= prm.gc_hi).astype(np.uint8), ker) > 0] = cv2.GC_FGD
+    sure_bg = cv2.erode((qs < prm.gc_lo).astype(np.uint8), ker) > 0
+    if inside is not None:
+        ins = inside
+        if s < 1:
+            ins = cv2.resize(inside.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        sure_bg = ~ins  # outside the box is sure background; inside it nothing is
+    gc[sure_bg] = cv2.GC_BGD
+    for (x, y), lab in [(p, cv2.GC_FGD) for p in pos] + [(p, cv2.GC_BGD) for p in neg]:
+        cv2.circle(gc, (int(x * s), int(y * s)), max(2, int(click_r * s)), int(lab), -1)
+    has_fg = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).any()
+    if not has_fg or not ((gc == cv2.GC_BGD) | (gc == cv2.GC_PR_BGD)).any():
+        return mask
+    bgm, fgm = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(0)  # GrabCut seeds its colour models with k-means: the same photo, the same cut-out
+    cv2.grabCut(cv2.cvtColor(img, cv2.COLOR_RGB2BGR), gc, None, bgm, fgm, prm.gc_iters, cv2.GC_INIT_WITH_MASK)
+    out = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).astype(np.float32)
+    if s < 1:
+        out = cv2.resize(out, (W, H), interpolation=cv2.INTER_LINEAR)
+    return out >= 0.5
+
+
+def refine(rgb: np.ndarray, prob: np.ndarray, box=None, points=None, prm: Params = DEFAULT) -> np.ndarray:
+    """Alpha (HxW uint8 0..255, >=128 = product) from the photo and its saliency map prob (same HxW).
+
+    box: (x0, y0, x1, y1) in pixels, nothing outside it is product.
+    points: [(x, y, is_product), ...] clicks; a positive click keeps/grows the region under it,
+    a negative one removes it.
+    """
+    H, W = prob.shape
+    scale = max(H, W) / 512.0
+    p = prob.astype(np.float32)
+    inside = None
+    if box is not None:
+        x0, y0, x1, y1 = [int(round(v)) for v in box]
+        inside = np.zeros((H, W), bool)
+        inside[max(0, y0):min(H, y1), max(0, x0):min(W, x1)] = True
+        p = np.where(inside, p, 0.0).astype(np.float32)
+    pts = [(min(W - 1, max(0, int(x))), min(H - 1, max(0, int(y))), bool(fg)) for x, y, fg in (points or [])]
+    pos = [(x, y) for x, y, fg in pts if fg]
+    neg = [(x, y) for x, y, fg in pts if not fg]
+
+    q = p
+    if prm.guided:
+        sub = max(1, round(prm.gf_sub * scale))
+        q = np.clip(guided_filter(rgb, p, max(1, round(prm.gf_radius * scale)), prm.gf_eps, sub), 0.0, 1.0)
+        if inside is not None:
+            q = np.where(inside, q, 0.0)
+    mask = q >= prm.threshold
+    if (box is not None and prm.box_grabcut) or pos or neg:
+        if prm.components:
+            mask = keep_components(mask, prm)
+        mask = _grabcut(rgb, q, mask, prm, inside, pos, neg, click_r=round(6 * scale))
+        if inside is not None:
+            mask &= inside
+    if prm.components:
+        mask = keep_components(mask, prm, pos, neg)
+    if prm.fill_holes:
+        mask = fill_holes(mask, p, prm, neg)
+
+    # Soft alpha: the guided-filter output carries sub-pixel edge information; use it in a thin band
+    # around the hard edge only, so that alpha >= 128 is exactly the hard mask.
+    m8 = mask.astype(np.uint8)
+    k = np.ones((2 * max(1, round(prm.soft_band * scale)) + 1,) * 2, np.uint8)  # square: separable, fast
+    band = (cv2.dilate(m8, k) > 0) & ~(cv2.erode(m8, k) > 0)
+    soft = np.where(mask, np.clip(q, 0.5, 1.0), np.clip(q, 0.0, 0.499))
+    alpha = np.where(band, soft, mask.astype(np.float32))
+    return (alpha * 255.0 + 0.5).astype(np.uint8)
+
+
+def decontaminate(rgb: np.ndarray, alpha: np.ndarray, radius: int | None = None) -> np.ndarray:
+    """Foreground colour estimate for semi-transparent edge pixels (blur-fusion, Germer et al. 2021).
+
+    Removes the room's colour bleeding into the product's edge when it is composited on a new scene.
+    Two passes of the cv2 box-filter version; pure opencv/numpy, ~40 ms at 1024 px.
+    """
+    img = rgb.astype(np.float32) / 255.0
+    a = (alpha.astype(np.float32) / 255.0)[..., None]
+    r = radius or max(3, round(max(alpha.shape) / 512 * 45))
+
+    def blur(x, rr):
+        return cv2.blur(x, (rr, rr))
+
+    F, B = img, img
+    for rr in (r, 3):
+        blurred_a = blur(a, rr)
+        if blurred_a.ndim == 2:
+            blurred_a = blurred_a[..., None]
+        blurred_F = blur(F * a, rr) / (blurred_a + 1e-5)
+        blurred_B = blur(B * (1 - a), rr) / ((1 - blurred_a) + 1e-5)
+        F = blurred_F + a * (img - a * blurred_F - (1 - a) * blurred_B)
+        F = np.clip(F, 0, 1)
+        B = blurred_B
+    out = np.where(a > 0.999, img, F)  # opaque pixels keep the photo's exact colours
+    return (out * 255.0 + 0.5).astype(np.uint8)
