@@ -15,9 +15,15 @@ from sceneshop.agent.recipe import Recipe, check_against_catalog
 from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.tools.catalog import load_catalog
 from sceneshop.tools.errors import EngineError, InputError, SceneshopError
+from sceneshop.tools.finish import finish, needs_product_mask, prepare_product
 from sceneshop.tools.segment import segment as segment_image
 
 Progress = Callable[[int, int], None]
+PREVIEW_HAS_NO_PEOPLE = (
+    "people need an image model: the preview renderer cannot draw a person, so this shows the garment "
+    "in the scene instead (exact, as photographed). Set SCENESHOP_DIFFUSION_MODEL to a diffusers "
+    "model to dress a model; meanwhile the preview can change the scene, light, framing and text"
+)
 
 
 @dataclass
@@ -141,8 +147,24 @@ class Studio:
                 raise InputError("inpaint needs a mask of the area to repaint (white = repaint); pass --mask")
             if mask is None:
                 mask = self.segment(image)
+        image, mask, looks = prepare_product(recipe, image, mask)  # looks: straighten (tools/finish.py)
         with self._engine_lock:
-            return self.engine.render(recipe, image, mask, progress=progress, cancel=cancel)
+            images = self.engine.render(recipe, image, mask, progress=progress, cancel=cancel)
+        return self._finish(recipe, image, mask, images, looks)
+
+    def _finish(self, recipe: Recipe, image, mask, images: list, notes: list[str]) -> list:
+        """The looks after either engine (tools/finish.py: harmonizing, text layer); what they did
+        goes into the recipe's notes, each once, so a re-render leaves the recipe as it was."""
+        from sceneshop.tools.preview.renderer import EmbeddedRenderer
+
+        if recipe.mode == "dress_model" and isinstance(self.engine, EmbeddedRenderer):
+            notes = [*notes, PREVIEW_HAS_NO_PEOPLE]
+        product = self.engine.product_mask(recipe, image, mask) if needs_product_mask(recipe) else None
+        images, more = finish(recipe, images, product)
+        for note in [*notes, *more]:
+            if note not in recipe.notes:
+                recipe.notes.append(note)
+        return images
 
     def generate(
         self, request: str, image=None, *, mask=None, parent=None, user="local", progress=None, cancel=None

@@ -118,7 +118,7 @@ def _with_lightness(colour, target: float, lums: tuple[float, float],
     return None
 
 
-def picture_colours(image: np.ndarray, where: np.ndarray | None, count: int = 3) -> list[tuple[int, int, int]]:
+def picture_colours(image: np.ndarray, where: np.ndarray | None, count: int = 3) -> list[tuple]:
     """The most present saturated colours of a region (12 hue bins weighted by saturation and
     value), most present first; deterministic."""
     pixels = image.reshape(-1, 3) if where is None else image[where]
@@ -411,8 +411,8 @@ def _colour_for(block: _Block, pixels: np.ndarray, box, accents: list) -> tuple:
         for plate in [fill, *accents[1:], (34, 34, 34)]:
             plate = tuple(plate)
             lum = float(relative_luminance(plate))
-            ink = WHITE if contrast_ratio(1.0, lum) >= contrast_ratio(float(relative_luminance(NEAR_BLACK)), lum) \
-                else NEAR_BLACK
+            dark = float(relative_luminance(NEAR_BLACK))
+            ink = WHITE if contrast_ratio(1.0, lum) >= contrast_ratio(dark, lum) else NEAR_BLACK
             if worst_contrast(ink, (lum, lum)) >= target:
                 return ink, plate, worst_contrast(ink, (lum, lum))
             adjusted = _with_lightness(plate, target, (float(relative_luminance(ink)),) * 2)

@@ -37,6 +37,7 @@ from PIL import Image, ImageOps
 
 from sceneshop.tools.catalog import Marketplace, load_catalog
 from sceneshop.tools.composite import composite_product, framing_fill, mask_box, place_product
+from sceneshop.tools.diffusion.dress import dress_layers
 from sceneshop.tools.diffusion.loras import FAMILY_LABELS, LoraChoice, add_triggers, check_loras, resolve_lora
 from sceneshop.tools.diffusion.weights import (
     LOADS,
@@ -49,7 +50,7 @@ from sceneshop.tools.diffusion.weights import (
 )
 from sceneshop.tools.errors import Cancelled, EngineError, InputError
 
-MODES = ("replace_background", "text_to_image", "restyle", "inpaint")
+MODES = ("replace_background", "text_to_image", "restyle", "inpaint", "dress_model")
 
 
 def generation_size(width: int, height: int, native: int) -> tuple[int, int]:
@@ -134,6 +135,11 @@ class DiffusionEngine:
             backgrounds = self._denoise(job, recipe, progress, cancel)
         return [self._finish(job, bg) for bg in backgrounds]
 
+    def product_mask(self, recipe, image, mask) -> Image.Image | None:
+        """Where the product lies in the rendered picture (L, 255 = product), for the steps after
+        the engine (text layer, harmonizing); None in text_to_image."""
+        return self._prepare(recipe, image, mask).product_mask
+
     def _prepare(self, recipe, image, mask) -> _Job:
         mode = recipe.mode
         if mode not in MODES:
@@ -144,7 +150,7 @@ class DiffusionEngine:
         catalog = load_catalog()
         market = catalog.marketplace(recipe.output.preset) if recipe.output.preset else None
         size = (market.width, market.height) if market else (recipe.width, recipe.height)
-        task = {"replace_background": "inpaint", "inpaint": "inpaint"}.get(mode, mode)
+        task = "inpaint" if mode in ("replace_background", "inpaint", "dress_model") else mode
         weights = self.inpainter if task == "inpaint" else self.base
         picked = [(catalog.lora(c.name), float(c.weight)) for c in recipe.loras]
         check_loras(picked, self.family, self.model)
@@ -157,6 +163,9 @@ class DiffusionEngine:
             raise InputError(f"mode '{mode}' needs a product photo; upload one or use text_to_image")
         if mode == "restyle":
             self._prepare_restyle(job, recipe, image, mask)
+        elif mode == "dress_model":  # tools/diffusion/dress.py: the garment kept, the person painted
+            job.product, job.product_mask, job.repaint = dress_layers(image, mask, job.size)
+            job.init, job.strength = job.product, 1.0
         else:
             self._prepare_inpaint(job, recipe, image, mask, market)
         if int(recipe.steps * job.strength) < 1:
