@@ -46,7 +46,8 @@ LAYOUT = ImageFont.Layout.RAQM if features.check_feature("raqm") else ImageFont.
 BODY_CONTRAST = 4.5  # WCAG 2.x AA, normal text
 LARGE_CONTRAST = 3.0  # WCAG 2.x AA, large text (masthead, banner headline)
 NEAR_BLACK = (17, 17, 17)
-ACCENT_SHIFT = 0.4  # an accent lightened or darkened further than this reads as white/black anyway
+ACCENT_SHIFT = 0.25  # further than this an accent no longer reads as its colour: white/black instead
+ACCENT_BONUS = 2.0  # contrast points an accent may give up against white/black (above the threshold)
 WHITE = (255, 255, 255)
 
 
@@ -173,9 +174,9 @@ class _Block:
     weights: tuple[float, float] = (1.0, 1.0)  # cost per pixel away from target, x and y
     max_lines: int = 3
     tolerance: float = 0.1  # accept the first (largest) size whose spot is this close to the target
-    leading: float = 1.12  # line distance inside a paragraph, in font heights
+    leading: float = 1.2  # baseline to baseline inside a paragraph, in font sizes
     scales: tuple[float, ...] = (1.0,)  # font size of each paragraph (the last repeats), x size
-    spacing: float = 0.35  # extra space between paragraphs, in line heights
+    spacing: float = 0.35  # extra space between paragraphs, in font sizes
     after: list[str] = field(default_factory=list)  # roles that must be placed first
 
 
@@ -248,8 +249,8 @@ def _blocks(text) -> list[_Block]:
     if layout == "cover":
         if text.title:
             blocks.append(_Block("masthead", "masthead", [text.title], (0.17, 0.05), 0.92, (0.5, ty),
-                                 LARGE_CONTRAST, weights=(0.3, 1.5), max_lines=2, tolerance=0.12,
-                                 leading=0.95))
+                                 LARGE_CONTRAST, weights=(0.3, 1.5), max_lines=1, tolerance=0.12,
+                                 leading=1.0))
         if text.subtitle:
             below = min(1.0, ty + 0.2) if place != "bottom" else 0.7
             blocks.append(_Block("subtitle", "headline", [text.subtitle], (0.075, 0.035), 0.46,
@@ -260,8 +261,8 @@ def _blocks(text) -> list[_Block]:
     elif layout == "banner" and (text.title or text.subtitle):
         rows = [r for r in (text.title, text.subtitle) if r]
         blocks.append(_Block("banner", "strong", rows, (0.11, 0.04), 0.9, (0.5, ty), BODY_CONTRAST,
-                             shape="band", weights=(0.2, 1.5), max_lines=2, tolerance=0.15, leading=1.0,
-                             spacing=0.15, scales=(1.0, 0.5) if text.title else (0.6,)))
+                             shape="band", weights=(0.2, 1.5), max_lines=2, tolerance=0.15, leading=1.05,
+                             spacing=0.1, scales=(1.0, 0.5) if text.title else (0.6,)))
     if text.badge:
         blocks.append(_Block("badge", "strong", [text.badge], (0.075, 0.035), 0.3, (1.0, 0.15),
                              BODY_CONTRAST, shape="badge", max_lines=1, tolerance=0.25))
@@ -292,34 +293,34 @@ def wrap(line: str, fnt: ImageFont.FreeTypeFont, width: float) -> list[str] | No
 
 
 def _shape(block: _Block, size: int, w: int, margin: int) -> _Shaped | None:
-    """The block's lines broken to its width at one font size, and the box they need (the union
-    of each line's advance and ink, so no glyph pokes out of it); None when it does not fit."""
+    """The block's lines broken to its width at one font size, and the box their ink and advances
+    need (so no glyph pokes out of it); None when they do not fit. Lines are `leading` font sizes
+    apart, paragraphs `spacing` more."""
     pad = round(0.45 * size) if block.shape in ("tag", "band") else 0
     limit = block.wrap * w - 2 * pad
     rows: list[tuple[str, ImageFont.FreeTypeFont, int, int]] = []
-    y = 0  # top of the next line
-    width = 0
+    baseline = 0
+    top, bottom, width = None, 0, 0
     for i, paragraph in enumerate(block.lines):
         scale = block.scales[i] if i < len(block.scales) else block.scales[-1]
-        fnt = font(block.font_role, round(size * scale))
-        ascent, descent = fnt.getmetrics()
+        px = round(size * scale)
+        fnt = font(block.font_role, px)
         broken = wrap(paragraph, fnt, limit)
         if broken is None or len(broken) > block.max_lines:
             return None
-        if i:
-            y += round(block.spacing * (ascent + descent))
         for j, row in enumerate(broken):
-            left, top, right, bottom = fnt.getbbox(row, anchor="ls")
-            up, down = max(ascent, -int(top)), max(descent, int(bottom))  # accents above the metrics
-            if j:
-                y += round((ascent + descent) * block.leading) - (ascent + descent)
+            left, ink_top, right, ink_bottom = fnt.getbbox(row, anchor="ls")
+            if rows:
+                baseline += round(px * (block.leading + (block.spacing if j == 0 else 0.0)))
             shift = -min(0, int(left))
-            rows.append((row, fnt, shift, y + up))
+            rows.append((row, fnt, shift, baseline))
+            top = baseline + ink_top if top is None else min(top, baseline + ink_top)
+            bottom = max(bottom, baseline + ink_bottom)
             width = max(width, shift + int(np.ceil(max(right, fnt.getlength(row)))))
-            y += up + down
-    height = y
+    rows = [(r, f, x, y - top) for r, f, x, y in rows]  # baselines measured from the ink's top
+    height = int(bottom - top)
     if block.shape == "badge":
-        side = int(np.ceil(max(width * 1.25, height * 1.9)))
+        side = int(np.ceil(max(width * 1.3, height * 2.2)))
         return _Shaped(size, rows, side, side, 0)
     if block.shape == "band":  # a banner spans the picture between the margins
         return _Shaped(size, rows, max(width + 2 * pad, w - 2 * margin), height + 2 * pad, pad)
@@ -332,9 +333,13 @@ def _place(block: _Block, occupied: np.ndarray, w: int, h: int, margin: int, pla
     if block.role == "subtitle":
         block = _follow_masthead(block, placed, h)
     found = _search(block, occupied, w, h, margin)
+    if found is None and block.role == "masthead":  # one line reads as a masthead; two only if need be
+        found = _search(_Block(**{**block.__dict__, "max_lines": 2}), occupied, w, h, margin)
     if found is None and block.shape == "band":
-        # No free strip across the picture: the headline on a plate of its own size instead.
-        found = _search(_Block(**{**block.__dict__, "shape": "tag"}), occupied, w, h, margin)
+        # No free strip across the picture: a big left-aligned headline in the free part instead.
+        column = _Block(**{**block.__dict__, "shape": "text", "wrap": 0.4, "target": (0.0, block.target[1]),
+                           "max_lines": 3, "sizes": (0.13, 0.04), "tolerance": 0.3})
+        found = _search(column, occupied, w, h, margin)
     return found
 
 
@@ -364,9 +369,10 @@ def _follow_masthead(block: _Block, placed: list[Placed], h: int) -> _Block:
     mast = next((p for p in placed if p.role == "masthead"), None)
     if mast is None:
         return block
-    below = mast.box[3] / h + 0.02
+    below = mast.box[3] / h + 0.03
     target = (0.0, below) if below < 0.8 else (0.0, max(0.0, mast.box[1] / h - 0.12))
-    return _Block(**{**block.__dict__, "target": target})
+    largest = min(block.sizes[0], 0.6 * mast.size / h)  # a subtitle never outshouts the masthead
+    return _Block(**{**block.__dict__, "target": target, "sizes": (largest, min(largest, block.sizes[1]))})
 
 
 def _pool(occupied: np.ndarray, cell: int) -> np.ndarray:
@@ -421,12 +427,19 @@ def _colour_for(block: _Block, pixels: np.ndarray, box, accents: list) -> tuple:
                 return ink, adjusted, worst_contrast(ink, (lum, lum))
         return WHITE, (34, 34, 34), worst_contrast(WHITE, (float(relative_luminance((34, 34, 34))),) * 2)
     lums = background_luminance(pixels, (x0, y0, x1, y1))
-    # Mastheads take the picture's accent (a colour of the product first); body text prefers it too
-    # but settles for white or near-black.
-    for candidate, shift in [*((a, ACCENT_SHIFT) for a in accents), (WHITE, 1.0), (NEAR_BLACK, 1.0)]:
+    # Every colour of the picture that reads here (an accent within ACCENT_SHIFT of its own
+    # lightness, or white, or near-black); the clearest wins, an accent by a margin of ACCENT_BONUS.
+    best = None
+    for candidate, shift, bonus in [*((a, ACCENT_SHIFT, ACCENT_BONUS) for a in accents),
+                                    (WHITE, 1.0, 0.0), (NEAR_BLACK, 1.0, 0.0)]:
         adjusted = _with_lightness(candidate, target, lums, shift)
         if adjusted is not None:
-            return adjusted, None, worst_contrast(adjusted, lums)
+            ratio = worst_contrast(adjusted, lums)
+            score = min(ratio, target + 1.5) + bonus
+            if best is None or score > best[0]:
+                best = (score, adjusted, ratio)
+    if best is not None:
+        return best[1], None, best[2]
     # Nothing reads on this background (light and dark patches both): an opaque plate behind it.
     mean = tuple(int(v) for v in pixels[y0:y1, x0:x1].reshape(-1, 3).mean(0))
     plate = _with_lightness(mean, target, (1.0, 1.0)) or (34, 34, 34)
@@ -442,9 +455,8 @@ def _draw_block(draw: ImageDraw.ImageDraw, block: _Block, shaped: _Shaped, box, 
         else:
             radius = 0 if block.shape == "band" else max(2, shaped.pad // 2)
             draw.rounded_rectangle((x0, y0, x1 - 1, y1 - 1), radius=radius, fill=(*plate, 255))
-    text_h = shaped.height - 2 * shaped.pad if block.shape != "badge" else \
-        shaped.rows[-1][3] + shaped.rows[-1][1].getmetrics()[1]
-    top = y0 + shaped.pad + (0 if block.shape != "badge" else (y1 - y0 - text_h) // 2)
+    ink_h = max(y + f.getbbox(r, anchor="ls")[3] for r, f, _, y in shaped.rows)
+    top = y0 + shaped.pad + (0 if block.shape != "badge" else (y1 - y0 - ink_h) // 2)
     for row, fnt, shift, baseline in shaped.rows:
         length = fnt.getlength(row)
         centred = block.shape in ("badge", "band") or block.role == "masthead"

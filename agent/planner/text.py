@@ -59,23 +59,28 @@ def _patterns(folder: str | None = None) -> dict[str, re.Pattern]:
     w = load_text_words(folder)
     fields = {name: _alt(words) for name, words in w["fields"].items()}
     any_field = _alt([x for words in w["fields"].values() for x in words])
-    by = lambda s: re.compile(s, re.IGNORECASE)  # noqa: E731
+    remove, nouns, places = _alt(w["remove"]), _alt(w["text_nouns"]), _places(w)
+    targets, moves = _alt(w["move_targets"]), w["move"]
+
+    def by(pattern: str) -> re.Pattern:
+        return re.compile(pattern, re.IGNORECASE)
+
     return {
-        "clear": by(rf"(?<![\w'])(?:{_alt(w['remove'])})\s+(?:the\s+|all\s+|any\s+)?(?:{_alt(w['text_nouns'])})"
-                    rf"(?![\w'])|(?<![\w'])(?:{_alt(w['text_nouns'])})\s+off(?![\w'])"),
-        "remove": by(rf"(?<![\w'])(?:{_alt(w['remove'])})\s+(?:the\s+|a\s+|any\s+)?(?P<f>{any_field})(?![\w'])"),
-        "move": by(rf"(?<![\w'])(?:{_alt(w['move_verbs'])})\s+(?:the\s+)?(?:{_alt(w['move_targets'])})\s+"
-                   rf"(?:a\s+bit\s+|a\s+little\s+|slightly\s+)?(?:(?P<down>{_alt(w['move']['down'])})|"
-                   rf"(?P<up>{_alt(w['move']['up'])})|(?:to|at|on|in)\s+(?P<place>{_places(w)}))(?![\w'])"),
-        "place": by(rf"(?<![\w'])(?:the\s+)?(?:{_alt(w['move_targets'])})\s+(?:at|to|on|in)\s+(?P<place>{_places(w)})"
-                    r"(?![\w'])"),
+        "clear": by(rf"(?<![\w'])(?:{remove})\s+(?:the\s+|all\s+|any\s+)?(?:{nouns})(?![\w'])"
+                    rf"|(?<![\w'])(?:{nouns})\s+off(?![\w'])"),
+        "remove": by(rf"(?<![\w'])(?:{remove})\s+(?:the\s+|a\s+|any\s+)?(?P<f>{any_field})(?![\w'])"),
+        "move": by(rf"(?<![\w'])(?:{_alt(w['move_verbs'])})\s+(?:the\s+)?(?:{targets})\s+"
+                   rf"(?:a\s+bit\s+|a\s+little\s+|slightly\s+)?(?:(?P<down>{_alt(moves['down'])})|"
+                   rf"(?P<up>{_alt(moves['up'])})|(?:to|at|on|in)\s+(?P<place>{places}))(?![\w'])"),
+        "place": by(rf"(?<![\w'])(?:the\s+)?(?:{targets})\s+(?:at|to|on|in)\s+(?P<place>{places})(?![\w'])"),
         "change": by(rf"(?<![\w'])(?:{_alt(w['change'])})\s+(?:the\s+)?(?P<f>{any_field})\s+(?:text\s+)?"
                      r"(?:to|into|with|as|:)\s*"),
         "percent_badge": by(rf"(?<![\w'])(?:add\s+)?(?:a\s+|an\s+|the\s+)?(?P<v>{_PERCENT})\s+"
                             rf"(?:{fields['badge']})(?![\w'])"),
         "price": by(rf"(?<![\w'])(?:(?:add\s+)?(?:a\s+|the\s+)?(?:{fields['price']})\s*(?:of\s+|at\s+|:\s*)?"
                     rf"(?P<v>{_AMOUNT})|(?:add\s+)?(?:a\s+)?(?P<v2>{_AMOUNT})\s+(?:{fields['price']}))"),
-        "named_badge": by(rf"(?<![\w'])(?:add\s+)?(?:a\s+|an\s+|the\s+)?(?P<b>{_alt(_badge_words(w))})(?![\w'])"),
+        "named_badge": by(rf"(?<![\w'])(?:add\s+)?(?:a\s+|an\s+|the\s+)?(?P<b>{_alt(_badge_words(w))})"
+                          r"(?![\w'])"),
         "set": by(rf"(?<![\w'])(?:(?:with|and|plus|add)\s+)?(?:a\s+|an\s+|the\s+)?(?P<f>{any_field})"
                   rf"(?:\s+(?:{_alt(w['value_leads'])}))?\s*(?=\S)"),
         "cover": by(rf"(?<![\w'])(?:{_alt(w['layouts']['cover'])})(?![\w'])"),
@@ -179,7 +184,7 @@ def read_text(request: str, folder: str | None = None) -> tuple[str, TextEdit]:
                     value = _shorten(value, LIMITS["subtitle" if name == "headline" else name])
                 edit.fields[name] = value
                 take(m.start(), end)
-    for m in pats["cover"].finditer(low):
+    if pats["cover"].search(low):
         edit.layout = "cover"  # the words stay: they also pick the magazine_cover scene
     for m in pats["banner"].finditer(low):
         if edit.layout is None:
@@ -235,6 +240,15 @@ def _lines(request: str, start: int) -> tuple[list[str], int]:
     return [p[:LINE_LIMIT] for p in parts if p][:4], end
 
 
+def _portrait(recipe, notes: list[str]) -> None:
+    """A cover is upright: 4:5 with the canvas's longer side (sides multiples of 8)."""
+    long = max(recipe.width, recipe.height)
+    width = max(256, round(long * 0.8 / 8) * 8)
+    if (recipe.width, recipe.height) != (width, long):
+        recipe.width, recipe.height = width, long
+        notes.append(f"canvas {width}x{long}: a cover is upright (4:5)")
+
+
 def apply_text(recipe, edit: TextEdit, notes: list[str]) -> None:
     """Applies a TextEdit to recipe.text, with a note saying what changed (and that the words are
     drawn over the picture, not asked of the image model)."""
@@ -246,6 +260,8 @@ def apply_text(recipe, edit: TextEdit, notes: list[str]) -> None:
         notes.append("text removed")
         return
     if edit.layout:
+        if edit.layout == "cover" and text.layout != "cover" and recipe.output.preset is None:
+            _portrait(recipe, notes)
         text.layout = edit.layout
     for name, value in edit.fields.items():
         if name == "headline":

@@ -28,6 +28,10 @@ from sceneshop.tools.preview.paint import blur
 SURFACE_LINE = {"studio": 0.86, "gradient": 0.86, "surface": 0.88, "interior": 0.89, "outdoor": 0.88}
 PODIUM_LINE = 0.74  # the plinth is drawn under the product: leave room for its drum
 TOP_ROOM = 0.05  # the product's top keeps at least this much of the height free
+# Room the text layer needs (recipe.text): a cover's masthead (or a banner over an upright picture)
+# takes the top quarter; a banner on a wide picture takes the left part, the product the rest.
+TEXT_TOP_ROOM = 0.27
+BANNER_SIDE = 0.42
 GLOSSY_WORDS = ("glass", "mirror", "glossy", "lacquer", "polished", "wet", "water", "reflective")
 
 
@@ -73,17 +77,35 @@ def stage_product(recipe, catalog: Catalog, scene: ScenePreset, image: Image.Ima
     line = surface_line(scene, height) if stand else None
     if line is None:
         return Staged(placed.product, placed.mask, placed.box, placed.scale, line=None, **extra)
-    top_room = round(TOP_ROOM * height)
+    top_room, side = text_room(recipe, width, height)
+    room_h, room_w = line + 1 - top_room, width - side - round(TOP_ROOM * width)
     box = placed.box
-    if box[3] - box[1] > line + 1 - top_room:
-        placed = _rescaled(image, mask, width, height, placed, (line + 1 - top_room) / (box[3] - box[1]))
-    dy = line - (_lowest_row(placed.mask) - 0)
+    factor = min(1.0, room_h / (box[3] - box[1]), room_w / (box[2] - box[0]))
+    if factor < 1.0:
+        placed = _rescaled(image, mask, width, height, placed, factor)
+    dy = line - _lowest_row(placed.mask)
+    left, top, right, bottom = placed.box
+    dx = 0
+    if side:  # centred in the part the text leaves free
+        dx = round(side + (width - side) / 2 - (left + right) / 2)
     product = Image.new("RGB", (width, height))
     layer = Image.new("L", (width, height), 0)
-    product.paste(placed.product, (0, dy))
-    layer.paste(placed.mask, (0, dy))
-    left, top, right, bottom = placed.box
-    return Staged(product, layer, (left, top + dy, right, bottom + dy), placed.scale, line=line, **extra)
+    product.paste(placed.product, (dx, dy))
+    layer.paste(placed.mask, (dx, dy))
+    return Staged(product, layer, (left + dx, top + dy, right + dx, bottom + dy), placed.scale, line=line,
+                  **extra)
+
+
+def text_room(recipe, width: int, height: int) -> tuple[int, int]:
+    """(rows kept free above the product, columns kept free on its left) for the recipe's text."""
+    text = getattr(recipe, "text", None)
+    layout = getattr(text, "layout", "none")
+    top = round(TOP_ROOM * height)
+    if layout == "banner" and width >= 1.3 * height:
+        return top, round(BANNER_SIDE * width)
+    if layout in ("cover", "banner") and text.title and text.place == "top":
+        return round(TEXT_TOP_ROOM * height), 0
+    return top, 0
 
 
 def _lowest_row(mask: Image.Image) -> int:
