@@ -31,8 +31,9 @@ SHARE = {"L": 0.5, "cast": 0.35, "spread": 0.3}
 
 
 def measure_tilt(mask: Image.Image) -> float | None:
-    """How far (degrees, counter-clockwise positive as PIL rotates) the product's principal axis
-    leans from the nearest upright or level direction; None for a round shape with no axis."""
+    """The turn (degrees, counter-clockwise positive, as PIL's `rotate` takes it) that brings the
+    product's principal axis to the nearest upright or level direction; None for a round shape
+    with no axis. A product leaning 8° to the left (counter-clockwise) gives -8."""
     hard = np.asarray(mask.convert("L")) >= 128
     ys, xs = np.nonzero(hard)
     if xs.size < 16:
