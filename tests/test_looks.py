@@ -130,7 +130,8 @@ def test_wcag_contrast_formula():
 
 def test_long_words_break_lines_to_fit_and_text_that_cannot_fit_is_reported(renderer, coffee, coffee_mask):
     long = TextLayer(layout="cover", title="HYDRATION",
-                     subtitle="everything you need for long hot summer days", lines=["a cover line that is long enough to need two lines here"])
+                     subtitle="everything you need for long hot summer days",
+                     lines=["a cover line that is long enough to need two lines here"])
     base, product = scene(renderer, coffee, coffee_mask, "studio_grey", 480, 600, text=long)
     _, placed, notes = draw_text(base, long, product)
     subtitle = next(b for b in placed if b.role == "subtitle")
