@@ -15,9 +15,10 @@ and draws it. Decisions worth knowing:
 - Legibility is WCAG 2.x's contrast ratio, (L1 + 0.05) / (L2 + 0.05) with relative luminance L,
   computed against the 2nd and 98th luminance percentile under the block (so a patchy background
   counts at its worst): ≥ 4.5 for cover lines, subtitles, badges and prices, ≥ 3.0 for the masthead
-  and banner headline (WCAG's large-text threshold). When no colour of the picture reaches it on
-  the background, the block gets an opaque plate in a colour of the picture, and the ratio is
-  measured against the plate.
+  and banner headline (WCAG's large-text threshold). The colour is the product's own most present
+  colour when, lightened or darkened a little, it reaches that; else the scene's; else white or
+  near-black. When none reaches it (a patchy background), the block gets an opaque plate in a
+  colour of the picture, and the ratio is measured against the plate.
 - The same inputs give the same pixels: no randomness, fonts and sizes chosen by fixed rules.
 """
 
@@ -47,7 +48,6 @@ BODY_CONTRAST = 4.5  # WCAG 2.x AA, normal text
 LARGE_CONTRAST = 3.0  # WCAG 2.x AA, large text (masthead, banner headline)
 NEAR_BLACK = (17, 17, 17)
 ACCENT_SHIFT = 0.25  # further than this an accent no longer reads as its colour: white/black instead
-ACCENT_BONUS = 2.0  # contrast points an accent may give up against white/black (above the threshold)
 WHITE = (255, 255, 255)
 
 
@@ -427,19 +427,15 @@ def _colour_for(block: _Block, pixels: np.ndarray, box, accents: list) -> tuple:
                 return ink, adjusted, worst_contrast(ink, (lum, lum))
         return WHITE, (34, 34, 34), worst_contrast(WHITE, (float(relative_luminance((34, 34, 34))),) * 2)
     lums = background_luminance(pixels, (x0, y0, x1, y1))
-    # Every colour of the picture that reads here (an accent within ACCENT_SHIFT of its own
-    # lightness, or white, or near-black); the clearest wins, an accent by a margin of ACCENT_BONUS.
-    best = None
-    for candidate, shift, bonus in [*((a, ACCENT_SHIFT, ACCENT_BONUS) for a in accents),
-                                    (WHITE, 1.0, 0.0), (NEAR_BLACK, 1.0, 0.0)]:
-        adjusted = _with_lightness(candidate, target, lums, shift)
+    # The product's own colour when it reads here (within ACCENT_SHIFT of its lightness), else the
+    # scene's, else whichever of white and near-black reads better.
+    for candidate in accents:
+        adjusted = _with_lightness(candidate, target, lums, ACCENT_SHIFT)
         if adjusted is not None:
-            ratio = worst_contrast(adjusted, lums)
-            score = min(ratio, target + 1.5) + bonus
-            if best is None or score > best[0]:
-                best = (score, adjusted, ratio)
-    if best is not None:
-        return best[1], None, best[2]
+            return adjusted, None, worst_contrast(adjusted, lums)
+    ink = max((WHITE, NEAR_BLACK), key=lambda c: worst_contrast(c, lums))
+    if worst_contrast(ink, lums) >= target:
+        return ink, None, worst_contrast(ink, lums)
     # Nothing reads on this background (light and dark patches both): an opaque plate behind it.
     mean = tuple(int(v) for v in pixels[y0:y1, x0:x1].reshape(-1, 3).mean(0))
     plate = _with_lightness(mean, target, (1.0, 1.0)) or (34, 34, 34)

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from sceneshop.tools.catalog import Catalog, ScenePreset
-from sceneshop.tools.composite import Placement, mask_box, place_product
+from sceneshop.tools.composite import FRAMING_FILL, Placement, mask_box, place_product
 from sceneshop.tools.preview.canvas import Canvas
 from sceneshop.tools.preview.paint import blur
 
@@ -62,14 +62,13 @@ def stage_product(recipe, catalog: Catalog, scene: ScenePreset, image: Image.Ima
                   width: int, height: int, fill: float | None, stand: bool = True) -> Staged:
     """The product placed at the framing's scale (sceneshop.tools.composite.place_product) and
     moved so that its lowest row lies on the scene's surface line; scaled down only when it would
-    not fit under TOP_ROOM. `stand=False` (a fixed-colour marketplace) keeps place_product's
-    centred placement. Horizontally it stays where place_product put it."""
+    not fit under the room the text layer and TOP_ROOM leave (and then, if it kept the photo's own
+    framing, framed as recipe.camera.framing says instead: it is resampled either way).
+    Horizontally it stays where place_product put it, unless a banner needs the left part.
+    `stand=False` (a fixed-colour marketplace) keeps place_product's centred placement."""
     placed = place_product(image, mask, width, height, fill)
     light = recipe.lighting
-    try:
-        softness = catalog.light(light.preset).softness
-    except Exception:  # noqa: BLE001 - an unknown preset is reported by the recipe check, not here
-        softness = 0.5
+    softness = catalog.light(light.preset).softness
     words = " ".join([scene.description, recipe.scene.description or ""]).lower()
     extra = dict(direction=str(light.direction or "front").lower(), softness=float(softness),
                  long_shadows=getattr(recipe, "time_of_day", None) in ("sunrise", "sunset"),
@@ -81,6 +80,11 @@ def stage_product(recipe, catalog: Catalog, scene: ScenePreset, image: Image.Ima
     room_h, room_w = line + 1 - top_room, width - side - round(TOP_ROOM * width)
     box = placed.box
     factor = min(1.0, room_h / (box[3] - box[1]), room_w / (box[2] - box[0]))
+    if factor < 1.0 and fill is None:
+        # The photo's own framing cannot be kept pixel for pixel anyway: frame it as the recipe says.
+        placed = place_product(image, mask, width, height, FRAMING_FILL[recipe.camera.framing])
+        box = placed.box
+        factor = min(1.0, room_h / (box[3] - box[1]), room_w / (box[2] - box[0]))
     if factor < 1.0:
         placed = _rescaled(image, mask, width, height, placed, factor)
     dy = line - _lowest_row(placed.mask)
