@@ -9,12 +9,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sceneshop.agent.looks import Retouch, TextLayer
 from sceneshop.tools.catalog import Catalog
 from sceneshop.tools.errors import RecipeError
 
 SCHEMA_VERSION = 1
 
-Mode = Literal["replace_background", "text_to_image", "restyle", "inpaint"]
+Mode = Literal["replace_background", "text_to_image", "restyle", "inpaint", "dress_model"]
 TimeOfDay = Literal["sunrise", "day", "sunset", "night"]
 Framing = Literal["close", "medium", "wide"]
 
@@ -96,6 +97,10 @@ class Recipe(_Part):
     scheduler: str = Field("default", max_length=60)
     output: Output = Field(default_factory=Output)
     notes: list[str] = Field(default_factory=list, description="what the planner did and why")
+    # Looks (agent/looks.py): optional with defaults, so older recipes stay valid as they are.
+    text: TextLayer = Field(default_factory=TextLayer)
+    retouch: Retouch = Field(default_factory=Retouch)
+    person: str = Field("", max_length=300, description="dress_model: who wears the garment")
 
     @field_validator("width", "height")
     @classmethod

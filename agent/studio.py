@@ -14,9 +14,16 @@ from sceneshop.agent.recipe import Recipe, check_against_catalog
 from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.tools.catalog import load_catalog
 from sceneshop.tools.errors import EngineError, SceneshopError
+from sceneshop.tools.finish import finish, needs_product_mask, prepare_product
+from sceneshop.tools.inputs import check_inputs
 from sceneshop.tools.marketplace_check import CheckResult, check_marketplace
 from sceneshop.tools.segment import segment as segment_image
 
+PREVIEW_HAS_NO_PEOPLE = (
+    "people need an image model: the preview renderer cannot draw a person, so this shows the garment "
+    "in the scene instead (exact, as photographed). Connect a diffusers image model to dress a model; "
+    "meanwhile the preview can change the scene, light, framing and text"
+)
 
 @dataclass
 class Result:
@@ -131,8 +138,26 @@ class Studio:
         mask by the engine's own first step (sceneshop.tools.inputs.check_inputs), which also finds
         the product when no mask is given."""
         check_against_catalog(recipe, self.catalog)
+        # The looks around the engine need the product's mask before it (straighten) and after it
+        # (text, harmonize), so the inputs are completed here; the engine's own check_inputs then
+        # finds nothing missing.
+        image, mask = check_inputs(recipe, image, mask)
+        image, mask, looks = prepare_product(recipe, image, mask)  # straighten (tools/finish.py)
         with self._engine_lock:
-            return self.engine.render(recipe, image, mask, progress=progress, cancel=cancel)
+            images = self.engine.render(recipe, image, mask, progress=progress, cancel=cancel)
+        return self._finish(recipe, image, mask, images, looks)
+
+    def _finish(self, recipe: Recipe, image, mask, images: list, notes: list[str]) -> list:
+        """The looks after either engine (tools/finish.py: harmonizing, text layer); what they did
+        goes into the recipe's notes, each once, so a re-render leaves the recipe as it was."""
+        if recipe.mode == "dress_model" and not self.engine.draws_people:
+            notes = [*notes, PREVIEW_HAS_NO_PEOPLE]
+        product = self.engine.product_mask(recipe, image, mask) if needs_product_mask(recipe) else None
+        images, more = finish(recipe, images, product)
+        for note in [*notes, *more]:
+            if note not in recipe.notes:
+                recipe.notes.append(note)
+        return images
 
     def generate(
         self, request: str, image=None, *, mask=None, parent=None, user="local", progress=None, cancel=None

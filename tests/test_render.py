@@ -12,7 +12,7 @@ from PIL import Image
 
 from sceneshop.agent.recipe import Recipe
 from sceneshop.tools.catalog import load_catalog
-from sceneshop.tools.composite import framing_fill, place_product, product_core
+from sceneshop.tools.composite import mask_box, place_product, product_core
 from sceneshop.tools.errors import Cancelled, InputError
 from sceneshop.tools.imageio import save_png
 from sceneshop.tools.preview.renderer import EmbeddedRenderer, kelvin_to_rgb
@@ -58,33 +58,53 @@ def test_product_pixels_are_bit_exact_after_placement(renderer, coffee, coffee_m
                time_of_day=time)
     out = renderer.render(r, coffee, coffee_mask)[0]
     assert out.size == (512, 512) and out.mode == "RGB"
-    placed = place_product(coffee, coffee_mask, 512, 512, framing_fill(r, None, coffee.size, (512, 512)))
+    placed = renderer.placement(r, coffee, coffee_mask)
     core = product_core(placed.mask, FEATHER)
     assert core.sum() > 0.2 * 512 * 512
     assert np.array_equal(rgb(out)[core], rgb(placed.product)[core])
 
 
 def test_photo_framing_kept_when_canvas_is_the_photo_size(renderer, coffee, coffee_mask):
-    """Canvas = photo size, no marketplace, framing medium -> fill=None: the product stays where
-    it was, at scale 1, so the output equals the original photo inside the product."""
+    """Canvas = photo size, no marketplace, framing medium -> fill=None: the product keeps its size
+    and column, and is only moved down onto the scene's surface line: a whole-pixel shift, so the
+    output equals the photo's own pixels inside the product."""
+    photo = Image.new("RGB", (600, 400), (90, 120, 150))
+    photo.paste(coffee.resize((240, 160)), (300, 40))
+    mask = Image.new("L", (600, 400), 0)
+    mask.paste(coffee_mask.resize((240, 160)), (300, 40))
     r = recipe(width=600, height=400, scene={"preset": "beach"}, time_of_day="sunset")
-    out = renderer.render(r, coffee, coffee_mask)[0]
+    out = renderer.render(r, photo, mask)[0]
     assert out.size == (600, 400)
-    core = product_core(coffee_mask, FEATHER)
-    assert np.array_equal(rgb(out)[core], rgb(coffee)[core])
-    assert not np.array_equal(rgb(out)[~core], rgb(coffee)[~core])  # the table is gone
+    placed = renderer.placement(r, photo, mask)
+    assert placed.scale == 1.0
+    before = mask_box(mask)
+    dy = placed.box[1] - before[1]
+    assert dy > 0 and placed.box[0] == before[0]
+    core = product_core(placed.mask, FEATHER)
+    shifted = np.roll(rgb(photo), dy, axis=0)
+    assert np.array_equal(rgb(out)[core], shifted[core])
+
+
+def test_product_too_tall_for_the_surface_line_is_scaled_to_fit(renderer, coffee, coffee_mask):
+    r = recipe(width=600, height=400, scene={"preset": "marble"})
+    placed = renderer.placement(r, coffee, coffee_mask)
+    assert placed.scale < 1.0
+    assert placed.box[1] >= 0.05 * 400 - 1
+    out = renderer.render(r, coffee, coffee_mask)[0]
+    core = product_core(placed.mask, FEATHER)
+    assert np.array_equal(rgb(out)[core], rgb(placed.product)[core])
 
 
 def test_explicit_framing_rescales_the_product(renderer, coffee, coffee_mask):
-    close = renderer.render(recipe(width=600, height=400, camera={"framing": "close"}),
-                            coffee, coffee_mask)[0]
-    wide = renderer.render(recipe(width=600, height=400, camera={"framing": "wide"}),
-                           coffee, coffee_mask)[0]
-    close_box = place_product(coffee, coffee_mask, 600, 400, 0.8).box
-    wide_box = place_product(coffee, coffee_mask, 600, 400, 0.42).box
+    close_recipe = recipe(width=600, height=400, camera={"framing": "close"})
+    wide_recipe = recipe(width=600, height=400, camera={"framing": "wide"})
+    close = renderer.render(close_recipe, coffee, coffee_mask)[0]
+    wide = renderer.render(wide_recipe, coffee, coffee_mask)[0]
+    close_box = renderer.placement(close_recipe, coffee, coffee_mask).box
+    wide_box = renderer.placement(wide_recipe, coffee, coffee_mask).box
     assert close_box[2] - close_box[0] > wide_box[2] - wide_box[0]
-    for out, fill in ((close, 0.8), (wide, 0.42)):
-        placed = place_product(coffee, coffee_mask, 600, 400, fill)
+    for out, r in ((close, close_recipe), (wide, wide_recipe)):
+        placed = renderer.placement(r, coffee, coffee_mask)
         core = product_core(placed.mask, FEATHER)
         assert np.array_equal(rgb(out)[core], rgb(placed.product)[core])
 
@@ -112,9 +132,11 @@ def test_marketplace_size_and_fill(renderer, coffee, coffee_mask):
     story = renderer.render(recipe(output={"preset": "instagram_story"}), coffee, coffee_mask)[0]
     assert story.size == (1080, 1920)
     # An explicit framing wins over the preset's fill; "medium" (the default) does not.
-    close = renderer.render(recipe(output={"preset": "etsy"}, camera={"framing": "close"}),
-                            coffee, coffee_mask)[0]
-    placed = place_product(coffee, coffee_mask, 2000, 1500, 0.8)
+    etsy_close = recipe(output={"preset": "etsy"}, camera={"framing": "close"})
+    close = renderer.render(etsy_close, coffee, coffee_mask)[0]
+    placed = renderer.placement(etsy_close, coffee, coffee_mask)
+    framed = place_product(coffee, coffee_mask, 2000, 1500, 0.8)
+    assert placed.box[2] - placed.box[0] == framed.box[2] - framed.box[0]  # the framing's size
     core = product_core(placed.mask, FEATHER)
     assert close.size == (2000, 1500)
     assert np.array_equal(rgb(close)[core], rgb(placed.product)[core])
@@ -171,7 +193,8 @@ def test_negated_words_draw_nothing(renderer):
 
 
 def test_lower_kelvin_gives_a_warmer_background(renderer, coffee, coffee_mask):
-    outside = far_from(place_product(coffee, coffee_mask, 512, 512, 0.62).mask, 12)
+    outside = far_from(renderer.placement(recipe(scene={"preset": "studio_grey"}), coffee, coffee_mask).mask,
+                       12)
     ratios = []
     for kelvin in (2800, 5500, 8500):
         r = recipe(scene={"preset": "studio_grey"}, lighting={"kelvin": kelvin})

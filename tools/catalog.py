@@ -27,6 +27,7 @@ class ScenePreset:
     buildings: bool = False
     overhead: bool = False
     podium: bool = False
+    glossy: bool = False  # a surface that reflects the product (polished stone, lacquer, wet ground)
 
     @property
     def outdoor(self) -> bool:
@@ -40,6 +41,7 @@ class LightingPreset:
     keywords: tuple[str, ...]
     kelvin: int
     direction: str
+    softness: float = 0.5  # 0 = a hard point light (crisp shadows) … 1 = all-round soft light
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ def load_catalog(folder: str | Path | None = None) -> Catalog:
             buildings=bool(e.get("buildings")),
             overhead=bool(e.get("overhead")),
             podium=bool(e.get("podium")),
+            glossy=bool(e.get("glossy")),
         ),
     )
     lighting = _entries(
@@ -168,6 +171,7 @@ def load_catalog(folder: str | Path | None = None) -> Catalog:
             keywords=_tuple(e.get("keywords")),
             kelvin=int(e["kelvin"]),
             direction=e["direction"],
+            softness=float(e.get("softness", 0.5)),
         ),
     )
     loras = _entries(

@@ -10,7 +10,7 @@ from PIL import Image
 from sceneshop.tools.errors import InputError
 from sceneshop.tools.segment import segment
 
-MODES = ("replace_background", "text_to_image", "restyle", "inpaint")
+MODES = ("replace_background", "text_to_image", "restyle", "inpaint", "dress_model")
 
 
 def check_photo(mode: str, has_photo: bool) -> None:
@@ -43,6 +43,12 @@ def check_inputs(
             raise InputError(
                 "inpaint needs a mask of the area to repaint (white = repaint); draw or upload one "
                 "(CLI: --mask)"
+            )
+        if recipe.mode == "dress_model":
+            # A guessed cut-out keeps the mannequin along with the garment.
+            raise InputError(
+                "dress_model needs the garment's mask (white = garment only, not the mannequin); "
+                "make one in the cut-out step or pass --mask"
             )
         mask = segment(image)
     if mask.size != image.size:

@@ -13,7 +13,9 @@ from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.apply import apply_intent
 from sceneshop.agent.planner.intent import Intent, read_intent
 from sceneshop.agent.planner.lexicon import Lexicon, normalise, phrase_key, phrase_pattern
+from sceneshop.agent.planner.looks import apply_looks, read_looks
 from sceneshop.agent.planner.prompt import compose_prompt, load_vocabulary
+from sceneshop.agent.planner.text import apply_text, read_text
 from sceneshop.agent.recipe import Recipe, check_against_catalog
 from sceneshop.tools.catalog import Catalog, load_catalog
 from sceneshop.tools.errors import InputError
@@ -52,9 +54,17 @@ class EmbeddedPlanner:
         one; `image_size` is the product photo's (width, height), None when there is no photo."""
         text = check_request(request)
         size = _check_image_size(image_size)
-        intent = self.understand(text, parent is not None)
-        recipe = apply_intent(intent, text, parent, size, catalog=self.catalog, vocab=self.vocab,
-                              lora_family=self.lora_family)
+        # Looks (planner/text.py, planner/looks.py): their phrases and strings are cut out first.
+        rest, text_edit = read_text(text, self.catalog.folder)
+        rest, looks_edit = read_looks(rest, self.catalog.folder)
+        if parent is not None and (text_edit or looks_edit) and not has_words(rest, self.vocab):
+            recipe = parent.child(text)  # only looks were asked for: the rest stays as it was
+        else:
+            intent = self.understand(rest, parent is not None)
+            recipe = apply_intent(intent, text, parent, size, catalog=self.catalog, vocab=self.vocab,
+                                  lora_family=self.lora_family)
+        apply_text(recipe, text_edit, recipe.notes)
+        apply_looks(recipe, looks_edit, size is not None, recipe.notes)
         return self._finish(recipe)
 
     # The keywords are read in agent/reading.py and agent/intent.py; only the embedding calls stay
@@ -110,6 +120,11 @@ def check_request(request) -> str:
             "Describe the scene in a few sentences"
         )
     return text
+
+
+def has_words(text: str, vocab: dict) -> bool:
+    """Whether a request still says something once its filler is gone ("please, thanks" does not)."""
+    return any(feedback.trim_clause(c, vocab) for c in re.split(r"[,;.!?\n]", text))
 
 
 def _check_image_size(image_size) -> tuple[int, int] | None:

@@ -47,6 +47,8 @@ def compose_prompt(recipe, catalog: Catalog) -> tuple[str, str]:
     subject_lead = vocab["subject_prompt"].get(recipe.mode, vocab["subject_prompt"]["replace_background"])
     subject = recipe.subject.description.strip() or "product"
     body = [f"{subject_lead} {subject}"]
+    if recipe.mode == "dress_model":  # looks: who wears the garment (agent/planner/looks.py)
+        body.append(recipe.person or "a model")
 
     if recipe.scene.preset != "custom":
         body.append(catalog.scene(recipe.scene.preset).description)
@@ -86,8 +88,8 @@ def compose_prompt(recipe, catalog: Catalog) -> tuple[str, str]:
     prompt = ", ".join(triggers + body)
 
     negative = list(vocab["negative"]["default"])
-    if recipe.mode == "text_to_image":
-        negative.extend(vocab["negative"]["text_to_image"])
+    if recipe.mode in ("text_to_image", "dress_model"):
+        negative.extend(vocab["negative"][recipe.mode])
     if recipe.scene.clutter < BARE_CLUTTER:
         negative.extend(vocab["negative"]["low_clutter"])
     elif recipe.scene.clutter >= BUSY_CLUTTER:

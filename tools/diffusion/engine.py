@@ -38,6 +38,7 @@ from PIL import Image, ImageOps
 
 from sceneshop.tools.catalog import Marketplace, load_catalog
 from sceneshop.tools.composite import composite_product, framing_fill, mask_box, place_product
+from sceneshop.tools.diffusion.dress import dress_layers
 from sceneshop.tools.diffusion.loras import FAMILY_LABELS, LoraAdapter, check_families, resolve_lora
 from sceneshop.tools.diffusion.weights import (
     LOADS,
@@ -82,6 +83,8 @@ class _Job:
 
 class DiffusionEngine:
     """The diffusers engine behind the Engine interface (name, reason, render)."""
+
+    draws_people = True  # dress_model paints a person around the kept garment
 
     def __init__(self, model: str, inpaint_model: str | None = None, lora_dir: str | Path | None = None,
                  device: str | None = None, dtype=None, fuse_loras: bool = False):
@@ -134,6 +137,11 @@ class DiffusionEngine:
             backgrounds = self._denoise(job, recipe, progress, cancel)
         return [self._finish(job, bg) for bg in backgrounds]
 
+    def product_mask(self, recipe, image, mask) -> Image.Image | None:
+        """Where the product lies in the rendered picture (L, 255 = product), for the steps after
+        the engine (text layer, harmonizing); None in text_to_image."""
+        return self._prepare(recipe, image, mask).product_mask
+
     def _prepare(self, recipe, image, mask) -> _Job:
         mode = recipe.mode
         if recipe.scheduler not in SCHEDULERS and recipe.scheduler != "default":
@@ -142,7 +150,7 @@ class DiffusionEngine:
         catalog = load_catalog()
         market = catalog.marketplace(recipe.output.preset) if recipe.output.preset else None
         size = (market.width, market.height) if market else (recipe.width, recipe.height)
-        task = {"replace_background": "inpaint", "inpaint": "inpaint"}.get(mode, mode)
+        task = "inpaint" if mode in ("replace_background", "inpaint", "dress_model") else mode
         weights = self.inpainter if task == "inpaint" else self.base
         # The recipe contract: weights are clamped into the catalog's range (the studio's
         # check_against_catalog already did, and noted it for the reply).
@@ -156,6 +164,9 @@ class DiffusionEngine:
             return job
         if mode == "restyle":
             self._prepare_restyle(job, recipe, image, mask)
+        elif mode == "dress_model":  # tools/diffusion/dress.py: the garment kept, the person painted
+            job.product, job.product_mask, job.repaint = dress_layers(image, mask, job.size)
+            job.init, job.strength = job.product, 1.0
         else:
             self._prepare_inpaint(job, recipe, image, mask, market)
         if int(recipe.steps * job.strength) < 1:

@@ -21,13 +21,14 @@ import numpy as np
 from PIL import Image
 
 from sceneshop.tools.catalog import Catalog, ScenePreset, load_catalog
-from sceneshop.tools.composite import composite_product, framing_fill, place_product
+from sceneshop.tools.composite import composite_product, framing_fill
 from sceneshop.tools.errors import Cancelled
 from sceneshop.tools.inputs import check_inputs
 from sceneshop.tools.preview.backdrops import draw_scene
 from sceneshop.tools.preview.canvas import Canvas
-from sceneshop.tools.preview.paint import Rgb, blur, col_coords, hex_rgb, mix, radial, row_coords
+from sceneshop.tools.preview.paint import Rgb, col_coords, hex_rgb, mix, radial, row_coords
 from sceneshop.tools.preview.props import draw_props
+from sceneshop.tools.preview.staging import ground, stage_product
 from sceneshop.tools.wording import description_parts
 
 STAGES = ("layout", "backdrop", "props", "light", "product")
@@ -61,6 +62,7 @@ class EmbeddedRenderer:
     """
 
     name = "embedded preview renderer"
+    draws_people = False  # dress_model shows the garment in the scene and says people need a model
 
     def __init__(self, reason: str = "no diffusion model configured", catalog: Catalog | None = None):
         self.reason = reason
@@ -89,12 +91,14 @@ class EmbeddedRenderer:
                 progress(done, total)
 
         mode = recipe.mode
+        if mode == "dress_model":  # people need an image model: the preview shows the garment's scene
+            mode = "replace_background"
         if image is not None:
             image = image.convert("RGB") if image.mode not in ("RGB", "RGBA") else image
         setup = _setup(recipe, self.catalog, image.size if image is not None else None)
         placement = None
         if image is not None and mode == "replace_background":
-            placement = place_product(image, mask, setup.width, setup.height, setup.fill)
+            placement = self._stage(recipe, setup, image, mask)
             if setup.background is None:
                 # Only pixels outside the mask change: the placed product itself stays exact.
                 placement = replace(placement, product=bleed_edges(placement.product, placement.mask))
@@ -103,6 +107,29 @@ class EmbeddedRenderer:
             seed = (int(recipe.seed) + i) % 2**32
             results.append(_render_one(recipe, setup, seed, mode, image, mask, placement, step))
         return results
+
+    def _stage(self, recipe, setup: _Setup, image: Image.Image, mask: Image.Image):
+        """The product on its surface line (staging.py); a fixed-colour marketplace keeps it centred."""
+        return stage_product(recipe, self.catalog, setup.scene, image, mask, setup.width, setup.height,
+                             setup.fill, stand=setup.background is None)
+
+    def placement(self, recipe, image: Image.Image, mask: Image.Image | None = None):
+        """The product layer as `render` places it on the canvas in replace_background (and
+        dress_model): its pixels in the output equal this layer's inside the mask's core."""
+        image, mask = check_inputs(recipe, image, mask)
+        return self._stage(recipe, _setup(recipe, self.catalog, image.size), image, mask)
+
+    def product_mask(self, recipe, image: Image.Image | None, mask: Image.Image | None) -> Image.Image | None:
+        """Where the product lies in the rendered picture (L, 255 = product), for the steps after
+        the engine (text layer, harmonizing); None when the picture has no product of its own."""
+        mode = "replace_background" if recipe.mode == "dress_model" else recipe.mode
+        if image is None or mode in ("text_to_image", "inpaint"):
+            return None
+        if mode == "restyle":
+            setup = _setup(recipe, self.catalog, image.size)
+            image, mask = check_inputs(recipe, image, mask)
+            return _cover(image, mask, setup.width, setup.height)[1]
+        return self.placement(recipe, image, mask).mask
 
 
 def bleed_edges(image: Image.Image, mask: Image.Image, reach: float = 3.0) -> Image.Image:
@@ -223,7 +250,7 @@ def _render_one(recipe, setup: _Setup, seed: int, mode: str, image, mask, placem
     light = recipe.lighting
     bg = _apply_light(bg, ctx, int(light.kelvin), float(light.exposure), str(light.direction or ""))
     if placement is not None and setup.shadow:
-        bg = _apply_shadow(bg, ctx, placement.mask, str(light.direction or ""))
+        bg = ground(bg, ctx, placement)  # reflection, cast and contact shadow (staging.py)
     step()  # light
 
     if image is None or mode == "text_to_image":
@@ -315,41 +342,6 @@ def _apply_light(bg: np.ndarray, ctx: Canvas, kelvin: int, exposure: float, dire
         gain *= 1 - vignette * (r2 / 0.5) ** 1.1
     bg *= gain[..., None] * colour
     return bg
-
-
-def _apply_shadow(bg: np.ndarray, ctx: Canvas, mask: Image.Image, direction: str) -> np.ndarray:
-    """A soft contact shadow under the product's base, plus a cast shadow away from the light."""
-    h, w = ctx.height, ctx.width
-    left, top, right, bottom = ctx.box
-    bw, bh = right - left, bottom - top
-    m = np.asarray(mask, np.float32) / 255.0
-    direction = direction.lower()
-    if ctx.scene.overhead:
-        # Seen from above the shadow is the product's own outline, offset and blurred.
-        shift = np.float32([[1, 0, 0.012 * w], [0, 1, 0.018 * h]])
-        drop = cv2.warpAffine(m, shift, (w, h))
-        drop = blur(drop, 0.012 * max(w, h))
-        return bg * (1 - 0.38 * drop[..., None])
-    shade = np.zeros((h, w), np.float32)
-    cx = (left + right) / 2
-    rx, ry = max(3.0, 0.55 * bw), max(2.0, 0.06 * bw)
-    cv2.ellipse(shade, (int(cx), int(bottom - 0.2 * ry)), (int(rx), int(ry)), 0, 0, 360, 1.0, -1)
-    contact = blur(shade, max(1.0, 0.6 * ry))
-    core = np.zeros((h, w), np.float32)
-    cv2.ellipse(core, (int(cx), int(bottom - 0.1 * ry)), (int(0.8 * rx), max(1, int(0.35 * ry))),
-                0, 0, 360, 1.0, -1)
-    core = blur(core, max(1.0, 0.25 * ry))
-    # The cast shadow: the product's silhouette squashed onto the floor and sheared away from
-    # the light (to the right for light from the left or side, straight back for top/front).
-    lean = -0.6 if "right" in direction else (0.6 if ("left" in direction or "side" in direction) else 0.0)
-    squash = 0.18
-    # Each product point at height (bottom - y) lands squash times as high, shifted by lean times it.
-    affine = np.float32([[1, -lean * squash, lean * squash * bottom], [0, squash, bottom * (1 - squash)]])
-    cast = cv2.warpAffine(m, affine, (w, h))
-    cast = blur(cast, max(1.5, 0.012 * max(bw, bh)))
-    strength = 0.35 if ctx.time != "night" else 0.25
-    total = np.clip(0.55 * contact + 0.35 * core + strength * 0.7 * cast, 0, 0.75)
-    return bg * (1 - total[..., None])
 
 
 # ---------------------------------------------------------------- small helpers
