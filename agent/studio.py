@@ -125,8 +125,8 @@ class Studio:
         recipe = self.planner.plan(request, parent, image_size=image_size)
         return check_against_catalog(self.apply_recall(recipe, recall), self.catalog)
 
-    def segment(self, image: Image.Image, box=None) -> Image.Image:
-        return segment_image(image, box=box)
+    def segment(self, image: Image.Image, box=None, *, cancel=None) -> Image.Image:
+        return segment_image(image, box=box, cancel=cancel)
 
     def render(self, recipe: Recipe, image=None, mask=None, *, progress=None, cancel=None):
         check_against_catalog(recipe, self.catalog)
@@ -140,7 +140,7 @@ class Studio:
                 # In inpaint mode the mask is the area to repaint: guessing it would repaint the product.
                 raise InputError("inpaint needs a mask of the area to repaint (white = repaint); pass --mask")
             if mask is None:
-                mask = self.segment(image)
+                mask = self.segment(image, cancel=cancel)
         with self._engine_lock:
             return self.engine.render(recipe, image, mask, progress=progress, cancel=cancel)
 
@@ -149,6 +149,6 @@ class Studio:
     ) -> Result:
         recipe = self.plan(request, parent, image_size=image.size if image is not None else None, user=user)
         if image is not None and mask is None and recipe.mode in ("replace_background", "restyle"):
-            mask = self.segment(image)
+            mask = self.segment(image, cancel=cancel)
         images = self.render(recipe, image, mask, progress=progress, cancel=cancel)
         return Result(recipe, images, mask, self.engine.name, list(recipe.notes))

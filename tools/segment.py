@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from sceneshop.tools.errors import InputError
+from sceneshop.tools.errors import InputError, check_cancel
 
 Box = tuple[int, int, int, int]
 
@@ -19,7 +19,7 @@ DEFAULT_MARGIN = 0.06  # default GrabCut box: the image minus this fraction on e
 MIN_AREA = 0.002  # fraction of the image: anything smaller is noise, not a product
 
 
-def segment(image: Image.Image, box: Box | None = None) -> Image.Image:
+def segment(image: Image.Image, box: Box | None = None, *, cancel=None) -> Image.Image:
     """Returns an "L" mask of the product (255 product, 0 background), the size of `image`.
 
     Tried in order: (a) a meaningful alpha channel is the mask; (b) a plain background (border
@@ -27,7 +27,9 @@ def segment(image: Image.Image, box: Box | None = None) -> Image.Image:
     label on a product shot on white stays product; (c) otherwise GrabCut, initialised with
     `box` (left, top, right, bottom) or a default centre box. `box` also limits (a) and (b).
     An alpha channel is returned as is (soft edge and holes kept); (b) and (c) give 0/255.
-    Raises InputError when nothing is found."""
+    Raises InputError when nothing is found, and Cancelled between steps once `cancel` (a
+    threading.Event) is set."""
+    check_cancel(cancel)
     if image.width < 8 or image.height < 8:
         raise InputError(f"the photo is {image.width}x{image.height}; it must be at least 8x8 pixels")
     box = _check_box(box, image.size)
@@ -39,10 +41,14 @@ def segment(image: Image.Image, box: Box | None = None) -> Image.Image:
             raise InputError(NOTHING_FOUND)
         return Image.fromarray(alpha, "L")
     rgb = np.asarray(image.convert("RGB"))
+    check_cancel(cancel)
     keyed = _key_plain_background(rgb)
+    check_cancel(cancel)
     if keyed is not None:
         return _finish(_clip(keyed, box))
-    return _finish(_grabcut(rgb, box))
+    mask = _grabcut(rgb, box)
+    check_cancel(cancel)
+    return _finish(mask)
 
 
 # ---------------------------------------------------------------- (a) alpha

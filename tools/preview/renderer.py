@@ -22,7 +22,7 @@ from PIL import Image
 
 from sceneshop.tools.catalog import Catalog, ScenePreset, load_catalog
 from sceneshop.tools.composite import composite_product, framing_fill, place_product
-from sceneshop.tools.errors import Cancelled, InputError
+from sceneshop.tools.errors import InputError, check_cancel
 from sceneshop.tools.preview.backdrops import draw_scene
 from sceneshop.tools.preview.canvas import Canvas
 from sceneshop.tools.preview.paint import Rgb, blur, col_coords, hex_rgb, mix, radial, row_coords
@@ -74,14 +74,14 @@ class EmbeddedRenderer:
     def render(self, recipe, image: Image.Image | None, mask: Image.Image | None, *,
                progress=None, cancel=None) -> list[Image.Image]:
         """Returns recipe.output.count images; image i uses seed recipe.seed + i."""
-        _check_cancel(cancel)
+        check_cancel(cancel)
         count = int(getattr(recipe.output, "count", 1) or 1)
         total = count * len(STAGES)
         done = 0
 
         def step() -> None:
             nonlocal done
-            _check_cancel(cancel)
+            check_cancel(cancel)
             done += 1
             if progress is not None:
                 progress(done, total)
@@ -92,12 +92,13 @@ class EmbeddedRenderer:
         if image is not None:
             image = image.convert("RGB") if image.mode not in ("RGB", "RGBA") else image
             if mask is None and mode != "inpaint":
-                mask = segment(image)  # the caller gave no mask: find the product ourselves
+                mask = segment(image, cancel=cancel)  # the caller gave no mask: find the product ourselves
             if mask is None:
                 raise InputError("inpaint needs a mask of the area to repaint; draw one or upload it")
             if mask.size != image.size:
                 raise InputError(f"mask size {mask.size} differs from image size {image.size}; "
                                  "use a mask made for this photo")
+        check_cancel(cancel)
         setup = _setup(recipe, self.catalog, image.size if image is not None else None)
         placement = None
         if image is not None and mode == "replace_background":
@@ -105,6 +106,7 @@ class EmbeddedRenderer:
             if setup.background is None:
                 # Only pixels outside the mask change: the placed product itself stays exact.
                 placement = replace(placement, product=bleed_edges(placement.product, placement.mask))
+        check_cancel(cancel)  # placing a large photo is a stage of its own
         results = []
         for i in range(count):
             seed = (int(recipe.seed) + i) % 2**32
@@ -356,11 +358,6 @@ def _apply_shadow(bg: np.ndarray, ctx: Canvas, mask: Image.Image, direction: str
 
 
 # ---------------------------------------------------------------- small helpers
-
-
-def _check_cancel(cancel) -> None:
-    if cancel is not None and cancel.is_set():
-        raise Cancelled("generation cancelled; nothing was saved — send the request again to restart")
 
 
 def _hex_bytes(value: str) -> tuple[int, int, int]:
