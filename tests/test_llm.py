@@ -245,7 +245,7 @@ def test_unknown_lora_goes_back_with_the_choices_then_the_correction_is_used(off
         (call("plan_recipe", {**BEACH, "lighting_preset": "disco"}), "known: blue_hour, dappled_light"),
         (call("plan_recipe", {**BEACH, "kelvin": 99000}), "argument 'kelvin'"),
         (call("plan_recipe", {**BEACH, "framing": "extreme"}), "argument 'framing'"),
-        (call("plan_recipe", {**BEACH, "scene": "beach"}), "unknown argument(s) scene"),
+        (call("plan_recipe", {**BEACH, "scene": "beach"}), "unknown argument(s) 'scene'"),
         (
             call("plan_recipe", {**BEACH, "loras": [{"name": "film_grain"}, {"name": "neon_glow"}]}),
             "mix base",
