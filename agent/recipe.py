@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
 from sceneshop.agent.looks import Retouch, TextLayer
 from sceneshop.tools.catalog import Catalog
+from sceneshop.tools.echo import capped
 from sceneshop.tools.errors import RecipeError
 
 SCHEMA_VERSION = 1
@@ -21,6 +22,22 @@ Framing = Literal["close", "medium", "wide"]
 
 
 MAX_SEED = 2**32 - 1
+
+# Every text field has a ceiling: a recipe travels into prompts, chat messages, PNG text chunks and
+# the memory store, so one unbounded field once turned a 20 MB tool argument into a 63 MB store.
+# Catalog names are short words; ids are 12 hex digits (new_id) and 16 in the memory.
+NAME_LIMIT = 60
+ID_LIMIT = 64
+PROP_LIMIT = 80
+# Notes are the planners' own explanations, appended after validation (list.append bypasses it), so
+# they are trimmed, not refused: on validation and again on every dump (JSON, PNG, memory).
+MAX_NOTES = 20
+NOTE_LIMIT = 500
+# A validation message names this many problems, then says how many more (a list of 1000 bad
+# items would otherwise give a 1000-part message).
+ERRORS_SHOWN = 5
+
+CatalogName = Annotated[str, Field(max_length=NAME_LIMIT)]
 
 
 def new_id() -> str:
@@ -45,14 +62,14 @@ class Subject(_Part):
 
 
 class Scene(_Part):
-    preset: str = "studio_white"
+    preset: CatalogName = "studio_white"
     description: str = Field("", max_length=1000, description="setting, surface, user's own words")
-    props: list[str] = Field(default_factory=list, max_length=12)
+    props: list[Annotated[str, Field(max_length=PROP_LIMIT)]] = Field(default_factory=list, max_length=12)
     clutter: float = Field(0.4, ge=0.0, le=1.0, description="0 = bare, 1 = busy")
 
 
 class Lighting(_Part):
-    preset: str = "softbox"
+    preset: CatalogName = "softbox"
     direction: str = Field("front", max_length=40)
     kelvin: int = Field(5500, ge=1500, le=12000)
     exposure: float = Field(0.0, ge=-1.0, le=1.0, description="-1 darker … +1 brighter")
@@ -65,19 +82,19 @@ class Camera(_Part):
 
 
 class LoraChoice(_Part):
-    name: str
+    name: CatalogName
     weight: float = Field(ge=-2.0, le=2.0)
 
 
 class Output(_Part):
-    preset: str | None = None
+    preset: CatalogName | None = None
     count: int = Field(1, ge=1, le=8)
 
 
 class Recipe(_Part):
     schema_version: int = SCHEMA_VERSION
-    id: str = Field(default_factory=new_id)
-    parent_id: str | None = None
+    id: str = Field(default_factory=new_id, max_length=ID_LIMIT)
+    parent_id: str | None = Field(None, max_length=ID_LIMIT)
     request: str = Field("", max_length=2000)
     mode: Mode = "replace_background"
     subject: Subject = Field(default_factory=Subject)
@@ -102,6 +119,15 @@ class Recipe(_Part):
     retouch: Retouch = Field(default_factory=Retouch)
     person: str = Field("", max_length=300, description="dress_model: who wears the garment")
 
+    @field_validator("notes")
+    @classmethod
+    def _trim_notes(cls, notes: list[str]) -> list[str]:
+        return _trimmed_notes(notes)
+
+    @field_serializer("notes")
+    def _dump_notes(self, notes: list[str]) -> list[str]:
+        return _trimmed_notes(notes)
+
     @field_validator("width", "height")
     @classmethod
     def _multiple_of_8(cls, v: int) -> int:
@@ -124,6 +150,11 @@ class Recipe(_Part):
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise RecipeError(f"recipe is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        except RecursionError:
+            raise RecipeError(
+                "recipe JSON is nested far deeper than a recipe (4 levels); pass a recipe file "
+                "Sceneshop wrote (--recipe-out, or `sceneshop memory show`)"
+            ) from None
         return cls.from_dict(data)
 
     @classmethod
@@ -131,9 +162,14 @@ class Recipe(_Part):
         if not isinstance(data, dict):
             raise RecipeError("recipe must be a JSON object")
         version = data.get("schema_version", SCHEMA_VERSION)
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
+        if isinstance(version, bool) or not isinstance(version, int):
             raise RecipeError(
-                f"recipe schema_version {version!r} is newer than this Sceneshop understands "
+                f"recipe field 'schema_version': must be a whole number such as {SCHEMA_VERSION} "
+                f"(got {capped(version)}, a {type(version).__name__}); write it without quotes"
+            )
+        if version > SCHEMA_VERSION:
+            raise RecipeError(
+                f"recipe schema_version {version} is newer than this Sceneshop understands "
                 f"({SCHEMA_VERSION}); upgrade Sceneshop to read it"
             )
         try:
@@ -143,14 +179,25 @@ class Recipe(_Part):
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """One line per problem, each naming the field, e.g. "recipe field 'steps': ≤ 150 (got 500)"."""
+    """One line naming each field and what it got (capped), e.g. "recipe field 'steps': ≤ 150
+    (got 500)"; after ERRORS_SHOWN problems, how many more there are."""
+    errors = exc.errors()
     parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "recipe"
+    for err in errors[:ERRORS_SHOWN]:
+        # The field path can hold a key the input made up (an unknown field), so it is capped too.
+        where = capped(".".join(str(p) for p in err["loc"]) or "recipe")
         got = err.get("input")
-        got_text = f" (got {got!r})" if not isinstance(got, dict | list) else ""
-        parts.append(f"recipe field '{where}': {err['msg']}{got_text}")
+        got_text = f" (got {capped(got)})" if not isinstance(got, dict | list) else ""
+        parts.append(f"recipe field {where}: {err['msg']}{got_text}")
+    if len(errors) > ERRORS_SHOWN:
+        parts.append(f"and {len(errors) - ERRORS_SHOWN} more problems")
     return "; ".join(parts)
+
+
+def _trimmed_notes(notes: list[str]) -> list[str]:
+    if len(notes) <= MAX_NOTES and all(len(n) <= NOTE_LIMIT for n in notes):
+        return notes
+    return [n if len(n) <= NOTE_LIMIT else n[: NOTE_LIMIT - 1] + "…" for n in notes[:MAX_NOTES]]
 
 
 def check_against_catalog(recipe: Recipe, catalog: Catalog) -> Recipe:

@@ -130,8 +130,8 @@ class Studio:
         recipe = self.planner.plan(request, parent, image_size=image_size)
         return check_against_catalog(self.apply_recall(recipe, recall), self.catalog)
 
-    def segment(self, image: Image.Image, box=None) -> Image.Image:
-        return segment_image(image, box=box)
+    def segment(self, image: Image.Image, box=None, *, cancel=None) -> Image.Image:
+        return segment_image(image, box=box, cancel=cancel)
 
     def render(self, recipe: Recipe, image=None, mask=None, *, progress=None, cancel=None):
         """The pictures of `recipe`: the recipe is checked against the catalog here; the photo and
@@ -141,7 +141,7 @@ class Studio:
         # The looks around the engine need the product's mask before it (straighten) and after it
         # (text, harmonize), so the inputs are completed here; the engine's own check_inputs then
         # finds nothing missing.
-        image, mask = check_inputs(recipe, image, mask)
+        image, mask = check_inputs(recipe, image, mask, cancel=cancel)
         image, mask, looks = prepare_product(recipe, image, mask)  # straighten (tools/finish.py)
         with self._engine_lock:
             images = self.engine.render(recipe, image, mask, progress=progress, cancel=cancel)

@@ -253,7 +253,7 @@ def test_a_weight_outside_the_catalog_range_is_clamped_with_a_note_not_sent_back
         (call("plan_recipe", {**BEACH, "lighting_preset": "disco"}), "known: blue_hour, dappled_light"),
         (call("plan_recipe", {**BEACH, "kelvin": 99000}), "argument 'kelvin'"),
         (call("plan_recipe", {**BEACH, "framing": "extreme"}), "argument 'framing'"),
-        (call("plan_recipe", {**BEACH, "scene": "beach"}), "unknown argument(s) scene"),
+        (call("plan_recipe", {**BEACH, "scene": "beach"}), "unknown argument(s) 'scene'"),
         (
             call("plan_recipe", {**BEACH, "loras": [{"name": "film_grain"}, {"name": "neon_glow"}]}),
             "mix base",

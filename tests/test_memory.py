@@ -417,7 +417,7 @@ def test_a_corrupt_store_is_reported_and_left_alone(tmp_path):
         RecipeMemory(tmp_path)
     message = str(err.value)
     assert f"memory store at {tmp_path / 'memory'} cannot be read" in message
-    assert "move it aside or restore a backup" in message and "it was not modified" in message
+    assert "It was not modified. To go on, move it aside" in message and "sceneshop memory import" in message
     assert snapshot(tmp_path / "memory") == before
 
     # A valid SQLite file that is not a Chroma store is not "upgraded" by Chroma either.
@@ -437,7 +437,7 @@ def test_a_corrupt_store_is_reported_and_left_alone(tmp_path):
 def test_an_unreadable_store_is_reported(tmp_path):
     (tmp_path / "memory").mkdir()
     (tmp_path / "memory" / "chroma.sqlite3").mkdir()  # something is there, and it cannot be read
-    with pytest.raises(SceneshopError, match="cannot be read .*it was not modified"):
+    with pytest.raises(SceneshopError, match="cannot be read .*It was not modified"):
         RecipeMemory(tmp_path)
     (tmp_path / "memory" / "chroma.sqlite3").rmdir()
     (tmp_path / "memory").rmdir()

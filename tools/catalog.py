@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from sceneshop.tools.echo import capped
 from sceneshop.tools.errors import CatalogError
 
 
@@ -99,7 +100,7 @@ def _lookup(table: dict, name: str, what: str, path: Path):
     except KeyError:
         known = ", ".join(sorted(table))
         raise CatalogError(
-            f"'{name}' is not a known {what} ({path.parent.name}/{path.name}); known: {known}"
+            f"{capped(name)} is not a known {what} ({path.parent.name}/{path.name}); known: {known}"
         ) from None
 
 

@@ -23,3 +23,10 @@ class EngineError(SceneshopError):
 
 class Cancelled(EngineError):
     """The user cancelled a running generation."""
+
+
+def check_cancel(cancel) -> None:
+    """Raises Cancelled when `cancel` (a threading.Event, or None) is set: what a long job calls
+    between its stages, so a cancelled or abandoned turn stops at the next one."""
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("generation cancelled; nothing was saved — send the request again to restart")

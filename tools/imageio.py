@@ -8,6 +8,7 @@ import math
 import os
 import re
 import secrets
+import stat
 import warnings
 from pathlib import Path
 
@@ -101,8 +102,14 @@ def save_png(image: Image.Image, path: str | Path, metadata: dict[str, str] | No
 def write_atomic(path: str | Path, data: bytes) -> Path:
     """Writes `data` to `path` through a temp file in the same folder and os.replace, so readers
     see the old file or the complete new one, never a partial one (a full disk included). Raises
-    SceneshopError saying what failed and where."""
-    path = Path(path)
+    SceneshopError saying what failed and where.
+
+    Only a regular file (or nothing) is replaced. A device, fifo or socket at `path` (`-o /dev/null`)
+    is refused with an InputError, and so is a folder: os.replace would swap a regular file in for
+    it (as root, /dev/null became one). A symlink is followed: where it points is the user's choice,
+    so its target is what gets written (the same rule applies to the target) and the link stays a
+    link. Returns the path written, the link's target for a symlink."""
+    path = _output_target(Path(path))
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +120,10 @@ def write_atomic(path: str | Path, data: bytes) -> Path:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            # Checked again just before the swap: whatever appeared meanwhile is not replaced blindly.
+            # (Someone who can write in the folder can still swap a device in between these two lines;
+            # no portable rename refuses a non-regular target.)
+            _output_target(path)
             os.replace(tmp, path)
         except BaseException:
             _remove_quietly(tmp)
@@ -120,6 +131,37 @@ def write_atomic(path: str | Path, data: bytes) -> Path:
     except OSError as exc:
         raise SceneshopError(_save_error_message(path, exc)) from None
     return path
+
+
+def _output_target(path: Path) -> Path:
+    """The file to write for `path`: itself, or a symlink's final target; InputError when what is
+    there is not a regular file. Never opens anything (opening a fifo would block)."""
+    if path.is_symlink():
+        try:
+            path = path.resolve(strict=False)
+        except (OSError, RuntimeError):  # a symlink loop
+            raise InputError(
+                f"'{path}' is a symlink that leads back to itself (a loop); choose another output path"
+            ) from None
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return path  # a new file
+    except OSError:
+        return path  # let the write itself report it (permission, a file where a folder should be)
+    if stat.S_ISREG(mode):
+        return path
+    kind = (
+        "a folder" if stat.S_ISDIR(mode)
+        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a fifo (named pipe)" if stat.S_ISFIFO(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
+    raise InputError(
+        f"'{path}' is {kind}; Sceneshop only replaces regular files — give the path of a new or "
+        "existing image file"
+    )
 
 
 # ---------------------------------------------------------------- helpers

@@ -26,7 +26,7 @@ def check_photo(mode: str, has_photo: bool) -> None:
 
 
 def check_inputs(
-    recipe, image: Image.Image | None, mask: Image.Image | None
+    recipe, image: Image.Image | None, mask: Image.Image | None, cancel=None
 ) -> tuple[Image.Image | None, Image.Image | None]:
     """The photo and mask to render `recipe` with, or InputError saying what is missing and how to
     fix it.
@@ -50,7 +50,7 @@ def check_inputs(
                 "dress_model needs the garment's mask (white = garment only, not the mannequin); "
                 "make one in the cut-out step or pass --mask"
             )
-        mask = segment(image)
+        mask = segment(image, cancel=cancel)
     if mask.size != image.size:
         raise InputError(
             f"mask size {mask.size} differs from image size {image.size}; use a mask made for this photo"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from sceneshop.agent.cli.group import say
 from sceneshop.tools.errors import InputError, SceneshopError
 from sceneshop.tools.imageio import save_png
 
@@ -36,7 +37,7 @@ def chat(image, mask, user, out):
     settings = get_settings()
     studio = Studio.from_settings(settings)
     if studio.memory_note:
-        click.echo(f"note: {studio.memory_note}", err=True)
+        say(f"note: {studio.memory_note}", err=True)
     session = Session(studio, user=user or getattr(settings, "user", None) or "local")
     if image:
         opened = session.open_product(image, mask)  # the same checks as an upload in the studio
@@ -44,12 +45,12 @@ def chat(image, mask, user, out):
             raise InputError(opened.reply)
     folder = Path(out)
     interactive = sys.stdin.isatty()
-    click.echo(studio.banner())
+    say(studio.banner())
     if interactive:
-        click.echo('Type a request ("on a beach at sunset"), feedback, "undo", or "quit".')
+        say('Type a request ("on a beach at sunset"), feedback, "undo", or "quit".')
     while True:
         if interactive:
-            click.echo("> ", nl=False)
+            say("> ", nl=False)
         line = sys.stdin.readline()
         if not line:  # end of input: a pipe ran dry, or Ctrl-D
             break
@@ -59,7 +60,7 @@ def chat(image, mask, user, out):
         if text.lower() in QUIT:
             break
         turn = session.send(text)
-        click.echo(turn.reply)
+        say(turn.reply)
         _save_pictures(turn, folder)
 
 
@@ -76,6 +77,6 @@ def _save_pictures(turn, folder: Path) -> None:
             folder.mkdir(parents=True, exist_ok=True)
             path = save_png(picture, folder / name, metadata=metadata)
         except (OSError, SceneshopError) as exc:
-            click.echo(f"error: cannot save the picture ({exc})", err=True)
+            say(f"error: cannot save the picture ({exc})", err=True)
             continue
-        click.echo(f"saved {path}")
+        say(f"saved {path}")

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import os
+import socket
 import sys
 from pathlib import Path
 
 import click
 
+from sceneshop.tools.echo import capped, printable
 from sceneshop.tools.errors import InputError, SceneshopError
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def say(text, *, err: bool = False, nl: bool = True) -> None:
+    """click.echo for every line the CLI prints: requests, recipes, notes and error messages carry
+    words from users, language models and imported files, so control characters (ESC, BEL, ...)
+    are stripped before they reach the terminal."""
+    click.echo(printable(text), err=err, nl=nl)
 
 
 def _studio():
@@ -18,7 +29,7 @@ def _studio():
 
     studio = Studio.from_settings()
     if studio.memory_note:
-        click.echo(f"note: {studio.memory_note}", err=True)
+        say(f"note: {studio.memory_note}", err=True)
     return studio
 
 
@@ -83,6 +94,7 @@ def _progress():
 
     def report(step: int, total: int) -> None:
         filled = int(30 * step / max(total, 1))
+        # Our own text, not say(): its "\r" redraws the bar in place.
         click.echo(f"\r[{'#' * filled}{'.' * (30 - filled)}] {step}/{total}", err=True, nl=step >= total)
 
     return report
@@ -103,15 +115,15 @@ def plan(request, image, parent, as_json):
     photo = _load_photo(image)
     recipe = _studio().plan(request, _load_recipe(parent), image_size=photo.size if photo else None)
     if as_json:
-        click.echo(recipe.to_json())
+        say(recipe.to_json())
         return
-    click.echo(
+    say(
         f"scene: {recipe.scene.preset}  time: {recipe.time_of_day}  lighting: "
         f"{recipe.lighting.preset} {recipe.lighting.kelvin}K  size: {recipe.width}x{recipe.height}"
     )
-    click.echo(f"prompt: {recipe.prompt}")
+    say(f"prompt: {recipe.prompt}")
     for note in recipe.notes:
-        click.echo(f"- {note}")
+        say(f"- {note}")
 
 
 @main_group.command()
@@ -133,10 +145,10 @@ def generate(request, image, mask, parent, out, recipe_out):
 
         write_atomic(recipe_out, result.recipe.to_json().encode("utf-8"))
     for note in result.notes:
-        click.echo(f"- {note}", err=True)
+        say(f"- {note}", err=True)
     for path, verdict in zip(paths, result.checks, strict=False):
-        click.echo(f"{path}: {verdict}", err=True)
-    click.echo("\n".join(paths))
+        say(f"{path}: {verdict}", err=True)
+    say("\n".join(paths))
 
 
 @main_group.command()
@@ -153,8 +165,8 @@ def render(recipe_json, image, mask, out):
     checks = studio.check(recipe, images)
     paths = _save_images(images, out, recipe, checks)
     for path, verdict in zip(paths, checks, strict=False):
-        click.echo(f"{path}: {verdict}", err=True)
-    click.echo("\n".join(paths))
+        say(f"{path}: {verdict}", err=True)
+    say("\n".join(paths))
 
 
 @main_group.command()
@@ -173,9 +185,8 @@ def segment(image, out, box):
         except ValueError:
             hint = ()
         if len(hint) != 4:
-            raise InputError(f"--box '{box}' must be four integers LEFT,TOP,RIGHT,BOTTOM")
-    save_png(segment_image(_load_photo(image), box=hint), out)
-    click.echo(out)
+            raise InputError(f"--box {capped(box)} must be four integers LEFT,TOP,RIGHT,BOTTOM")
+    say(save_png(segment_image(_load_photo(image), box=hint), out))
 
 
 @main_group.command()
@@ -201,8 +212,42 @@ def check(image, marketplace):
 def serve(host, port):
     """Start the Gradio studio."""
     from sceneshop import app
+    from sceneshop.agent.settings import get_settings
 
-    app.main(host=host, port=port)
+    settings = get_settings()
+    where = (host or settings.host, port or settings.port)
+    # Checked first so a busy port costs no app build; a server that takes the port between this
+    # check and the launch (a race) still ends below as the same one line.
+    _check_port(*where)
+    try:
+        app.main(host=host, port=port)
+    except OSError:  # Gradio's "Cannot find empty port" carries no errno: look at the port again
+        _check_port(*where)
+        raise
+
+
+def _check_port(host: str, port: int) -> None:
+    """InputError naming the address, the port and the settings when the studio cannot listen there."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As the server does: a port left in TIME_WAIT by an earlier run is free to use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"port {port} on {host} is already in use (another `sceneshop serve`?); stop that "
+                    "server or choose another port with --port or SCENESHOP_PORT"
+                ) from None
+            if exc.errno in (errno.EACCES, errno.EPERM):
+                raise InputError(
+                    f"no permission to listen on port {port} (ports below 1024 need root); choose "
+                    "another with --port or SCENESHOP_PORT"
+                ) from None
+            raise InputError(
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}); check --host / SCENESHOP_HOST "
+                "and --port / SCENESHOP_PORT"
+            ) from None
 
 
 def _register_optional_commands() -> None:
@@ -221,16 +266,18 @@ def main(argv: list[str] | None = None) -> int:
         # Without standalone mode click returns a command's exit code (`check` fails with 1).
         code = main_group.main(args=argv, prog_name="sceneshop", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        say("aborted", err=True)
         return 1
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()  # click repeats the bad value: printed through say() like the rest
+        exc.show(file=shown)
+        say(shown.getvalue(), err=True, nl=False)
         return 2
     except SceneshopError as exc:
-        click.echo(f"error: {exc}", err=True)
+        say(f"error: {exc}", err=True)
         return 2
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        say("interrupted", err=True)
         return 130
     return code if isinstance(code, int) else 0
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import click
 
+from sceneshop.agent.cli.group import say
+from sceneshop.tools.echo import printable
+
 # sceneshop.agent.memory.memory (ChromaDB, the embedding model) is imported inside the commands, so that
 # `sceneshop --help` and the other commands do not pay for it.
 
@@ -40,7 +43,8 @@ def _when(timestamp: float) -> str:
 
 
 def _cut(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
+    # Stripped before measuring, so an ESC in a request neither reaches the terminal nor shifts columns.
+    text = " ".join(printable(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -82,9 +86,9 @@ def list_(user, data_dir, category, rating):
     with mem:
         entries = mem.list(user, category=category, rating=rating)
     if not entries:
-        click.echo(f"no recipes remembered for {user}")
+        say(f"no recipes remembered for {user}")
         return
-    click.echo(_table(ENTRY_HEADERS, [_entry_row(e) for e in entries]))
+    say(_table(ENTRY_HEADERS, [_entry_row(e) for e in entries]))
 
 
 @memory.command()
@@ -99,10 +103,10 @@ def search(user, data_dir, text, k, category, rating):
     with mem:
         hits = mem.search(user, text, k=k, category=category, rating=rating)
     if not hits:
-        click.echo(f"no recipes remembered for {user}")
+        say(f"no recipes remembered for {user}")
         return
     rows = [[f"{sim:.2f}", *_entry_row(e)] for e, sim in hits]
-    click.echo(_table(["match", *ENTRY_HEADERS], rows))
+    say(_table(["match", *ENTRY_HEADERS], rows))
 
 
 @memory.command()
@@ -120,13 +124,13 @@ def show(user, data_dir, entry_id):
         ("thumbnail", str(entry.thumbnail) if entry.thumbnail else "-"),
     ]
     for key, value in fields:
-        click.echo(f"{key + ':':11}{value}")
-    click.echo("recipe:")
+        say(f"{key + ':':11}{value}")
+    say("recipe:")
     try:
         body = entry.recipe.to_json()
     except Exception as exc:  # show what is stored, and why it cannot be used
         body = f"{entry.recipe_json}\n(cannot be used: {exc})"
-    click.echo(textwrap.indent(body, "  "))
+    say(textwrap.indent(body, "  "))
 
 
 @memory.command()
@@ -143,7 +147,7 @@ def rename(user, data_dir, entry_id, name, clear):
     user, mem = _open(user, data_dir)
     with mem:
         entry = mem.rename(user, entry_id, None if clear else name)
-    click.echo(f"{entry.id} is now named '{entry.name}'" if entry.name else f"{entry.id} has no name now")
+    say(f"{entry.id} is now named '{entry.name}'" if entry.name else f"{entry.id} has no name now")
 
 
 @memory.command()
@@ -158,7 +162,7 @@ def delete(user, data_dir, entry_id, yes):
         if not yes:
             click.confirm(f"delete {entry.id} ({entry.name or _cut(entry.request, 40)})?", abort=True)
         mem.delete(user, entry_id)
-    click.echo(f"deleted {entry.id}")
+    say(f"deleted {entry.id}")
 
 
 @memory.command("export")
@@ -169,7 +173,7 @@ def export_(user, data_dir, path):
     user, mem = _open(user, data_dir)
     with mem:
         count = mem.export(user, path)
-    click.echo(f"exported {count} recipe{'s' if count != 1 else ''} to {path}")
+    say(f"exported {count} recipe{'s' if count != 1 else ''} to {path}")
 
 
 @memory.command("import")
@@ -180,4 +184,4 @@ def import_(user, data_dir, path):
     user, mem = _open(user, data_dir)
     with mem:
         count = mem.import_(user, path)
-    click.echo(f"imported {count} recipe{'s' if count != 1 else ''} from {path}")
+    say(f"imported {count} recipe{'s' if count != 1 else ''} from {path}")

@@ -3,13 +3,16 @@ checked against the recipe schema and the catalogs, with the embedded planner as
 
 from __future__ import annotations
 
+import contextvars
 import json
 import string
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import yaml
 from langchain_core.language_models import BaseChatModel
@@ -19,15 +22,81 @@ from sceneshop.agent.llm.toolbox import Desk, Observation, run_call, tools_for
 from sceneshop.agent.recipe import Recipe
 from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.tools.catalog import Catalog, default_folder, load_catalog
+from sceneshop.tools.echo import capped
 from sceneshop.tools.errors import CatalogError, SceneshopError
 
 OPENAI_URL = "https://api.openai.com/v1"
 # Local servers (llama.cpp, Ollama, vLLM) accept any key, but the openai client insists on one.
 LOCAL_KEY = "sk-no-key-needed"
+# A chat completion with one recipe tool call is a few KB; a server that sends more is broken or
+# hostile (a 30 MB reply was read whole, three times: +300 MB RSS). The read stops here.
+MAX_REPLY_BYTES = 2 * 2**20
+
+# When the current planning turn must be over (time.monotonic()), for the HTTP client's hooks.
+# httpx's timeouts are per read: a server that sends one byte a second never trips them.
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("llm_deadline", default=None)
 
 
 class LLMUnavailable(SceneshopError):
     """The endpoint did not give a usable answer (auth, rate limit, timeout, server down)."""
+
+
+def guarded_http_client(endpoint: str, timeout_s: float | None) -> httpx.Client:
+    """The HTTP client the LLM planner talks through: every request's timeouts are cut to the time
+    left in the planning turn, and a reply is read only while the turn has time left and up to
+    MAX_REPLY_BYTES. (Event hooks, not a custom transport, so proxies from the environment still
+    apply.)"""
+
+    def clamp(request: httpx.Request) -> None:
+        deadline = _DEADLINE.get()
+        if deadline is None:
+            return
+        left = max(0.001, deadline - time.monotonic())
+        timeouts = request.extensions.get("timeout") or {}
+        request.extensions["timeout"] = {
+            key: left if value is None else min(value, left)
+            for key, value in {"connect": None, "read": None, "write": None, "pool": None, **timeouts}.items()
+        }
+
+    def guard(response: httpx.Response) -> None:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+            response.close()
+            raise _too_large(endpoint, int(declared))
+        response.stream = _GuardedStream(response.stream, response.request, endpoint, _DEADLINE.get())
+
+    return httpx.Client(
+        timeout=timeout_s, follow_redirects=True, event_hooks={"request": [clamp], "response": [guard]}
+    )
+
+
+class _GuardedStream(httpx.SyncByteStream):
+    """A reply body that stops at MAX_REPLY_BYTES and at the turn's deadline."""
+
+    def __init__(self, inner, request: httpx.Request, endpoint: str, deadline: float | None):
+        self.inner, self.request, self.endpoint, self.deadline = inner, request, endpoint, deadline
+
+    def __iter__(self):
+        read = 0
+        for chunk in self.inner:
+            read += len(chunk)
+            if read > MAX_REPLY_BYTES:
+                raise _too_large(self.endpoint, None)
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                # An httpx timeout, so the openai client reports it as one (APITimeoutError).
+                raise httpx.ReadTimeout("the planning turn's time is up", request=self.request)
+            yield chunk
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _too_large(endpoint: str, size: int | None) -> LLMUnavailable:
+    said = f"{size / 2**20:.1f} MB" if size else f"more than {MAX_REPLY_BYTES // 2**20} MB"
+    return LLMUnavailable(
+        f"the language model at {endpoint} sent a reply of {said} (a recipe is a few KB; the limit is "
+        f"{MAX_REPLY_BYTES // 2**20} MB); check the server"
+    )
 
 
 @dataclass
@@ -72,11 +141,13 @@ class LLMPlanner:
         from langchain_openai import ChatOpenAI
 
         s = settings or get_settings()
+        endpoint = (s.openai_base_url or OPENAI_URL).rstrip("/")
         model = ChatOpenAI(
             model=s.llm_model,
             api_key=s.openai_api_key or LOCAL_KEY,
             base_url=s.openai_base_url,
             timeout=s.llm_timeout_s,
+            http_client=guarded_http_client(endpoint, s.llm_timeout_s),
             # Fail fast and plan offline for this turn rather than keep the chat waiting on backoff.
             max_retries=0,
             # Chat Completions is what every OpenAI-compatible server speaks.
@@ -85,7 +156,7 @@ class LLMPlanner:
         return cls(
             model,
             retries=s.llm_retries,
-            endpoint=(s.openai_base_url or OPENAI_URL).rstrip("/"),
+            endpoint=endpoint,
             model_name=s.llm_model,
             timeout_s=s.llm_timeout_s,
             fallback=fallback,
@@ -138,10 +209,16 @@ class LLMPlanner:
     # ----------------------------------------------------------------------------- the loop
 
     def _converse(self, desk: Desk, tools: list, *, need_recipe: bool, history=()) -> Reply:
+        # timeout_s bounds the whole turn (connect, every read, every retry and look-up), not each
+        # read: _ask checks it between model calls, the HTTP client's hooks during one.
+        deadline = time.monotonic() + self.timeout_s if self.timeout_s else None
+        token = _DEADLINE.set(deadline)
         try:
             return self._loop(desk, tools, need_recipe, history)
         except LLMUnavailable as exc:
             return self._offline(desk, f"{exc} — planned offline instead")
+        finally:
+            _DEADLINE.reset(token)
 
     def _loop(self, desk: Desk, tools: list, need_recipe: bool, history) -> Reply:
         """Think -> call a tool -> observe -> answer, at most max_steps model calls. Mistakes go back
@@ -198,15 +275,19 @@ class LLMPlanner:
         key = (tuple(t.name for t in tools), choice)
         if key not in self._bound:
             self._bound[key] = self.model.bind_tools(tools, tool_choice=choice)
+        deadline = _DEADLINE.get()
+        if deadline is not None and time.monotonic() >= deadline:
+            raise LLMUnavailable(self._late())
         try:
             return self._bound[key].invoke(messages)
         except openai.APIError as exc:
             raise LLMUnavailable(self.explain(exc)) from None
-        except (ValueError, TypeError, KeyError) as exc:
-            # A server that answers 200 with something that is not a chat completion.
+        except (ValueError, TypeError, KeyError, RecursionError) as exc:
+            # A server that answers 200 with something that is not a chat completion (or JSON nested
+            # too deeply for Python's parser).
             raise LLMUnavailable(
                 f"the language model at {self.endpoint} sent a reply Sceneshop cannot read "
-                f"({type(exc).__name__}: {str(exc)[:120]})"
+                f"({type(exc).__name__}: {capped(str(exc))})"
             ) from None
 
     def _offline(self, desk: Desk, note: str) -> Reply:
@@ -224,13 +305,19 @@ class LLMPlanner:
             **kw,
         )
 
+    def _late(self) -> str:
+        limit = f" within {self.timeout_s:g} s" if self.timeout_s else " in time"
+        return (
+            f"the language model at {self.endpoint} did not answer{limit}; check the server, or raise "
+            "SCENESHOP_LLM_TIMEOUT_S"
+        )
+
     def explain(self, exc: openai.APIError) -> str:
         """One line: what the endpoint said, and what to check."""
         where = f"the language model at {self.endpoint}"
         status = getattr(exc, "status_code", None)
         if isinstance(exc, openai.APITimeoutError):
-            limit = f" within {self.timeout_s:g} s" if self.timeout_s else " in time"
-            return f"{where} did not answer{limit}; check the server, or raise SCENESHOP_LLM_TIMEOUT_S"
+            return self._late()
         if isinstance(exc, openai.APIConnectionError):
             return f"{where} cannot be reached; check OPENAI_BASE_URL and that the server is running"
         if isinstance(exc, openai.AuthenticationError):

@@ -28,11 +28,26 @@ _ids = itertools.count(1)
 
 @dataclass
 class Scripted:
-    """One scripted HTTP answer: a status, a JSON body, and an optional delay before it."""
+    """One scripted HTTP answer: a status, a JSON body (or `raw` bytes sent as they are), an optional
+    delay before it, and optionally `trickle` leading spaces (valid JSON whitespace) sent one every
+    `trickle_s` seconds, like a server that keeps a connection alive byte by byte."""
 
     status: int
     body: dict
     delay_s: float = 0.0
+    raw: bytes | None = None
+    trickle: int = 0
+    trickle_s: float = 0.0
+    declare_length: bool = True  # False: no Content-Length, the body ends when the server closes
+
+
+def trickled(reply: Scripted, spaces: int, every_s: float) -> Scripted:
+    """`reply`, preceded by `spaces` spaces sent one every `every_s` seconds."""
+    return Scripted(reply.status, reply.body, reply.delay_s, reply.raw, spaces, every_s, reply.declare_length)
+
+
+def raw_reply(payload: bytes, status: int = 200, *, declare_length: bool = True) -> Scripted:
+    return Scripted(status, {}, raw=payload, declare_length=declare_length)
 
 
 def completion(message: dict, finish_reason: str = "stop", model: str = "fake-model") -> dict:
@@ -74,6 +89,8 @@ class FakeOpenAIServer:
         self.replies: list[Scripted] = []
         self.requests: list[dict] = []
         self.headers: list[dict] = []
+        # Per reply: (bytes written, bytes in the reply); fewer written means the client hung up.
+        self.sent: list[tuple[int, int]] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -107,15 +124,25 @@ class FakeOpenAIServer:
                     reply = error_reply(500, "fake server: no scripted reply left")
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
-                payload = json.dumps(reply.body).encode()
+                payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
+                total, written = reply.trickle + len(payload), 0
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
+                    if reply.declare_length:
+                        self.send_header("Content-Length", str(total))
                     self.end_headers()
+                    for _ in range(reply.trickle):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        written += 1
+                        time.sleep(reply.trickle_s)
                     self.wfile.write(payload)
+                    written = total
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
+                with server._lock:
+                    server.sent.append((written, total))
 
             def log_message(self, *args):  # keep test output quiet
                 pass

@@ -3,7 +3,6 @@ sees, and the validation of its calls, are derived from them."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -13,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from sceneshop.agent.planner.apply import fit_size
 from sceneshop.agent.recipe import (
+    ERRORS_SHOWN,
     Framing,
     Mode,
     Recipe,
@@ -24,6 +24,7 @@ from sceneshop.agent.recipe import (
     new_seed as draw_seed,  # the tools' `new_seed: bool` argument shadows the name
 )
 from sceneshop.tools.catalog import Catalog
+from sceneshop.tools.echo import capped
 from sceneshop.tools.errors import RecipeError, SceneshopError
 from sceneshop.tools.inputs import check_photo
 
@@ -353,17 +354,19 @@ def run_call(desk: Desk, call: dict, offered: list[StructuredTool]) -> Observati
     name, call_id = call.get("name") or "", call.get("id") or ""
     tools = {t.name: t for t in offered}
     if name not in tools:
-        problem = f"there is no tool '{name}'; tools: {', '.join(tools)}"
+        problem = f"there is no tool {capped(name)}; tools: {', '.join(tools)}"
         return Observation(call_id, name, f"error: {problem}. Call one of those.", False, problem=problem)
     tool = tools[name]
     if call.get("error") is not None or not isinstance(call.get("args"), dict):
         raw = call.get("args")
-        return _failed(call_id, name, f"the arguments are not a valid JSON object ({_short(raw)})")
+        return _failed(call_id, name, f"the arguments are not a valid JSON object ({capped(raw)})")
     args = call["args"]
     fields = tool.tool_call_schema.model_fields
     unknown = sorted(set(args) - set(fields))
     if unknown:
-        problem = f"unknown argument(s) {', '.join(unknown)}; arguments: {', '.join(fields)}"
+        shown = ", ".join(capped(u) for u in unknown[:ERRORS_SHOWN])
+        more = f" and {len(unknown) - ERRORS_SHOWN} more" if len(unknown) > ERRORS_SHOWN else ""
+        problem = f"unknown argument(s) {shown}{more}; arguments: {', '.join(fields)}"
         return _failed(call_id, name, problem)
     try:
         parsed = tool.tool_call_schema.model_validate(args)
@@ -537,13 +540,11 @@ def _failed(call_id: str, name: str, problem: str) -> Observation:
 
 
 def _argument_errors(exc: ValidationError) -> str:
+    errors = exc.errors()
     parts = []
-    for err in exc.errors():
+    for err in errors[:ERRORS_SHOWN]:
         where = ".".join(str(p) for p in err["loc"]) or "arguments"
-        parts.append(f"argument '{where}': {err['msg']} (got {_short(err.get('input'))})")
+        parts.append(f"argument {capped(where)}: {err['msg']} (got {capped(err.get('input'))})")
+    if len(errors) > ERRORS_SHOWN:
+        parts.append(f"and {len(errors) - ERRORS_SHOWN} more problems")
     return "; ".join(parts)
-
-
-def _short(value: Any, limit: int = 120) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sceneshop.agent.recipe import Recipe
+from sceneshop.tools.echo import capped
 from sceneshop.tools.errors import InputError, RecipeError, SceneshopError
 
 # Version 1 is the layout written by Sceneshop now: a collection per user (see
@@ -65,7 +66,7 @@ def check_user(user: object) -> str:
     """The user id, or InputError: 1-64 of letters, digits and . _ @ + -, starting alphanumeric."""
     if not isinstance(user, str) or not _USER_RE.fullmatch(user):
         raise InputError(
-            f"user id {user!r} is not valid: use 1-64 letters, digits or . _ @ + - "
+            f"user id {capped(user)} is not valid: use 1-64 letters, digits or . _ @ + - "
             "(starting with a letter or digit)"
         )
     return user
@@ -74,14 +75,14 @@ def check_user(user: object) -> str:
 def _check_id(entry_id: object) -> str:
     if not isinstance(entry_id, str) or not _ID_RE.fullmatch(entry_id):
         raise InputError(
-            f"{entry_id!r} is not a memory entry id; `sceneshop memory list` shows the ids"
+            f"{capped(entry_id)} is not a memory entry id; `sceneshop memory list` shows the ids"
         )
     return entry_id
 
 
 def _check_rating(rating: object) -> str:
     if rating not in RATINGS:
-        raise InputError(f"rating {rating!r} is not one of {', '.join(RATINGS)}")
+        raise InputError(f"rating {capped(rating)} is not one of {', '.join(RATINGS)}")
     return str(rating)
 
 
@@ -193,7 +194,7 @@ def _upgrade_metadata(meta: dict[str, Any]) -> dict[str, Any]:
         return meta
     if version != 0:
         raise SceneshopError(
-            f"a memory entry has schema {version!r}, newer than this Sceneshop understands "
+            f"a memory entry has schema {capped(version)}, newer than this Sceneshop understands "
             f"({SCHEMA_VERSION}); upgrade Sceneshop"
         )
     created = _parse_time(meta.get("created_at"))

@@ -20,6 +20,7 @@ from sceneshop.agent.memory.entry import (
 )
 from sceneshop.agent.memory.store import THUMBNAIL_SIZE
 from sceneshop.agent.recipe import Recipe
+from sceneshop.tools.echo import capped
 from sceneshop.tools.errors import InputError, SceneshopError
 from sceneshop.tools.imageio import write_atomic
 
@@ -72,13 +73,18 @@ def _read_export(path: Path) -> list[dict[str, Any]]:
         raise InputError(
             f"{path} is not a Sceneshop memory export (not JSON: {_short(str(exc), 80)})"
         ) from None
+    except RecursionError:
+        raise InputError(
+            f"{path} is not a Sceneshop memory export (its JSON is nested far deeper than an export)"
+        ) from None
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT or not isinstance(
         data.get("entries"), list
     ):
         raise InputError(f"{path} is not a Sceneshop memory export (no \"format\": \"{EXPORT_FORMAT}\")")
     if not isinstance(data.get("schema"), int) or data["schema"] > SCHEMA_VERSION:
         raise InputError(
-            f"{path} was written by a newer Sceneshop (schema {data.get('schema')!r}); upgrade to import it"
+            f"{path} was written by a newer Sceneshop (schema {capped(data.get('schema'))}); upgrade to "
+            "import it"
         )
     items = []
     for n, raw in enumerate(data["entries"], start=1):

@@ -3,11 +3,14 @@ across processes and schema versions, and thumbnails under <data_dir>/thumbnails
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
 import secrets
+import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +26,7 @@ from chromadb.utils.embedding_functions import register_embedding_function
 from PIL import Image
 
 from sceneshop.agent.memory.entry import _USER_RE, SCHEMA_VERSION, _check_id, _short, _upgrade_metadata
+from sceneshop.tools.echo import capped
 from sceneshop.tools.errors import InputError, SceneshopError
 
 # ChromaDB's embedded client under <data_dir>/memory holds one collection per user, named by a hash
@@ -88,10 +92,14 @@ def _collection_name(user: str) -> str:
 # ------------------------------------------------------------------------------------ errors
 
 
-def _unreadable(path: Path, why: str) -> SceneshopError:
+def _unreadable(path: Path, why: str, untouched: bool = True) -> SceneshopError:
+    """A store Sceneshop cannot use. `untouched`: refused before ChromaDB opened it, so not one byte
+    changed (ChromaDB writes chroma.sqlite3 even to read, so only then can the message say so)."""
+    promise = " It was not modified." if untouched else ""
     return SceneshopError(
-        f"memory store at {path} cannot be read ({why}); move it aside or restore a backup "
-        "— it was not modified"
+        f"memory store at {path} cannot be read ({why}).{promise} To go on, move it aside "
+        f"(mv {path} {path}.broken) and run again to start an empty memory, then restore your "
+        "recipes with `sceneshop memory import` and your last export, if you have one"
     )
 
 
@@ -113,12 +121,34 @@ def _chroma_errors(path: Path, writing: bool) -> Iterator[None]:
 
 def _store_error(path: Path, exc: BaseException, writing: bool) -> SceneshopError:
     detail = _short(str(exc) or type(exc).__name__, 200)
-    if writing:
-        return SceneshopError(
-            f"memory store at {path} could not be written ({detail}); check free disk space and "
-            "permissions, then try again"
-        )
-    return _unreadable(path, detail)
+    if not writing:
+        return _unreadable(path, detail, untouched=False)
+    cause = _write_cause(exc)
+    if cause is not None:
+        return SceneshopError(f"memory store at {path} could not be written ({detail}): {cause}")
+    return SceneshopError(
+        f"memory store at {path} could not be written ({detail}); try again, and if it keeps "
+        f"failing, move it aside (mv {path} {path}.broken) and restore your recipes with "
+        "`sceneshop memory import` and your last export"
+    )
+
+
+def _write_cause(exc: BaseException) -> str | None:
+    """What to fix when a write failed for lack of space or permission, from the errno or from
+    SQLite's own words (ChromaDB passes those on as text); None for any other failure, which must
+    not be blamed on the disk."""
+    code = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    if code in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in text or "no space left" in text:
+        return "the disk is full; free some space on that drive and try again"
+    if (
+        code in (errno.EACCES, errno.EPERM, errno.EROFS)
+        or "readonly database" in text
+        or "read-only file system" in text
+        or "permission denied" in text
+    ):
+        return "no permission to write there; make the folder writable, or set SCENESHOP_DATA_DIR"
+    return None
 
 
 # ----------------------------------------------------------------------- the store (per process)
@@ -144,6 +174,7 @@ class _Store:
         self.client: Any = None
         self.collections: dict[str, Any] = {}
         self.seen: str | None = None  # the lock file's token after our last access
+        self.checked = False  # chroma.sqlite3 passed quick_check in this process
         self.ef = SceneshopEmbeddingFunction()
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
@@ -209,8 +240,9 @@ class _Store:
     def _check_version(self, version: object, what: str) -> None:
         if not isinstance(version, int) or version > SCHEMA_VERSION:
             raise SceneshopError(
-                f"memory store at {self.path} ({what}) has schema {version!r}, newer than this "
-                f"Sceneshop understands ({SCHEMA_VERSION}); upgrade Sceneshop — the store was not modified"
+                f"memory store at {self.path} ({what}) has schema {capped(version)}, newer than this "
+                f"Sceneshop understands ({SCHEMA_VERSION}); upgrade Sceneshop to use it (this one "
+                "changed none of its recipes)"
             )
 
     def _reopen(self) -> None:
@@ -241,15 +273,16 @@ class _Store:
         if header != b"SQLite format 3\x00":
             raise _unreadable(path, "chroma.sqlite3 is not an SQLite database")
         try:
-            con = sqlite3.connect(db.as_uri() + "?mode=ro", uri=True)
-            try:
-                tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            finally:
-                con.close()
+            tables, problems = _inspect_sqlite(db, full=not self.checked)
         except sqlite3.Error as exc:
             raise _unreadable(path, f"chroma.sqlite3: {exc}") from None
+        except OSError as exc:
+            raise _unreadable(path, f"{exc.strerror or exc}: {db.name}") from None
         if "collections" not in tables:
             raise _unreadable(path, "chroma.sqlite3 is not a ChromaDB store")
+        if problems:
+            raise _unreadable(path, f"chroma.sqlite3 is damaged: {_short('; '.join(problems), 160)}")
+        self.checked = True
         if not (os.access(db, os.R_OK | os.W_OK) and os.access(path, os.R_OK | os.W_OK | os.X_OK)):
             raise _unreadable(path, "permission denied; the store must be readable and writable")
 
@@ -308,6 +341,35 @@ class _Store:
         with self.lock:
             self._close_client()
             self.lock_file.close()
+
+
+def _inspect_sqlite(db: Path, full: bool) -> tuple[set[str], list[str]]:
+    """The tables of `db` and, when `full`, what PRAGMA quick_check finds wrong, without changing a
+    byte of it. A damaged page deep in the file passes a look at the tables alone: ChromaDB would
+    then open the file, write to it, and only fail afterwards. quick_check reads every page (O(size):
+    it skips integrity_check's index cross-checks), so a process runs it on its first open only."""
+    side = [db.with_name(db.name + suffix) for suffix in ("-journal", "-wal")]
+    if any(p.exists() and p.stat().st_size > 0 for p in side):
+        # A save interrupted by a crash (kill -9) leaves a hot journal; rolling it back is a write,
+        # which a read-only connection refuses ("attempt to write a readonly database"). So the
+        # check runs on a copy, and ChromaDB does the rollback when it opens the store itself.
+        with tempfile.TemporaryDirectory(prefix="sceneshop-check-") as tmp:
+            for source in (db, *side):
+                if source.exists():
+                    shutil.copyfile(source, Path(tmp) / source.name)
+            return _query_sqlite(f"file:{Path(tmp) / db.name}", full)
+    # Read-only: this connection cannot change a byte, whatever it finds.
+    return _query_sqlite(db.as_uri() + "?mode=ro", full)
+
+
+def _query_sqlite(uri: str, full: bool) -> tuple[set[str], list[str]]:
+    con = sqlite3.connect(uri, uri=True)
+    try:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        problems = [row[0] for row in con.execute("PRAGMA quick_check(3)") if row[0] != "ok"] if full else []
+    finally:
+        con.close()
+    return tables, problems
 
 
 _STORES: dict[tuple[int, Path], _Store] = {}

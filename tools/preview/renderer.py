@@ -22,7 +22,7 @@ from PIL import Image
 
 from sceneshop.tools.catalog import Catalog, ScenePreset, load_catalog
 from sceneshop.tools.composite import composite_product, framing_fill
-from sceneshop.tools.errors import Cancelled
+from sceneshop.tools.errors import check_cancel
 from sceneshop.tools.inputs import check_inputs
 from sceneshop.tools.preview.backdrops import draw_scene
 from sceneshop.tools.preview.canvas import Canvas
@@ -77,15 +77,15 @@ class EmbeddedRenderer:
     def render(self, recipe, image: Image.Image | None, mask: Image.Image | None, *,
                progress=None, cancel=None) -> list[Image.Image]:
         """Returns recipe.output.count images; image i uses seed recipe.seed + i."""
-        image, mask = check_inputs(recipe, image, mask)
-        _check_cancel(cancel)
+        image, mask = check_inputs(recipe, image, mask, cancel=cancel)
+        check_cancel(cancel)
         count = int(getattr(recipe.output, "count", 1) or 1)
         total = count * len(STAGES)
         done = 0
 
         def step() -> None:
             nonlocal done
-            _check_cancel(cancel)
+            check_cancel(cancel)
             done += 1
             if progress is not None:
                 progress(done, total)
@@ -95,6 +95,7 @@ class EmbeddedRenderer:
             mode = "replace_background"
         if image is not None:
             image = image.convert("RGB") if image.mode not in ("RGB", "RGBA") else image
+        check_cancel(cancel)
         setup = _setup(recipe, self.catalog, image.size if image is not None else None)
         placement = None
         if image is not None and mode == "replace_background":
@@ -102,6 +103,7 @@ class EmbeddedRenderer:
             if setup.background is None:
                 # Only pixels outside the mask change: the placed product itself stays exact.
                 placement = replace(placement, product=bleed_edges(placement.product, placement.mask))
+        check_cancel(cancel)  # placing a large photo is a stage of its own
         results = []
         for i in range(count):
             seed = (int(recipe.seed) + i) % 2**32
@@ -345,11 +347,6 @@ def _apply_light(bg: np.ndarray, ctx: Canvas, kelvin: int, exposure: float, dire
 
 
 # ---------------------------------------------------------------- small helpers
-
-
-def _check_cancel(cancel) -> None:
-    if cancel is not None and cancel.is_set():
-        raise Cancelled("generation cancelled; nothing was saved — send the request again to restart")
 
 
 def _hex_bytes(value: str) -> tuple[int, int, int]:

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from sceneshop.tools.errors import Cancelled, InputError
+from sceneshop.tools.errors import InputError, check_cancel
 from sceneshop.tools.segment import classical
 from sceneshop.tools.segment.classical import MIN_AREA, NOTHING_FOUND, Box
 from sceneshop.tools.segment.model import ModelUnavailable, model_problem, saliency
@@ -57,14 +57,14 @@ def segment(
         return Image.fromarray(alpha, "L")
     rgb = np.asarray(image.convert("RGB"))
     keyed = None if points else classical.key_plain_background(rgb)
-    _check_cancel(cancel)
+    check_cancel(cancel)
     try:
         prob = saliency(rgb)
     except ModelUnavailable:
         if keyed is not None:
             return classical.finish(classical.clip(keyed, box))
         return classical.finish(classical.grabcut(rgb, box))
-    _check_cancel(cancel)
+    check_cancel(cancel)
     alpha = refine(rgb, prob, box=box, points=points)
     found = alpha >= 128
     if keyed is not None:
@@ -121,6 +121,3 @@ def _drop_clicked(alpha: np.ndarray, removals: list[Point]) -> np.ndarray:
     return out
 
 
-def _check_cancel(cancel: threading.Event | None) -> None:
-    if cancel is not None and cancel.is_set():
-        raise Cancelled("cancelled")
