@@ -176,18 +176,23 @@ def serve(host, port):
 
 def _register_optional_commands() -> None:
     # Commands that live in their own modules; each is a click command or group.
+    from sceneshop.agent.cli.batch import batch
     from sceneshop.agent.cli.chat import chat
+    from sceneshop.agent.cli.jobs import cleanup, jobs
     from sceneshop.agent.cli.memory import memory
 
     main_group.add_command(chat)
     main_group.add_command(memory)
+    main_group.add_command(batch)
+    main_group.add_command(jobs)
+    main_group.add_command(cleanup)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: domain errors become one line on stderr and exit code 2, never a traceback."""
     _register_optional_commands()
     try:
-        main_group.main(args=argv, prog_name="sceneshop", standalone_mode=False)
+        code = main_group.main(args=argv, prog_name="sceneshop", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 1
@@ -200,5 +205,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
-    return 0
+    # A command that ends with ctx.exit(n) (batch: 3 = some rows not done) returns n here.
+    return code if isinstance(code, int) else 0
 
