@@ -28,7 +28,7 @@ from typing import Any
 from PIL import Image
 
 from sceneshop.agent.recipe import MAX_SEED, Recipe
-from sceneshop.tools.errors import InputError, SceneshopError
+from sceneshop.tools.errors import CatalogError, InputError, SceneshopError
 from sceneshop.tools.imageio import encode_png, write_atomic
 
 SEED_POLICIES = ("fixed", "per-product")
@@ -241,10 +241,12 @@ def process_product(studio, look: Look, task: Task) -> Outcome:
     try:
         from sceneshop.tools.imageio import load_image, load_mask
 
-        try:
+        try:  # what the row itself gets wrong: fixed in the catalog, then retried
             photo = load_image(task.photo, **limits)
             mask = load_mask(task.mask, photo.size, max_bytes=limits["max_bytes"]) if task.mask else None
-        except InputError as exc:
+            if task.marketplace:
+                studio.catalog.marketplace(task.marketplace)
+        except (InputError, CatalogError) as exc:
             return Outcome(task.sku, "skipped", error=str(exc), seconds=time.perf_counter() - start)
         if mask is None:
             mask = studio.segment(photo)
