@@ -35,3 +35,4 @@ bench: install-test
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/agent_overhead.py
 	$(BIN)/python bench/ui_load.py
+	$(BIN)/python bench/batch.py
