@@ -20,7 +20,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,7 +252,10 @@ def process_product(studio, look: Look, task: Task) -> Outcome:
             mask = studio.segment(photo)
         recipe = product_recipe(studio, look, task, photo.size)
         images = studio.render(recipe, photo, mask)
-        check = marketplace_check(images[0], placed_mask(studio, recipe, photo, mask), recipe.output.preset)
+        check: dict[str, Any] = {"status": "no marketplace"}
+        if recipe.output.preset:
+            product_area = placed_mask(studio, recipe, photo, mask)
+            check = marketplace_check(images[0], product_area, recipe.output.preset)
         metadata = {"sceneshop:recipe": recipe.to_json()}
         pictures = {("image" if i == 0 else f"image-{i + 1}"): encode_png(im, metadata)
                     for i, im in enumerate(images)}
@@ -312,20 +315,25 @@ def placed_mask(studio, recipe: Recipe, photo: Image.Image, mask: Image.Image) -
     return place_product(photo, mask, *size, framing_fill(recipe, market, photo.size, size)).mask
 
 
-def marketplace_check(image: Image.Image, mask: Image.Image, preset: str | None) -> dict[str, Any]:
+def marketplace_check(image: Image.Image, mask: Image.Image, preset: str) -> dict[str, Any]:
     """The marketplace check of one result, as the manifest records it: {"status": "passed" |
-    "failed" | "not checked" | "no marketplace", ...}. The hook for
-    sceneshop.tools.marketplace_check.check_marketplace(image, mask, preset), which is expected to
-    return a mapping or dataclass with a boolean "passed" (and its findings); until that module
-    exists, results are recorded as "not checked"."""
-    if not preset:
-        return {"status": "no marketplace"}
+    "failed" | "checked" | "not checked", ...findings}. `mask` is the product's mask on the
+    output canvas. This is the hook for sceneshop.tools.marketplace_check.check_marketplace(image,
+    mask, preset): its result is expected to be a dataclass or mapping with a boolean "passed" (or
+    a bool); until that module exists every result is recorded as "not checked"."""
     try:
         from sceneshop.tools.marketplace_check import check_marketplace
     except ImportError:
-        return {"status": "not checked", "why": "this Sceneshop has no marketplace check"}
+        return {"status": "not checked", "why": "this Sceneshop has no marketplace check yet"}
     result = check_marketplace(image, mask, preset)
-    record = dataclasses.asdict(result) if dataclasses.is_dataclass(result) else dict(result)
+    if isinstance(result, bool):
+        record: dict[str, Any] = {"passed": result}
+    elif dataclasses.is_dataclass(result) and not isinstance(result, type):
+        record = dataclasses.asdict(result)
+    elif isinstance(result, Mapping):
+        record = dict(result)
+    else:
+        record = {"result": str(result)}
     passed = record.get("passed")
     status = "passed" if passed is True else "failed" if passed is False else "checked"
     return {"status": status, **json.loads(json.dumps(record, default=str))}

@@ -13,10 +13,11 @@ Ray is imported only here, only when a batch asks for it: the studio and `make r
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sceneshop.tools.errors import InputError
+from sceneshop.tools.errors import EngineError, InputError
 
 # The settings a worker needs to build the same engine as the caller. Secrets and the caller's
 # data dir are not sent: a worker plans (per-row requests) with its own configuration.
@@ -69,10 +70,18 @@ class EnginePool:
         self._connected_here = False
         if not ray.is_initialized():
             options: dict[str, Any] = {"log_to_driver": False, "logging_level": "warning"}
-            if address:
-                ray.init(address=address, **options)
-            else:
-                ray.init(include_dashboard=False, **options)
+            _check_reachable(address)
+            try:
+                if address:
+                    ray.init(address=address, **options)
+                else:
+                    ray.init(include_dashboard=False, **options)
+            except Exception as exc:  # Ray raises ConnectionError, ValueError, RuntimeError…
+                where = f"at {address!r}" if address else "on this machine"
+                raise EngineError(
+                    f"cannot reach a Ray cluster {where} ({_first_line(exc)}); start one with "
+                    "`ray start --head`, check --ray-address / SCENESHOP_RAY_ADDRESS, or run without --ray"
+                ) from None
             self._connected_here = True
         resources = ray.cluster_resources()
         gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
@@ -140,6 +149,21 @@ class EnginePool:
         self.actors = []
         if self._connected_here:
             self._ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """A host:port (or ray://host:port) that nothing answers on fails here in seconds; ray.init
+    itself keeps retrying such an address for minutes."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" or "": Ray looks for a cluster on this machine and says so quickly
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise EngineError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one with `ray start "
+            "--head`, check --ray-address / SCENESHOP_RAY_ADDRESS, or run without --ray"
+        ) from None
 
 
 def _first_line(exc: BaseException) -> str:
