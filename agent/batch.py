@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import fcntl
 import hashlib
 import io
 import json
@@ -21,6 +22,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 CSV_COLUMNS = ("sku", "image", "request", "marketplace", "mask", "name")
 MANIFEST_FIELDS = ("sku", "status", "files", "check", "recipe_id", "seed", "error", "seconds", "attempt_at")
 BATCH_FILE = "batch.json"
+LOCK_FILE = ".batch.lock"
 JSONL = "manifest.jsonl"
 CSV_NAME = "manifest.csv"
 BATCH_FORMAT = 1
@@ -508,8 +511,38 @@ def run_batch(
     sceneshop.agent.cluster.EnginePool) when given. `on_start(summary, todo)` is called once the
     manifest is read; each result is written as it arrives (files, then one manifest record) and
     then passed to `on_result(record)`; `should_stop()` is asked after each result, and when true
-    no further product is started (those in flight finish and are recorded)."""
+    no further product is started (those in flight finish and are recorded). One run at a time
+    per OUTDIR: a second is refused while the first is alive."""
     outdir = Path(outdir).expanduser()
+    with _sole_run(outdir):
+        return _run(studio, products, look, outdir, pool, on_start, on_result, should_stop)
+
+
+@contextmanager
+def _sole_run(outdir: Path) -> Iterator[None]:
+    """An exclusive lock on OUTDIR/.batch.lock for the run (the kernel drops it when the process
+    dies, kill -9 included), then the temp files a killed run's atomic writes left are removed."""
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        handle = open(outdir / LOCK_FILE, "a+b")  # noqa: SIM115 — held for the whole run
+    except OSError as exc:
+        raise InputError(f"cannot write to the output folder {outdir} ({exc.strerror or exc})") from None
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"another `sceneshop batch` is writing to {outdir}; let it finish, or stop it "
+                "(`sceneshop jobs cancel`) and run this again"
+            ) from None
+        for stale in outdir.rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+        yield
+    finally:
+        handle.close()
+
+
+def _run(studio, products, look, outdir, pool, on_start, on_result, should_stop) -> BatchSummary:
     look = prepare_outdir(outdir, look)
     manifest = Manifest(outdir).load()
     summary = BatchSummary(outdir, len(products), warnings=list(manifest.problems))

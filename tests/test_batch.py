@@ -133,6 +133,22 @@ def test_bad_rows_are_reported_and_skipped_and_retried_once_fixed(tmp_path, caps
     assert photos.is_dir()
 
 
+def test_one_run_at_a_time_per_output_folder(tmp_path, capsys, look_file):
+    import fcntl
+
+    photos = photo_folder(tmp_path / "photos", 1)
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".batch.lock", "a+b") as held:  # as a running batch holds it
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, err = run(capsys, "batch", photos, "--recipe", look_file, "-o", out)
+    assert code == 2 and "another `sceneshop batch` is writing to" in err
+    assert not (out / "manifest.jsonl").exists()
+    (out / ".sku-000.png.0badf00d.tmp").write_bytes(b"half a picture")  # what a killed write leaves
+    code, _, _ = run(capsys, "batch", photos, "--recipe", look_file, "-o", out)
+    assert code == EXIT_ALL_DONE and not list(out.glob(".*.tmp"))
+
+
 def test_kill_9_mid_batch_loses_nothing_and_does_nothing_twice(tmp_path, capsys, look_file):
     n = 60
     photos = photo_folder(tmp_path / "photos", n)
