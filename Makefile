@@ -43,3 +43,4 @@ bench: install-test
 	$(BIN)/python bench/agent_overhead.py
 	$(BIN)/python bench/ui_load.py
 	$(BIN)/python bench/segment_accuracy.py --data ../shared/data/product-photos
+	$(BIN)/python bench/batch.py

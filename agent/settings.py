@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     dtype: str | None = None  # float16 | bfloat16 | float32; None = fp16 on CUDA, fp32 elsewhere
     fuse_loras: bool = False
 
+    # Result files of sessions and jobs in the work store: `sceneshop cleanup` removes those older
+    # than this many days (SCENESHOP_RESULT_RETENTION_DAYS; 0 = keep them forever).
+    result_retention_days: float = Field(30.0, ge=0)
+    # A Ray cluster for batches (SCENESHOP_RAY_ADDRESS: "auto", "ray://host:10001"); None = in-process.
+    ray_address: str | None = None
+
     # Studio (Gradio app).
     host: str = "127.0.0.1"
     port: int = 7860

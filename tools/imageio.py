@@ -88,7 +88,12 @@ def save_png(image: Image.Image, path: str | Path, metadata: dict[str, str] | No
     readers see the old file or the complete new one, never a partial one. `metadata` is stored as
     text chunks in key order, so the same image and metadata always give the same bytes (no
     timestamps). Raises SceneshopError saying what failed and where (disk full, permission)."""
-    path = Path(path)
+    return write_atomic(path, encode_png(image, metadata))
+
+
+def encode_png(image: Image.Image, metadata: dict[str, str] | None = None) -> bytes:
+    """The PNG bytes `save_png` writes (metadata as text chunks in key order, no timestamps), for
+    callers that send a picture elsewhere before it is saved (a Ray worker to the batch's caller)."""
     info = None
     if metadata:
         info = PngImagePlugin.PngInfo()
@@ -96,7 +101,7 @@ def save_png(image: Image.Image, path: str | Path, metadata: dict[str, str] | No
             info.add_text(str(key), str(metadata[key]))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info)
-    return write_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def write_atomic(path: str | Path, data: bytes) -> Path:

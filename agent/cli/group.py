@@ -252,18 +252,24 @@ def _check_port(host: str, port: int) -> None:
 
 def _register_optional_commands() -> None:
     # Commands that live in their own modules; each is a click command or group.
+    from sceneshop.agent.cli.batch import batch
     from sceneshop.agent.cli.chat import chat
+    from sceneshop.agent.cli.jobs import cleanup, jobs
     from sceneshop.agent.cli.memory import memory
 
     main_group.add_command(chat)
     main_group.add_command(memory)
+    main_group.add_command(batch)
+    main_group.add_command(jobs)
+    main_group.add_command(cleanup)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: domain errors become one line on stderr and exit code 2, never a traceback."""
     _register_optional_commands()
     try:
-        # Without standalone mode click returns a command's exit code (`check` fails with 1).
+        # Without standalone mode click returns a command's exit code: ctx.exit(n) in `check` (1 =
+        # failed) and `batch` (3 = some rows not done) comes back here.
         code = main_group.main(args=argv, prog_name="sceneshop", standalone_mode=False)
     except click.exceptions.Abort:
         say("aborted", err=True)
