@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import json
 import textwrap
-from datetime import datetime
 from pathlib import Path
 
 import click
 
+from sceneshop.agent.cli.listing import cut, table, user_options, when
 from sceneshop.agent.store.schema import KINDS, STATUSES
-
-
-def _common(command):
-    """--user and --data-dir on every subcommand (defaults from settings: SCENESHOP_USER, _DATA_DIR)."""
-    command = click.option(
-        "--data-dir", type=click.Path(file_okay=False, path_type=Path),
-        help="Where the work store lives (default from settings: ~/.sceneshop).",
-    )(command)
-    command = click.option(
-        "--user", help="Whose jobs (default from settings: SCENESHOP_USER, else 'local')."
-    )(command)
-    return command
 
 
 def _open(user: str | None, data_dir: Path | None):
@@ -36,19 +24,10 @@ def _open(user: str | None, data_dir: Path | None):
     return user, store
 
 
-def _when(timestamp: float | None) -> str:
-    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S") if timestamp else "-"
-
-
 def _seconds(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.1f}s" if value < 120 else f"{value / 60:.1f}min"
-
-
-def _cut(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _progress(job) -> str:
@@ -57,21 +36,13 @@ def _progress(job) -> str:
     return str(job.done) if job.done else "-"
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
-
-
 @click.group()
 def jobs():
     """Your jobs: catalog batches, re-renders and chat turns — queued, running or finished."""
 
 
 @jobs.command("list")
-@_common
+@user_options('work store')
 @click.option("--status", type=click.Choice(STATUSES), help="Only jobs with this status.")
 @click.option("--kind", type=click.Choice(KINDS), help="Only jobs of this kind.")
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True,
@@ -86,14 +57,15 @@ def list_(user, data_dir, status, kind, limit):
         return
     rows = [
         [j.id, j.kind, j.status + (" (cancelling)" if j.cancel_requested and j.status == "running" else ""),
-         _progress(j), str(j.position or "-"), _when(j.created), _seconds(j.seconds), _cut(j.title, 40)]
+         _progress(j), str(j.position or "-"), when(j.created, seconds=True), _seconds(j.seconds),
+         cut(j.title, 40)]
         for j in found
     ]
-    click.echo(_table(["id", "kind", "status", "progress", "queue", "created", "time", "title"], rows))
+    click.echo(table(["id", "kind", "status", "progress", "queue", "created", "time", "title"], rows))
 
 
 @jobs.command()
-@_common
+@user_options('work store')
 @click.argument("job_id")
 def show(user, data_dir, job_id):
     """Show one job in full: its options, progress, error and results."""
@@ -104,7 +76,8 @@ def show(user, data_dir, job_id):
         ("id", job.id), ("kind", job.kind), ("status", job.status), ("title", job.title or "-"),
         ("progress", _progress(job)), ("message", job.message or "-"),
         ("queue", str(job.position) if job.position else "-"),
-        ("created", _when(job.created)), ("started", _when(job.started)), ("finished", _when(job.finished)),
+        ("created", when(job.created, seconds=True)), ("started", when(job.started, seconds=True)),
+        ("finished", when(job.finished, seconds=True)),
         ("time", _seconds(job.seconds)), ("attempts", str(job.attempts)), ("worker", job.worker or "-"),
         ("session", job.session_id or "-"), ("error", job.error or "-"),
     ]
@@ -118,7 +91,7 @@ def show(user, data_dir, job_id):
 
 
 @jobs.command()
-@_common
+@user_options('work store')
 @click.argument("job_id")
 def cancel(user, data_dir, job_id):
     """Cancel a job: a queued one at once, a running one after the product in hand."""
@@ -132,7 +105,7 @@ def cancel(user, data_dir, job_id):
 
 
 @jobs.command()
-@_common
+@user_options('work store')
 @click.argument("job_id")
 @click.option("--queue-only", is_flag=True, help="Put it back in the queue, do not run it here.")
 @click.pass_context

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime
 from pathlib import Path
 
 import click
 
 from sceneshop.agent.cli.group import say
-from sceneshop.tools.echo import printable
+from sceneshop.agent.cli.listing import cut, table, user_options, when
 
 # sceneshop.agent.memory.memory (ChromaDB, the embedding model) is imported inside the commands, so that
 # `sceneshop --help` and the other commands do not pay for it.
 
 RATINGS = ("saved", "liked", "disliked")
-
-
-def _common(command):
-    """--user and --data-dir on every subcommand (defaults from settings: SCENESHOP_USER, _DATA_DIR)."""
-    command = click.option(
-        "--data-dir", type=click.Path(file_okay=False, path_type=Path),
-        help="Where the memory lives (default from settings: ~/.sceneshop).",
-    )(command)
-    command = click.option(
-        "--user", help="Whose recipes (default from settings: SCENESHOP_USER, else 'local')."
-    )(command)
-    return command
 
 
 def _open(user: str | None, data_dir: Path | None):
@@ -38,24 +25,6 @@ def _open(user: str | None, data_dir: Path | None):
     return user, RecipeMemory(data_dir or settings.data_dir)
 
 
-def _when(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
-
-
-def _cut(text: str, width: int) -> str:
-    # Stripped before measuring, so an ESC in a request neither reaches the terminal nor shifts columns.
-    text = " ".join(printable(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
-
-
 def _entry_row(entry) -> list[str]:
     scene = ""
     try:
@@ -63,8 +32,8 @@ def _entry_row(entry) -> list[str]:
     except Exception:  # an unreadable old recipe still gets listed, so it can be deleted
         scene = "(unreadable)"
     return [
-        entry.id, _cut(entry.name or "", 24), entry.rating, entry.category, scene,
-        _when(entry.updated), _cut(entry.request, 48),
+        entry.id, cut(entry.name or "", 24), entry.rating, entry.category, scene,
+        when(entry.updated), cut(entry.request, 48),
     ]
 
 
@@ -77,7 +46,7 @@ def memory():
 
 
 @memory.command("list")
-@_common
+@user_options('memory')
 @click.option("--category", help="Only this product category (e.g. apparel).")
 @click.option("--rating", type=click.Choice(RATINGS), help="Only this rating.")
 def list_(user, data_dir, category, rating):
@@ -88,11 +57,11 @@ def list_(user, data_dir, category, rating):
     if not entries:
         say(f"no recipes remembered for {user}")
         return
-    say(_table(ENTRY_HEADERS, [_entry_row(e) for e in entries]))
+    say(table(ENTRY_HEADERS, [_entry_row(e) for e in entries]))
 
 
 @memory.command()
-@_common
+@user_options('memory')
 @click.argument("text")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True, help="How many.")
 @click.option("--category", help="Only this product category.")
@@ -106,11 +75,11 @@ def search(user, data_dir, text, k, category, rating):
         say(f"no recipes remembered for {user}")
         return
     rows = [[f"{sim:.2f}", *_entry_row(e)] for e, sim in hits]
-    say(_table(["match", *ENTRY_HEADERS], rows))
+    say(table(["match", *ENTRY_HEADERS], rows))
 
 
 @memory.command()
-@_common
+@user_options('memory')
 @click.argument("entry_id")
 def show(user, data_dir, entry_id):
     """Show one recipe in full (its JSON can be passed back with --recipe)."""
@@ -120,7 +89,7 @@ def show(user, data_dir, entry_id):
     fields = [
         ("id", entry.id), ("name", entry.name or "-"), ("rating", entry.rating),
         ("category", entry.category), ("request", entry.request), ("tags", ", ".join(entry.tags) or "-"),
-        ("created", _when(entry.created)), ("updated", _when(entry.updated)),
+        ("created", when(entry.created)), ("updated", when(entry.updated)),
         ("thumbnail", str(entry.thumbnail) if entry.thumbnail else "-"),
     ]
     for key, value in fields:
@@ -134,7 +103,7 @@ def show(user, data_dir, entry_id):
 
 
 @memory.command()
-@_common
+@user_options('memory')
 @click.argument("entry_id")
 @click.argument("name", required=False)
 @click.option("--clear", is_flag=True, help="Remove the name instead.")
@@ -151,7 +120,7 @@ def rename(user, data_dir, entry_id, name, clear):
 
 
 @memory.command()
-@_common
+@user_options('memory')
 @click.argument("entry_id")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete(user, data_dir, entry_id, yes):
@@ -160,13 +129,13 @@ def delete(user, data_dir, entry_id, yes):
     with mem:
         entry = mem.get(user, entry_id)
         if not yes:
-            click.confirm(f"delete {entry.id} ({entry.name or _cut(entry.request, 40)})?", abort=True)
+            click.confirm(f"delete {entry.id} ({entry.name or cut(entry.request, 40)})?", abort=True)
         mem.delete(user, entry_id)
     say(f"deleted {entry.id}")
 
 
 @memory.command("export")
-@_common
+@user_options('memory')
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def export_(user, data_dir, path):
     """Write your recipes (with thumbnails) to a JSON file."""
@@ -177,7 +146,7 @@ def export_(user, data_dir, path):
 
 
 @memory.command("import")
-@_common
+@user_options('memory')
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def import_(user, data_dir, path):
     """Add the recipes of an export file to your memory (they become yours, with new ids)."""
