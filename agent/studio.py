@@ -15,6 +15,7 @@ from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.tools.catalog import load_catalog
 from sceneshop.tools.errors import EngineError, SceneshopError
 from sceneshop.tools.marketplace_check import CheckResult, check_marketplace
+from sceneshop.tools.segment import model_problem
 from sceneshop.tools.segment import segment as segment_image
 
 
@@ -87,10 +88,22 @@ class Studio:
             else "no OPENAI_API_KEY / OPENAI_BASE_URL set"
         )
         memory = f"Memory: {self.memory_note}." if self.memory_note else ""
-        return (
-            f"Planner: {self.planner.name} ({planner_why}). "
-            f"Image engine: {self.engine.name} ({self.engine.reason}). {memory}"
-        ).strip()
+        problem = model_problem()
+        cutouts = (
+            f"Cut-outs: {problem}, so they use the classical method, which is less exact; check each one."
+            if problem
+            else ""
+        )
+        return " ".join(
+            part
+            for part in (
+                f"Planner: {self.planner.name} ({planner_why}).",
+                f"Image engine: {self.engine.name} ({self.engine.reason}).",
+                memory,
+                cutouts,
+            )
+            if part
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Studio:
