@@ -213,7 +213,8 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                         cut_info = gr.Markdown(view.CUTOUT_EMPTY, elem_id="cutout-info")
                         with gr.Row(equal_height=True):
                             cut_photo = gr.Image(
-                                label="Your photo: click it",
+                                label="Your photo (blue line: the cut-out's edge)",
+                                format="png",  # lossless: the cut-out's edge is what is judged
                                 interactive=False,
                                 buttons=[],
                                 height=260,
@@ -221,6 +222,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                             )
                             cut_preview = gr.Image(
                                 label="Cut-out",
+                                format="png",  # lossless: the cut-out's edge is what is judged
                                 interactive=False,
                                 buttons=["fullscreen"],
                                 height=260,

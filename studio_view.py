@@ -103,7 +103,8 @@ def show_turn(t: Tab, turn: Turn) -> None:
             content.append(gr.Image(value=path, label=mark, show_label=True) if failed else {"path": path})
     elif turn.kind == "cutout" and turn.images:  # the photo and its cut-out, side by side
         label = "Your photo and its cut-out (the checkerboard is what is left out)"
-        content.append(gr.Image(value=_side_by_side(turn.images, CHAT_LIMIT), label=label, show_label=True))
+        pictures = _side_by_side(turn.images, CHAT_LIMIT)
+        content.append(gr.Image(value=pictures, label=label, show_label=True, format="png"))
     elif turn.images:  # e.g. "compare": earlier pictures side by side
         content += [gr.Image(value=image, show_label=False) for image in turn.images]
     text = turn.reply
@@ -259,10 +260,11 @@ CLICK_MODES = [("➖ Remove a part", "remove"), ("➕ Add a part", "add"), ("▭
 PAINT_PRODUCT = "#00c853"  # the brush's two colours: green paints product in, red paints it out
 PAINT_REMOVE = "#ff1744"
 CUTOUT_CLICKS = (
-    "Choose what a click does, then click your photo: ➖ removes the region there (a leftover of the "
-    "room), ➕ adds a part of the product that is missing, ▭ takes two clicks at opposite corners of a "
-    "box around the product. The 🖌 brush below fixes the last pixels. Every picture of this product "
-    "uses this cut-out."
+    "Pick what a click does, then click your photo:\n"
+    "- ➖ **Remove**: click what is not your product (a leftover of the room)\n"
+    "- ➕ **Add**: click a part of your product that is missing\n"
+    "- ▭ **Box**: click two opposite corners around your product\n\n"
+    "The 🖌 brush below fixes the last pixels. Every picture of this product uses this cut-out."
 )
 CUTOUT_EMPTY = (
     "Attach a product photo (📎) in the chat: its cut-out shows here, and you can fix it "

@@ -598,7 +598,13 @@ def check_lines(checks: list[CheckResult]) -> list[str]:
     if all(c.passed for c in checks):
         return [f"✓ {checks[0]}."]
     several = len(checks) > 1
-    return [f"⚠ {f'picture {i}: ' if several else ''}{c}" for i, c in enumerate(checks, 1) if not c.passed]
+    lines = [f"⚠ {f'picture {i}: ' if several else ''}{c}" for i, c in enumerate(checks, 1) if not c.passed]
+    if any(c.islands for c in checks):
+        lines.append(
+            "To fix the cut-out, open the ✂️ Cut-out tab and click ➖ Remove on each leftover piece "
+            "(or paint it red with the 🖌 brush), then press Re-render in the Recipe tab."
+        )
+    return lines
 
 
 def on_checkerboard(photo: Image.Image, mask: Image.Image) -> Image.Image:
