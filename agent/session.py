@@ -625,7 +625,9 @@ def _change(before: Image.Image, after: Image.Image) -> str:
     out, added = float(np.mean(old & ~new)), float(np.mean(new & ~old))
     if out == 0 and added == 0:
         return " — that fix changed nothing; try the 🖌 brush for small parts"
-    said = [f"{verb} {share:.1%}" for verb, share in (("took out", out), ("added", added)) if share > 0]
+    said = [f"{verb} {share:.1%}" for verb, share in (("took out", out), ("added", added)) if share >= 0.0005]
+    if not said:
+        return " — that fix changed a few pixels; try the 🖌 brush for small parts"
     return f" — that fix {' and '.join(said)} of the photo"
 
 
