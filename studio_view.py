@@ -330,7 +330,7 @@ def corners_box(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int, int, 
 def brush_strokes(session: Session, value) -> tuple[Image.Image | None, Image.Image | None]:
     """The brush's canvas (ImageEditor value) as (paint, erase) masks of the photo's size: green
     strokes are product, red strokes are not; None where nothing was painted in that colour."""
-    layers = (value or {}).get("layers") or [] if isinstance(value, dict) else []
+    layers = (value.get("layers") or []) if isinstance(value, dict) else []
     paint = erase = None
     for layer in layers:
         if layer is None:
