@@ -52,6 +52,7 @@ CSS = """
 #chat .bot-row img {max-height: 300px; width: auto}
 #chat button[aria-label="Share"] {display: none}  /* sharing to Hugging Face: not from a private studio */
 #feedback-row button {min-width: 0}
+#cutout-photo img {cursor: crosshair}
 #inspector .gr-form {gap: 6px}
 """
 
@@ -70,6 +71,9 @@ class Tab:
     files: dict[str, list[str]] = field(default_factory=dict)  # recipe id -> [png..., json]
     memory_ids: list[str] = field(default_factory=list)  # memory gallery order
     uploads: int = 0
+    cutout: Turn | None = None  # the cut-out step as last shown
+    cutout_news: Turn | None = None  # a cut-out turn of the job that just ran, for the cut-out tab
+    corner: tuple[int, int] | None = None  # the box's first corner, clicked, in photo pixels
     cancel: threading.Event | None = None  # the Stop button sets it; armed per job
     lock: threading.Lock = field(default_factory=threading.Lock)  # one job at a time per tab
 
@@ -204,7 +208,58 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                     elem_id="downloads",
                 )
             with gr.Column(scale=2, min_width=360):
-                with gr.Tabs():
+                with gr.Tabs() as tabs:
+                    with gr.Tab("✂️ Cut-out", id="cutout", elem_id="cutout-tab"):
+                        cut_info = gr.Markdown(view.CUTOUT_EMPTY, elem_id="cutout-info")
+                        with gr.Row(equal_height=True):
+                            cut_photo = gr.Image(
+                                label="Your photo (blue line: the cut-out's edge)",
+                                format="png",  # lossless: the cut-out's edge is what is judged
+                                interactive=False,
+                                buttons=[],
+                                height=260,
+                                elem_id="cutout-photo",
+                            )
+                            cut_preview = gr.Image(
+                                label="Cut-out",
+                                format="png",  # lossless: the cut-out's edge is what is judged
+                                interactive=False,
+                                buttons=["fullscreen"],
+                                height=260,
+                                elem_id="cutout-preview",
+                            )
+                        click_mode = gr.Radio(
+                            view.CLICK_MODES,
+                            value="remove",
+                            label="What a click on your photo does",
+                            elem_id="click-mode",
+                        )
+                        with gr.Accordion("🖌 Brush, for the last pixels", open=False, elem_id="brush"):
+                            gr.Markdown(
+                                "Paint **green** over product the cut-out missed and **red** over what is "
+                                "not product (the dark parts are left out now), then *Apply the brush*."
+                            )
+                            cut_editor = gr.ImageEditor(
+                                type="pil",
+                                image_mode="RGBA",
+                                sources=[],
+                                transforms=[],
+                                layers=False,
+                                brush=gr.Brush(
+                                    colors=[view.PAINT_PRODUCT, view.PAINT_REMOVE],
+                                    default_color=view.PAINT_PRODUCT,
+                                    color_mode="fixed",
+                                ),
+                                eraser=gr.Eraser(),
+                                format="png",
+                                label="Brush",
+                                show_label=False,
+                                elem_id="cutout-brush",
+                            )
+                            brush_btn = gr.Button("Apply the brush", elem_id="apply-brush")
+                        cut_reset = gr.Button(
+                            "↺ Reset to the automatic cut-out", size="sm", elem_id="cutout-reset"
+                        )
                     with gr.Tab("Recipe", id="recipe", elem_id="inspector"):
                         version_md = gr.Markdown("No version yet.", label="Version", elem_id="version-info")
                         scene = gr.Dropdown(choices["scenes"], value=None, label="Scene", elem_id="scene")
@@ -317,6 +372,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
         ]
         chat_view = [chatbot, versions, downloads, version_md, size_md, prompt, recipe_json, *fields]
         memory_view = [memory_gallery, memory_table, memory_md, memory_choice]
+        cutout_view = [tabs, cut_photo, cut_preview, cut_info, cut_editor]
         # The names studio_view gives its values, and the components that show them.
         widgets = {
             "chat": chatbot,
@@ -337,6 +393,11 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
             "memory_table": memory_table,
             "memory_info": memory_md,
             "memory_choice": memory_choice,
+            "tabs": tabs,
+            "cut_photo": cut_photo,
+            "cut_preview": cut_preview,
+            "cut_info": cut_info,
+            "cut_editor": cut_editor,
         }
         for i, (name_box, weight_slider) in enumerate(zip(lora_names, lora_weights, strict=True), 1):
             widgets[f"lora_{i}"], widgets[f"lora_{i}_weight"] = name_box, weight_slider
@@ -372,7 +433,14 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
             t = ensure(t, request)
             text, files = view.message_parts(message)
             run_job(t, lambda cancel: chat_turn(t, text, files, cancel, progress))
-            return {tab: t, box: gr.MultimodalTextbox(value=None, interactive=True), **shown(view.chat(t))}
+            news, t.cutout_news = t.cutout_news, None  # a new photo or a cut-out complaint opens the step
+            cutout = shown(view.cutout_panel(t, news, selected=True)) if news is not None else {}
+            return {
+                tab: t,
+                box: gr.MultimodalTextbox(value=None, interactive=True),
+                **shown(view.chat(t)),
+                **cutout,
+            }
 
         def rerender(
             t,
@@ -428,6 +496,41 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
 
             run_job(t, job)
             return {tab: t, **shown(view.chat(t))}
+
+        def cutout_click(t, mode, evt: gr.SelectData, request: gr.Request):
+            """A click on the cut-out step's photo: remove or add the region there, or a box corner."""
+            t = ensure(t, request)
+            with t.lock:
+                if t.cutout is None or t.session.image is None or evt.index is None:
+                    return {tab: t}
+                point = view.photo_point(t.session, evt.index)
+                turn = None
+                if mode == "box" and t.corner is None:
+                    t.corner = point  # the second click makes the box
+                elif mode == "box":
+                    corner, t.corner = t.corner, None
+                    turn = t.session.fix_cutout(box=view.corners_box(corner, point))
+                else:
+                    t.corner = None
+                    turn = t.session.fix_cutout(points=[(*point, mode == "add")])
+                return {tab: t, **shown(view.cutout_panel(t, turn))}
+
+        def cutout_reset(t, request: gr.Request):
+            t = ensure(t, request)
+            with t.lock:
+                t.corner = None
+                return {tab: t, **shown(view.cutout_panel(t, t.session.fix_cutout(reset=True)))}
+
+        def cutout_brush(t, canvas, request: gr.Request):
+            t = ensure(t, request)
+            with t.lock:
+                if t.session.image is None:
+                    return {tab: t, **shown(view.cutout_panel(t, t.session.cutout()))}
+                paint, erase = view.brush_strokes(t.session, canvas)
+                if paint is None and erase is None:
+                    gr.Warning("Paint on the photo first: green for product, red for what is not.")
+                    return {tab: t}
+                return {tab: t, **shown(view.cutout_panel(t, t.session.fix_cutout(paint=paint, erase=erase)))}
 
         def stop(t):
             if t is not None and t.cancel is not None:
@@ -515,7 +618,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
         box.submit(echo, [box, tab], [tab, chatbot, box], queue=False, api_visibility="private").then(
             respond,
             [box, tab],
-            [tab, box, *chat_view],
+            [tab, box, *chat_view, *cutout_view],
             api_name="respond",
             show_progress_on=[chatbot],
             **render_group,
@@ -549,6 +652,21 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                 pick_memory, [tab], [tab, memory_md, memory_choice], api_visibility="private", queue=False
             )
         forget_btn.click(forget_memory, [tab, memory_choice], [tab, *memory_view], api_name="forget")
+        cut_photo.select(
+            cutout_click,
+            [tab, click_mode],
+            [tab, *cutout_view],
+            api_visibility="private",
+            show_progress_on=[cut_preview],
+        )
+        cut_reset.click(cutout_reset, [tab], [tab, *cutout_view], api_name="cutout_reset")
+        brush_btn.click(
+            cutout_brush,
+            [tab, cut_editor],
+            [tab, *cutout_view],
+            api_name="cutout_brush",
+            show_progress_on=[cut_preview],
+        )
         lighting.input(lighting_kelvin, [lighting], [kelvin], queue=False, api_visibility="private")
         for name_box, weight_slider in zip(lora_names, lora_weights, strict=True):
             name_box.input(lora_range, [name_box], [weight_slider], queue=False, api_visibility="private")
@@ -578,22 +696,32 @@ def run_job(t: Tab, job) -> None:
             )
         finally:
             t.cancel = None
-        view.show_turn(t, turn)
+        if turn is not None:
+            view.show_turn(t, turn)
 
 
-def chat_turn(t: Tab, text: str, files: list[str], cancel, progress) -> Turn:
-    """One chat message: a new product photo first (when attached), then the words, if any."""
+def chat_turn(t: Tab, text: str, files: list[str], cancel, progress) -> Turn | None:
+    """One chat message: a new product photo first (when attached) and its cut-out, then the words,
+    if any. None when everything to say is in the chat already."""
     if files:
         opened = t.session.open_product(files[0])
         view.show_upload(t, files[0], text, opened)
-        if opened.kind == "error" or not text:
+        if opened.kind == "error":
             return opened
+        progress(0, desc="Cutting out the product")
+        t.cutout_news = t.session.cutout(cancel=cancel)
+        view.show_turn(t, view.upload_answer(opened, t.cutout_news, asked=bool(text)))
+        if not text:
+            return None
     else:
         view.say(t, text)
     if cancel.is_set():
         return Turn("Stopped before it started; nothing changed.", t.session.recipe, kind="info")
     progress(0, desc="Planning")
-    return t.session.send(text, progress=_progress(progress), cancel=cancel)
+    turn = t.session.send(text, progress=_progress(progress), cancel=cancel)
+    if turn.kind == "cutout":  # "the chair is not part of it": the answer leads to the cut-out step
+        t.cutout_news = turn if turn.images else t.session.cutout(cancel=cancel)
+    return turn
 
 
 def _progress(progress):

@@ -8,6 +8,7 @@ Imported by app.py, after it has told Gradio not to phone home."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from datetime import datetime
@@ -15,14 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import gradio as gr
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
 
 from sceneshop.agent.llm.toolbox import summarize
 from sceneshop.agent.recipe import Recipe
-from sceneshop.agent.session import Turn
+from sceneshop.agent.session import Session, Turn
 from sceneshop.tools.catalog import Catalog
 from sceneshop.tools.errors import InputError, SceneshopError
 from sceneshop.tools.imageio import load_image, save_png, write_atomic
+from sceneshop.tools.marketplace_check import CheckResult
 
 if TYPE_CHECKING:
     from sceneshop.agent.memory.entry import MemoryEntry
@@ -92,7 +95,16 @@ def show_turn(t: Tab, turn: Turn) -> None:
     content: list = []
     if turn.kind == "result" and turn.recipe is not None and turn.images:
         paths = version_files(t, turn.recipe, turn.images, turn.version)
-        content += [{"path": p} for p in paths if p.endswith(".png")]
+        pngs = [p for p in paths if p.endswith(".png")]
+        marks = [check_mark([c]) for c in turn.checks] or [""] * len(pngs)
+        for path, mark in zip(pngs, marks, strict=False):
+            # A picture that failed its marketplace check carries the verdict on its frame.
+            failed = mark.startswith("⚠")
+            content.append(gr.Image(value=path, label=mark, show_label=True) if failed else {"path": path})
+    elif turn.kind == "cutout" and turn.images:  # the photo and its cut-out, side by side
+        label = "Your photo and its cut-out (the checkerboard is what is left out)"
+        pictures = _side_by_side(turn.images, CHAT_LIMIT)
+        content.append(gr.Image(value=pictures, label=label, show_label=True, format="png"))
     elif turn.images:  # e.g. "compare": earlier pictures side by side
         content += [gr.Image(value=image, show_label=False) for image in turn.images]
     text = turn.reply
@@ -127,7 +139,11 @@ def chat(t: Tab) -> dict:
     s = t.session
     out = {
         "chat": t.history,
-        "versions": [(t.files[v.recipe.id][0], f"v{v.number}") for v in s.versions if v.recipe.id in t.files],
+        "versions": [
+            (t.files[v.recipe.id][0], " ".join(p for p in (f"v{v.number}", check_mark(v.checks)) if p))
+            for v in s.versions
+            if v.recipe.id in t.files
+        ],
     }
     recipe = s.recipe
     if recipe is None:
@@ -226,6 +242,174 @@ def lora_slider(catalog: Catalog, name: str) -> gr.Slider:
 
 def _lora_max(catalog: Catalog) -> float:
     return max((e.weight_max for e in catalog.loras.values()), default=1.0)
+
+
+def check_mark(checks: list[CheckResult]) -> str:
+    """A picture's caption mark: "⚠ Amazon main image check failed", "✓ Amazon main image", or ""."""
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        return f"⚠ {failed[0].label} check failed"
+    return f"✓ {checks[0].label}" if checks else ""
+
+
+# ------------------------------------------------------------------------------ the cut-out step
+
+CUT_LIMIT = 640  # longer side of the cut-out step's pictures (clicks on them map back to the photo)
+CHAT_LIMIT = 480  # and of the cut-out pictures in the chat
+CLICK_MODES = [("➖ Remove a part", "remove"), ("➕ Add a part", "add"), ("▭ Box: click two corners", "box")]
+PAINT_PRODUCT = "#00c853"  # the brush's two colours: green paints product in, red paints it out
+PAINT_REMOVE = "#ff1744"
+CUTOUT_CLICKS = (
+    "Pick what a click does, then click your photo:\n"
+    "- ➖ **Remove**: click what is not your product (a leftover of the room)\n"
+    "- ➕ **Add**: click a part of your product that is missing\n"
+    "- ▭ **Box**: click two opposite corners around your product\n\n"
+    "The 🖌 brush below fixes the last pixels. Every picture of this product uses this cut-out."
+)
+CUTOUT_EMPTY = (
+    "Attach a product photo (📎) in the chat: its cut-out shows here, and you can fix it "
+    "before any scene is made."
+)
+
+
+def upload_answer(opened: Turn, cut: Turn, asked: bool) -> Turn:
+    """The studio's answer to a new photo: the cut-out step, introduced by the upload's note; the
+    question for a scene comes last, unless the merchant's message already asks for one."""
+    question = " What scene would you like?"
+    note = opened.reply.removesuffix(question)
+    reply = f"{note}\n\n{cut.reply}"
+    if not asked:
+        reply += "\n\nWhen the cut-out looks right, tell me the scene you'd like."
+    return dataclasses.replace(cut, reply=reply)
+
+
+def cutout_panel(t: Tab, turn: Turn | None, selected: bool = False) -> dict:
+    """The ✂️ Cut-out tab after `turn` (a "cutout" turn shows; an error is said above the last one):
+    the photo with the merchant's clicks and box, the cut-out on a checkerboard, the verdict, and
+    the brush's canvas (the photo, dimmed where it is not product). `selected` opens the tab."""
+    out: dict = {"tabs": gr.Tabs(selected="cutout")} if selected else {}
+    if turn is not None and turn.kind == "cutout":
+        t.cutout = turn
+    s, shown = t.session, t.cutout
+    if shown is None or s.image is None:
+        text = turn.reply if turn is not None else CUTOUT_EMPTY
+        return {**out, "cut_photo": None, "cut_preview": None, "cut_info": text, "cut_editor": None}
+    # The verdict (the turn's first line), then what to click here (the chat's words send people here).
+    verdict = shown.reply.splitlines()[0]
+    text = f"**{verdict}**\n\n{CUTOUT_CLICKS}" if len(shown.images) > 1 else shown.reply
+    if turn is not None and turn.kind == "error":
+        text = f"⚠️ {turn.reply}\n\n{text}"
+    if t.corner is not None:
+        text = "▭ First corner set: now click the opposite corner of the box.\n\n" + text
+    mask = s.product_mask
+    editor = None
+    if mask is not None:
+        editor = {"background": _fit(_dimmed(s.image, mask), CUT_LIMIT), "layers": [], "composite": None}
+    return {
+        **out,
+        "cut_photo": _fit(_marked(s, t.corner), CUT_LIMIT),
+        "cut_preview": _fit(shown.images[1], CUT_LIMIT) if len(shown.images) > 1 else None,
+        "cut_info": text,
+        "cut_editor": editor,
+    }
+
+
+def photo_point(session: Session, index) -> tuple[int, int]:
+    """A click on the cut-out step's photo (pixels of the picture shown) in the photo's pixels."""
+    x, y = (int(v) for v in index)
+    scale = _scale(session.image.size, CUT_LIMIT)
+    width, height = session.image.size
+    return min(width - 1, int((x + 0.5) / scale)), min(height - 1, int((y + 0.5) / scale))
+
+
+def corners_box(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Two clicked corners as a box (left, top, right, bottom), whichever order they came in."""
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]) + 1, max(a[1], b[1]) + 1
+
+
+def brush_strokes(session: Session, value) -> tuple[Image.Image | None, Image.Image | None]:
+    """The brush's canvas (ImageEditor value) as (paint, erase) masks of the photo's size: green
+    strokes are product, red strokes are not; None where nothing was painted in that colour."""
+    layers = (value.get("layers") or []) if isinstance(value, dict) else []
+    paint = erase = None
+    for layer in layers:
+        if layer is None:
+            continue
+        rgba = np.asarray(layer.convert("RGBA"), np.int16)
+        stroke = rgba[..., 3] > 0
+        green = stroke & (rgba[..., 1] > rgba[..., 0])
+        red = stroke & ~green
+        paint = green if paint is None else paint | green
+        erase = red if erase is None else erase | red
+    return _stroke_mask(paint, session.image.size), _stroke_mask(erase, session.image.size)
+
+
+def _stroke_mask(stroke: np.ndarray | None, size: tuple[int, int]) -> Image.Image | None:
+    if stroke is None or not stroke.any():
+        return None
+    mask = Image.fromarray(stroke.astype(np.uint8) * 255, "L")
+    return mask.resize(size, Image.Resampling.NEAREST) if mask.size != size else mask
+
+
+def _scale(size: tuple[int, int], limit: int) -> float:
+    return min(1.0, limit / max(size))
+
+
+def _fit(image: Image.Image, limit: int) -> Image.Image:
+    """`image` no larger than `limit` on its longer side (what the page shows, not what renders)."""
+    scale = _scale(image.size, limit)
+    if scale == 1.0:
+        return image
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def _side_by_side(images: list[Image.Image], limit: int) -> Image.Image:
+    """Pictures of one size in a row with a white gap, each at most `limit` on its longer side."""
+    tiles = [_fit(image.convert("RGB"), limit) for image in images]
+    gap = max(4, tiles[0].width // 40)
+    row = Image.new("RGB", (sum(t.width for t in tiles) + gap * (len(tiles) - 1), tiles[0].height), "white")
+    for i, tile in enumerate(tiles):
+        row.paste(tile, (i * (tile.width + gap), 0))
+    return row
+
+
+def _marked(session: Session, corner: tuple[int, int] | None) -> Image.Image:
+    """The photo with the cut-out's outline, the merchant's clicks (green + keep, red − remove) and
+    box, drawn at the photo's size so they land where they were clicked."""
+    photo = session.image.convert("RGB")
+    draw = ImageDraw.Draw(photo)
+    unit = max(4, round(max(photo.size) * 0.022))  # ~6 px where the tab shows the photo ~280 px wide
+    line = max(1, unit // 4)
+    if session.product_mask is not None:
+        hard = session.product_mask.point(lambda v: 255 if v >= 128 else 0)
+        inner = hard.filter(ImageFilter.MinFilter(2 * max(1, unit // 3) + 1))
+        edge = (np.asarray(hard) > 0) & ~(np.asarray(inner) > 0)
+        rgb = np.array(photo)
+        rgb[edge] = (0, 229, 255)
+        photo = Image.fromarray(rgb, "RGB")
+        draw = ImageDraw.Draw(photo)
+    hints = session.cutout_hints
+    if hints.box is not None:
+        draw.rectangle(hints.box, outline=(41, 121, 255), width=max(2, unit // 2))
+    for x, y, keep in hints.points:
+        colour = (0, 200, 83) if keep else (255, 23, 68)
+        draw.ellipse((x - unit, y - unit, x + unit, y + unit), fill=colour, outline="white", width=line)
+        arm = unit * 6 // 10
+        draw.line((x - arm, y, x + arm, y), fill="white", width=line)
+        if keep:
+            draw.line((x, y - arm, x, y + arm), fill="white", width=line)
+    if corner is not None:
+        x, y = corner
+        draw.ellipse((x - unit, y - unit, x + unit, y + unit), outline=(41, 121, 255), width=2 * line)
+    return photo
+
+
+def _dimmed(photo: Image.Image, mask: Image.Image) -> Image.Image:
+    """The brush's canvas: the photo as it is where it is product, darkened where it is not."""
+    rgb = np.asarray(photo.convert("RGB"), np.float32)
+    alpha = np.asarray(mask.convert("L"), np.float32)[..., None] / 255.0
+    return Image.fromarray((rgb * (0.35 + 0.65 * alpha)).astype(np.uint8), "RGB")
 
 
 def whoami(t: Tab, logins: bool) -> str:

@@ -8,16 +8,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from PIL import Image
 
 from sceneshop.agent.llm.toolbox import LoraPick, edit_fields, summarize
 from sceneshop.agent.memory.entry import MemoryEntry
 from sceneshop.agent.planner.embedded import is_undo, product_colour_request
 from sceneshop.agent.recipe import MAX_SEED, Recipe
-from sceneshop.tools.errors import Cancelled, RecipeError, SceneshopError
+from sceneshop.tools.composite import framing_fill, mask_box, placement_scale
+from sceneshop.tools.errors import Cancelled, InputError, RecipeError, SceneshopError
 from sceneshop.tools.imageio import load_image, load_mask
+from sceneshop.tools.marketplace_check import CheckResult
+from sceneshop.tools.segment import Box, Point, describe, segment
 
-Kind = Literal["result", "clarify", "info", "error"]
+Kind = Literal["result", "clarify", "info", "error", "cutout"]
+
+# What to click in the studio's cut-out step; the planner's answer to "the chair is not part of it"
+# reuses it, so the chat and the step explain it in the same words.
+CUTOUT_HOW = (
+    "To fix it, open the ✂️ Cut-out tab: choose ➖ Remove and click a part that is not your product, "
+    "➕ Add and click a part of it that is missing, or ▭ Box and click two opposite corners around the "
+    "product. The 🖌 brush paints the last pixels; Reset goes back to the automatic cut-out. "
+    "Every picture of this product uses the fixed cut-out."
+)
+# Above this enlargement the product's own pixels are visibly soft in the result (Lanczos upscaling
+# of a photo shows blur from about 1.25x on product edges and print).
+SOFT_SCALE = 1.25
 
 
 @dataclass
@@ -30,6 +46,7 @@ class Turn:
     kind: Kind = "result"
     version: int | None = None  # the version shown, numbered from 1 in this session
     look: MemoryEntry | None = None  # the saved look this turn applied (apply_look)
+    checks: list[CheckResult] = field(default_factory=list)  # marketplace verdicts, one per picture
 
 
 @dataclass
@@ -37,6 +54,24 @@ class Version:
     number: int
     recipe: Recipe
     images: list[Image.Image]
+    checks: list[CheckResult] = field(default_factory=list)  # empty when made for no marketplace
+
+
+@dataclass
+class CutoutHints:
+    """The merchant's fixes to the cut-out so far: each click refines the result of the ones before.
+    Plain data (a box, clicks in photo pixels, "L" brush masks the photo's size, 255 = painted), so a
+    session store can keep them."""
+
+    box: Box | None = None
+    points: list[Point] = field(default_factory=list)
+    paint: Image.Image | None = None  # brushed in as product
+    erase: Image.Image | None = None  # brushed out of the product
+
+    @property
+    def hinted(self) -> bool:
+        """Whether the segmentation itself is steered (the brush only edits its result)."""
+        return self.box is not None or bool(self.points)
 
 
 class Session:
@@ -49,7 +84,10 @@ class Session:
         self.versions: list[Version] = []  # every version made, in order
         self.current: Version | None = None  # the version the next message is feedback on
         self._given_mask: Image.Image | None = None
-        self._product_mask: Image.Image | None = None  # segmented once, on first need
+        # The product's cut-out ("L", 255 = product) that every version of this product uses: the mask
+        # given, else segmented once on first need, or as the merchant fixed it (`fix_cutout`).
+        self.product_mask: Image.Image | None = None
+        self.cutout_hints = CutoutHints()
         self._offered_colour: str | None = None  # the background colour a clarifying question offered
 
     @property
@@ -62,16 +100,17 @@ class Session:
         once, when a picture first needs it."""
         self.image = image
         self._given_mask = mask
-        self._product_mask = None
+        self.product_mask = None
+        self.cutout_hints = CutoutHints()
 
     @property
     def mask(self) -> Image.Image | None:
-        """The product mask: the one given, else the segmented one."""
-        if self._given_mask is not None or self.image is None:
+        """The product mask: as the merchant fixed it, else the one given, else the segmented one."""
+        if self.image is None:
             return self._given_mask
-        if self._product_mask is None:
-            self._product_mask = self.studio.segment(self.image)
-        return self._product_mask
+        if self.product_mask is None:
+            self.product_mask = self._cut_out(self.cutout_hints)
+        return self.product_mask
 
     def add_version(self, recipe: Recipe, *, progress=None, cancel=None, said: tuple[str, ...] = ()) -> Turn:
         """Renders `recipe` with the product and makes it the newest, current version."""
@@ -80,13 +119,19 @@ class Session:
         else:
             mask = self.mask if recipe.mode != "text_to_image" else None
         images = self.studio.render(recipe, self.image, mask, progress=progress, cancel=cancel)
-        version = Version(len(self.versions) + 1, recipe, images)
+        # Checked before it is offered: a picture that fails is said and marked, never passed silently.
+        checks = self.studio.check(recipe, images)
+        version = Version(len(self.versions) + 1, recipe, images, checks)
         self.versions.append(version)
         self.current = version
         lines = [line for line in said if line]
         lines.append(f"Version {version.number}: {summarize(recipe)}.")
+        lines += check_lines(checks)
+        soft = self._softness(recipe, mask)
+        if soft:
+            lines.append(f"Note: {soft}.")
         lines += [f"- {note}" for note in recipe.notes]
-        return Turn("\n".join(lines), recipe, images, "result", version.number)
+        return Turn("\n".join(lines), recipe, images, "result", version.number, checks=checks)
 
     def send(self, text: str, *, progress=None, cancel=None) -> Turn:
         """Answers one message; domain errors become an "error" turn and the session stays usable."""
@@ -174,6 +219,67 @@ class Session:
         self.start_over()
         note = "New product photo received." + (" Starting a new chain for it." if had_versions else "")
         return Turn(note + " What scene would you like?", kind="info")
+
+    def cutout(self, *, cancel=None) -> Turn:
+        """The cut-out step: the product as every picture of it will use it — the photo and the cut-out
+        on a checkerboard side by side, the one-line verdict and what to click to fix it (a "cutout"
+        Turn). A photo in which no product is found still gets the step, with the photo alone."""
+        if self.image is None:
+            return Turn("Attach a product photo first (📎); its cut-out shows here.", kind="info")
+        photo = self.image.convert("RGB")
+        try:
+            if self.product_mask is None:
+                self.product_mask = self._cut_out(self.cutout_hints, cancel)
+        except Cancelled:
+            return Turn("Cancelled; the cut-out is as it was.", self.recipe, kind="error")
+        except SceneshopError as exc:
+            reply = (
+                f"✂️ Cut-out: I could not find the product ({exc}).\n"
+                "Choose ▭ Box in the ✂️ Cut-out tab and click two opposite corners around the product."
+            )
+            return Turn(reply, self.recipe, [photo], "cutout", self._number())
+        return self._cutout_turn()
+
+    def _cutout_turn(self, change: str = "") -> Turn:
+        photo = self.image.convert("RGB")
+        reply = f"✂️ Cut-out: {describe(self.product_mask)}{change}.\n{CUTOUT_HOW}"
+        images = [photo, on_checkerboard(photo, self.product_mask)]
+        return Turn(reply, self.recipe, images, "cutout", self._number())
+
+    def fix_cutout(
+        self,
+        *,
+        box: Box | None = None,
+        points: list[Point] | tuple = (),
+        paint: Image.Image | None = None,
+        erase: Image.Image | None = None,
+        reset: bool = False,
+        cancel=None,
+    ) -> Turn:
+        """Fixes the cut-out and shows it (`cutout`). `box` (left, top, right, bottom) replaces the box
+        so far; `points` — clicks (x, y, is_product) in photo pixels — add to the clicks so far, so each
+        click refines the last result; `paint` / `erase` are brush strokes ("L", the photo's size, white
+        = brushed) that edit the mask directly and stay over later clicks; `reset` forgets all fixes
+        first (back to the given or automatic cut-out). A fix that cannot be used is an "error" turn
+        and the cut-out stays as it was."""
+        if self.image is None:
+            return Turn("Attach a product photo first (📎); then fix its cut-out here.", kind="info")
+        old = self.cutout_hints
+        hints = CutoutHints() if reset else CutoutHints(old.box, list(old.points), old.paint, old.erase)
+        if box is not None:
+            hints.box = box
+        hints.points += list(points)  # segment checks the box and clicks; nothing is kept if they fail
+        try:
+            hints.paint = _brushed(hints.paint, paint, self.image.size, "paint")
+            hints.erase = _brushed(hints.erase, erase, self.image.size, "erase")
+            mask = self._cut_out(hints, cancel)
+        except Cancelled:
+            return Turn("Cancelled; the cut-out is as it was.", self.recipe, kind="error")
+        except SceneshopError as exc:
+            reply = f"That fix could not be used: {exc}."
+            return Turn(reply, self.recipe, kind="error", version=self._number())
+        before, self.cutout_hints, self.product_mask = self.product_mask, hints, mask
+        return self._cutout_turn("" if reset or before is None else _change(before, mask))
 
     def edit(
         self,
@@ -413,10 +519,55 @@ class Session:
     def _save(self, name: str) -> Turn:
         return self.save(name)
 
+    def _cut_out(self, hints: CutoutHints, cancel=None) -> Image.Image:
+        """The product mask for these fixes: the segmentation steered by the box and clicks, then the
+        brush strokes on top. A mask given with the photo is the merchant's own cut-out, treated like a
+        photo's alpha channel: the box clips it and a "remove" click drops the region under it."""
+        given = self._given_mask
+        if given is not None and not hints.hinted:
+            mask = given.convert("L")
+        else:
+            photo = self.image
+            if given is not None:
+                photo = self.image.convert("RGB")
+                photo.putalpha(given.convert("L"))
+            mask = segment(photo, box=hints.box, points=hints.points, cancel=cancel)
+        if hints.paint is None and hints.erase is None:
+            return mask
+        alpha = np.array(mask.convert("L"))
+        if hints.paint is not None:
+            alpha[np.asarray(hints.paint) >= 128] = 255
+        if hints.erase is not None:
+            alpha[np.asarray(hints.erase) >= 128] = 0
+        if not (alpha >= 128).any():
+            raise InputError("the brush erased the whole product; press Reset to start again")
+        return Image.fromarray(alpha, "L")
+
+    def _softness(self, recipe: Recipe, mask: Image.Image | None) -> str | None:
+        """Said when the product would be enlarged beyond its photo's resolution (by the framing rule
+        every engine places it with); None when its own pixels suffice."""
+        if recipe.mode != "replace_background" or self.image is None or mask is None:
+            return None
+        market = self.studio.catalog.marketplace(recipe.output.preset) if recipe.output.preset else None
+        canvas = (market.width, market.height) if market is not None else (recipe.width, recipe.height)
+        box = mask_box(mask)
+        fill = framing_fill(recipe, market, self.image.size, canvas)
+        scale = placement_scale(self.image.size, box, *canvas, fill)
+        if scale <= SOFT_SCALE:
+            return None
+        width, height = box[2] - box[0], box[3] - box[1]
+        side, native = ("tall", height) if height >= width else ("wide", width)
+        return (
+            f"your photo's product is {native} px {side}; at {round(native * scale)} px it will look soft "
+            "— a larger photo gives a sharper result"
+        )
+
     def _show(self, version: Version, how: str) -> Turn:
         self.current = version
         reply = f"{how} version {version.number}: {summarize(version.recipe)}."
-        return Turn(reply, version.recipe, list(version.images), "result", version.number)
+        reply = "\n".join([reply, *check_lines(version.checks)])
+        images = list(version.images)
+        return Turn(reply, version.recipe, images, "result", version.number, checks=version.checks)
 
     def _version_of(self, recipe_id: str | None) -> Version | None:
         return next((v for v in self.versions if v.recipe.id == recipe_id), None)
@@ -437,6 +588,61 @@ class Session:
 
 
 _INSPECTOR = "the recipe inspector"
+
+
+def check_lines(checks: list[CheckResult]) -> list[str]:
+    """The marketplace verdicts as reply lines: "⚠ Amazon main image check failed: …" for a picture
+    that fails, one short "✓ … check passed" line when all pass."""
+    if not checks:
+        return []
+    if all(c.passed for c in checks):
+        return [f"✓ {checks[0]}."]
+    several = len(checks) > 1
+    lines = [f"⚠ {f'picture {i}: ' if several else ''}{c}" for i, c in enumerate(checks, 1) if not c.passed]
+    if any(c.islands for c in checks):
+        lines.append(
+            "To fix the cut-out, open the ✂️ Cut-out tab and click ➖ Remove on each leftover piece "
+            "(or paint it red with the 🖌 brush), then press Re-render in the Recipe tab."
+        )
+    return lines
+
+
+def on_checkerboard(photo: Image.Image, mask: Image.Image) -> Image.Image:
+    """The cut-out as a merchant checks it: the product's pixels over a grey checkerboard, which shows
+    through wherever the cut-out left the photo out (and half through a soft edge)."""
+    rgb = photo.convert("RGB")
+    square = max(8, max(rgb.size) // 40)
+    yy, xx = np.mgrid[: rgb.height, : rgb.width]
+    board = np.where(((yy // square + xx // square) % 2 == 0)[..., None], 204, 153).astype(np.uint8)
+    board = Image.fromarray(np.repeat(board, 3, axis=2), "RGB")
+    board.paste(rgb, (0, 0), mask.convert("L"))
+    return board
+
+
+def _change(before: Image.Image, after: Image.Image) -> str:
+    """What a fix did, said after the verdict: " — that fix took out 0.4% of the photo"."""
+    old, new = np.asarray(before) >= 128, np.asarray(after) >= 128
+    out, added = float(np.mean(old & ~new)), float(np.mean(new & ~old))
+    if out == 0 and added == 0:
+        return " — that fix changed nothing; try the 🖌 brush for small parts"
+    said = [f"{verb} {share:.1%}" for verb, share in (("took out", out), ("added", added)) if share >= 0.0005]
+    if not said:
+        return " — that fix changed a few pixels; try the 🖌 brush for small parts"
+    return f" — that fix {' and '.join(said)} of the photo"
+
+
+def _brushed(so_far: Image.Image | None, stroke: Image.Image | None, size: tuple[int, int], what: str):
+    """The brush strokes so far with `stroke` added (white = brushed)."""
+    if stroke is None:
+        return so_far
+    if stroke.size != size:
+        raise InputError(
+            f"the {what} strokes are {stroke.size[0]}x{stroke.size[1]}; the photo is {size[0]}x{size[1]}"
+        )
+    stroke = stroke.convert("L").point(lambda v: 255 if v >= 128 else 0)
+    if so_far is None:
+        return stroke
+    return Image.fromarray(np.maximum(np.asarray(so_far), np.asarray(stroke)), "L")
 
 
 def _edit_request(changes: dict) -> str:

@@ -17,6 +17,7 @@ from sceneshop.tools.errors import EngineError, SceneshopError
 from sceneshop.tools.finish import finish, needs_product_mask, prepare_product
 from sceneshop.tools.inputs import check_inputs
 from sceneshop.tools.marketplace_check import CheckResult, check_marketplace
+from sceneshop.tools.segment import model_problem
 from sceneshop.tools.segment import segment as segment_image
 
 PREVIEW_HAS_NO_PEOPLE = (
@@ -94,10 +95,22 @@ class Studio:
             else "no OPENAI_API_KEY / OPENAI_BASE_URL set"
         )
         memory = f"Memory: {self.memory_note}." if self.memory_note else ""
-        return (
-            f"Planner: {self.planner.name} ({planner_why}). "
-            f"Image engine: {self.engine.name} ({self.engine.reason}). {memory}"
-        ).strip()
+        problem = model_problem()
+        cutouts = (
+            f"Cut-outs: {problem}, so they use the classical method, which is less exact; check each one."
+            if problem
+            else ""
+        )
+        return " ".join(
+            part
+            for part in (
+                f"Planner: {self.planner.name} ({planner_why}).",
+                f"Image engine: {self.engine.name} ({self.engine.reason}).",
+                memory,
+                cutouts,
+            )
+            if part
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Studio:

@@ -37,3 +37,14 @@ def coffee_mask() -> Image.Image:
     draw.rectangle((172, 100, 408, 260), fill=255)  # cup body
     return mask
 
+
+
+
+def landed(placement, mask: Image.Image, xy: tuple[int, int]) -> tuple[int, int]:
+    """Where the photo's pixel `xy` lands on the canvas, by the renderer's own placement (the
+    preview stands the product on the scene's surface, scaled to fit)."""
+    from sceneshop.tools.composite import mask_box
+
+    left, top, _, _ = mask_box(mask)
+    return (placement.box[0] + round((xy[0] - left) * placement.scale),
+            placement.box[1] + round((xy[1] - top) * placement.scale))

@@ -1,19 +1,26 @@
 """The studio in a real headless Chromium (Debian's, driven by Playwright): upload a photo, ask for a
 scene, give feedback, edit the recipe, like the result, find it after a reload and apply it to a new
-upload; a second browser is a different user and does not see the first one's recipes.
+upload; a second browser is a different user and does not see the first one's recipes. The cut-out
+step: the cut-out shown after an upload, a region removed by a click and absent from the scene made
+next, the brush, and a marketplace check that fails marked on the picture.
 
 Screenshots of every step go to artifacts/screenshots/ (look at them when the layout changes)."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+from conftest import landed
 from PIL import Image
 from skimage import data
 
+from sceneshop.agent.recipe import Recipe
 from sceneshop.simulate import start_studio
+from sceneshop.tools.preview import EmbeddedRenderer
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +34,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+SCRATCH = Path("/work/scratch")  # where the cut-out step's screenshot is looked at, when it exists
 TIMEOUT_MS = 60_000  # a turn takes ~1 s; the shared 2-core box can be much slower
 
 
@@ -107,6 +115,7 @@ def test_chat_feedback_like_reload_and_second_user(browser, studio_url, photo):
     result = page.locator("#chat img[src*='v001-']")
     result.first.wait_for()
     assert result.first.evaluate("img => img.naturalWidth") > 0  # the picture really loaded
+    page.get_by_role("tab", name="Recipe").click()  # an upload opened the cut-out step
     assert page.locator("#scene input").input_value() == "beach"
     first_kelvin = kelvin(page)
     scroll_chat(page, "0")  # the shot shows the upload as well as the result
@@ -160,6 +169,7 @@ def test_chat_feedback_like_reload_and_second_user(browser, studio_url, photo):
     # Apply it to a newly uploaded product, in one click once it is selected.
     send(page, "", photo)
     wait_for_reply(page, "New product photo received")
+    page.get_by_role("tab", name="Memory").click()  # the upload opened the cut-out step
     page.locator("#memory img").first.click()
     page.locator("#memory-info").get_by_text("beach").first.wait_for()
     page.locator("#apply").click()
@@ -176,3 +186,91 @@ def test_chat_feedback_like_reload_and_second_user(browser, studio_url, photo):
     shot(other, "07-second-user-memory")
     first.close()
     second.close()
+
+
+# ------------------------------------------------------------------------------ the cut-out step
+
+
+def click_photo(page, xy: tuple[int, int], size: tuple[int, int]) -> None:
+    """Clicks the cut-out step's photo at pixel `xy` of a photo of `size` (shown scaled to fit)."""
+    img = page.locator("#cutout-photo img")
+    box = img.bounding_box()
+    scale = min(box["width"] / size[0], box["height"] / size[1])
+    left, top = (box["width"] - size[0] * scale) / 2, (box["height"] - size[1] * scale) / 2
+    img.click(position={"x": left + (xy[0] + 0.5) * scale, "y": top + (xy[1] + 0.5) * scale})
+
+
+def picture(page, selector: str) -> Image.Image:
+    """The picture an <img> shows, fetched as the browser fetched it."""
+    src = page.locator(selector).first.evaluate("img => img.src")
+    return Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB")
+
+
+def test_cut_out_step_a_removed_region_is_absent_from_the_scene(browser, studio_url, photo):
+    page = open_studio(browser.new_context(viewport={"width": 1400, "height": 1000}), studio_url)
+    size = (480, 320)
+    saucer, cup = (128, 264), (232, 120)  # on the photo: a point of the saucer, one of the cup
+    original = Image.open(photo).convert("RGB")
+
+    send(page, "", photo)  # a photo alone: the cut-out is the first thing shown
+    wait_for_reply(page, "When the cut-out looks right")
+    info = page.locator("#cutout-info")
+    info.get_by_text("Cut-out: found one product").wait_for()
+    assert page.locator("#cutout-tab").is_visible()  # the step opened by itself
+    for shown in ("#cutout-photo img", "#cutout-preview img"):
+        assert page.locator(shown).evaluate("img => img.naturalWidth") == size[0]
+    preview = picture(page, "#cutout-preview img")
+    assert set(preview.getpixel((5, 5))) <= {153, 204}  # the table corner: the checkerboard
+    assert "Cut-out: found one product" in page.locator("#chat").inner_text()
+    shot(page, "08-cutout-step")
+    if SCRATCH.is_dir():
+        page.screenshot(path=str(SCRATCH / "cutout_step.png"))
+
+    # "Remove a part" is the default click: the saucer there leaves the cut-out.
+    click_photo(page, saucer, size)
+    info.get_by_text("that fix took out").wait_for()
+    preview = picture(page, "#cutout-preview img")
+    assert preview.getpixel(saucer) != original.getpixel(saucer)
+    shot(page, "09-cutout-after-a-remove-click")
+
+    send(page, "white background")
+    wait_for_reply(page, "Version 1:")
+    result = picture(page, "#chat img[src*='v001-']")
+    assert result.size == size  # the photo's own size
+    # Where the renderer placed the product: from the recipe inside the PNG and the cut-out shown.
+    src = page.locator("#chat img[src*='v001-']").first.evaluate("img => img.src")
+    recipe = Recipe.from_json(Image.open(io.BytesIO(page.request.get(src).body())).info["sceneshop:recipe"])
+    kept = np.all(np.asarray(preview) == np.asarray(original), axis=2)
+    mask = Image.fromarray(kept.astype(np.uint8) * 255)
+    placed = EmbeddedRenderer().placement(recipe, original, mask)
+    at_saucer, at_cup = landed(placed, mask, saucer), landed(placed, mask, cup)
+    # The mask is read back from the shown cut-out (edges aside), so the placement may be 1 px off.
+    def differs(a, b) -> int:
+        return int(np.abs(np.subtract(a, b)).max())
+
+    assert differs(result.getpixel(at_cup), placed.product.getpixel(at_cup)) <= 8  # the product is there
+    assert differs(result.getpixel(at_saucer), placed.product.getpixel(at_saucer)) > 40  # the saucer is not
+
+    # The brush: a green stroke on the table, away from the cup, makes a detached piece of "product"...
+    page.get_by_role("tab", name="✂️ Cut-out").click()
+    page.locator("#brush").get_by_text("Brush, for the last pixels").click()
+    page.locator("#cutout-brush button[aria-label='Brush']").click()
+    canvas = page.locator("#cutout-brush canvas").first.bounding_box()
+    page.mouse.move(canvas["x"] + 40, canvas["y"] + 40)
+    page.mouse.down()
+    for step in range(1, 8):
+        page.mouse.move(canvas["x"] + 40 + 5 * step, canvas["y"] + 40 + 2 * step)
+    page.mouse.up()
+    page.locator("#apply-brush").click()
+    info.get_by_text("that fix added").wait_for()
+    assert "2 separate parts" in info.inner_text()
+
+    # ... which the Amazon check finds on the pixels: said in the reply and marked on the picture.
+    send(page, "for amazon")
+    wait_for_reply(page, "Version 2:")
+    chat = page.locator("#chat")
+    chat.get_by_text("⚠ Amazon main image check failed: 1 detached region").wait_for()
+    assert chat.get_by_text("⚠ Amazon main image check failed", exact=True).count() >= 1  # the frame's label
+    page.get_by_role("tab", name="Versions").click()
+    page.locator("#versions").get_by_text("v2 ⚠ Amazon main image check failed").wait_for()
+    shot(page, "10-amazon-check-failed")

@@ -52,6 +52,21 @@ def mask_box(mask: Image.Image) -> tuple[int, int, int, int]:
     return box
 
 
+def placement_scale(
+    photo_size: tuple[int, int], box: tuple[int, int, int, int], width: int, height: int, fill: float | None
+) -> float:
+    """How much `place_product` enlarges (> 1) or shrinks the product whose bounding box in the photo
+    is `box`, on a `width` x `height` canvas with framing `fill` (see `framing_fill`). Above 1 the
+    product is shown beyond its native resolution and looks soft."""
+    if fill is None:  # the photo's own framing: never enlarged, shrunk only to fit the canvas
+        return min(1.0, width / photo_size[0], height / photo_size[1])
+    bw, bh = box[2] - box[0], box[3] - box[1]
+    scale = fill * max(width, height) / max(bw, bh)
+    if fill >= 0.8:
+        return min(scale, fill * width / bw, fill * height / bh)
+    return min(scale, 0.95 * width / bw, 0.92 * height / bh)
+
+
 def place_product(
     image: Image.Image, mask: Image.Image, width: int, height: int, fill: float | None
 ) -> Placement:
@@ -63,23 +78,15 @@ def place_product(
     image = clean_edges(image.convert("RGB"), mask)
     box = mask_box(mask)
     bw, bh = box[2] - box[0], box[3] - box[1]
-    if fill is None:
-        scale = min(1.0, width / image.width, height / image.height)
-        if scale == 1.0:
-            # Same framing as the photo: offset so the photo's centre lands on the canvas centre.
-            dx, dy = (width - image.width) // 2, (height - image.height) // 2
-            product = Image.new("RGB", (width, height))
-            layer = Image.new("L", (width, height), 0)
-            product.paste(image, (dx, dy))
-            layer.paste(mask, (dx, dy))
-            return Placement(product, layer, (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy), 1.0)
-    else:
-        scale = fill * max(width, height) / max(bw, bh)
-        scale = (
-            min(scale, fill * width / bw, fill * height / bh)
-            if fill >= 0.8
-            else min(scale, 0.95 * width / bw, 0.92 * height / bh)
-        )
+    scale = placement_scale(image.size, box, width, height, fill)
+    if fill is None and scale == 1.0:
+        # Same framing as the photo: offset so the photo's centre lands on the canvas centre.
+        dx, dy = (width - image.width) // 2, (height - image.height) // 2
+        product = Image.new("RGB", (width, height))
+        layer = Image.new("L", (width, height), 0)
+        product.paste(image, (dx, dy))
+        layer.paste(mask, (dx, dy))
+        return Placement(product, layer, (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy), 1.0)
     crop_img = image.crop(box)
     crop_mask = mask.crop(box)
     if scale != 1.0:

@@ -173,9 +173,16 @@ def render(recipe_json, image, mask, out):
 @click.argument("image", type=click.Path())
 @click.option("-o", "--out", required=True, type=click.Path(), help="Output mask PNG (white = product).")
 @click.option("--box", help="Hint: LEFT,TOP,RIGHT,BOTTOM around the product, in pixels.")
-def segment(image, out, box):
+@click.option(
+    "--point",
+    "points",
+    multiple=True,
+    help="Hint (repeatable): X,Y,+ keeps the region at that pixel as product; X,Y,- removes it.",
+)
+def segment(image, out, box, points):
     """Cut the product out of IMAGE and write its mask."""
     from sceneshop.tools.imageio import save_png
+    from sceneshop.tools.segment import describe
     from sceneshop.tools.segment import segment as segment_image
 
     hint = None
@@ -186,7 +193,21 @@ def segment(image, out, box):
             hint = ()
         if len(hint) != 4:
             raise InputError(f"--box {capped(box)} must be four integers LEFT,TOP,RIGHT,BOTTOM")
-    say(save_png(segment_image(_load_photo(image), box=hint), out))
+    mask = segment_image(_load_photo(image), box=hint, points=[_point(p) for p in points])
+    save_png(mask, out)
+    say(describe(mask), err=True)
+    say(out)
+
+
+def _point(text: str) -> tuple[int, int, bool]:
+    """ "120,80,+" -> (120, 80, True): a --point hint."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) == 3 and parts[2] in ("+", "-"):
+        try:
+            return int(parts[0]), int(parts[1]), parts[2] == "+"
+        except ValueError:
+            pass
+    raise InputError(f"--point {capped(text)} must be X,Y,+ (product) or X,Y,- (remove), e.g. 120,80,-")
 
 
 @main_group.command()
