@@ -51,6 +51,8 @@ class Session:
         self._given_mask: Image.Image | None = None
         self._product_mask: Image.Image | None = None  # segmented once, on first need
         self._offered_colour: str | None = None  # the background colour a clarifying question offered
+        # (session id, id(picture)) -> (picture, its file in the work store): see `_stored`
+        self._files: dict[tuple[str, int], tuple[Image.Image, Path]] = {}
 
     @property
     def recipe(self) -> Recipe | None:
@@ -434,6 +436,82 @@ class Session:
             requests.append(version.recipe.request)
             version = self._version_of(version.recipe.parent_id)
         return requests[::-1]
+
+    # ------------------------------------------------------- keeping it (sceneshop.agent.store)
+
+    def to_state(self, store, session_id: str, *, messages=(), title: str = "") -> dict:
+        """This session as plain data for `WorkStore.save_session(user, session_id, state)`: the
+        product photo, its mask (the merchant's, or the cut-out made for it), every version's
+        recipe and pictures and the current version, with pictures as files in the store (written
+        once each through `store.save_image`, the recipe inside each PNG). `messages` is the chat
+        as the front end showed it ({"role", "text", "kind", "version", "images"}); the Session
+        itself never sees the chat's wording, so a front end passes it here."""
+        given = self._given_mask is not None
+        mask = self._given_mask if given else self._product_mask  # the cut-out made, if any: not redone
+        return {
+            "title": title,
+            "product": self._stored(store, session_id, self.image, "product"),
+            "mask": self._stored(store, session_id, mask, "mask"),
+            "mask_given": given,
+            "current": self.current.number if self.current else None,
+            "versions": [
+                {
+                    "number": v.number,
+                    "recipe": v.recipe.to_json(),
+                    "images": [self._stored(store, session_id, im, "result", v.recipe) for im in v.images],
+                }
+                for v in self.versions
+            ],
+            "messages": [dict(m) for m in messages],
+            "extra": {"offered_colour": self._offered_colour},
+        }
+
+    @classmethod
+    def from_state(cls, studio, state: dict, user: str = "local") -> Session:
+        """The session `WorkStore.load_session` returned, ready to go on: the same product, mask,
+        versions and current version (a version whose pictures have expired keeps its recipe and
+        has no pictures). A picture or recipe that cannot be read is a SceneshopError naming it."""
+        session = cls(studio, user=user)
+        session_id = state.get("id")
+
+        def picture(path, mode: str | None = None) -> Image.Image | None:
+            if path is None:
+                return None
+            image = load_image(path, max_pixels=studio.settings.max_pixels, max_bytes=2**31)
+            image = image.convert(mode) if mode else image
+            if session_id:  # already in the store: the next save keeps the file as it is
+                session._files[(session_id, id(image))] = (image, Path(path))
+            return image
+
+        session.image = picture(state.get("product"))
+        mask = picture(state.get("mask"), "L")
+        if state.get("mask_given"):
+            session._given_mask = mask
+        else:
+            session._product_mask = mask
+        for stored in state.get("versions") or []:
+            recipe = Recipe.from_json(stored["recipe"])
+            images = [picture(path) for path in stored.get("images") or []]
+            session.versions.append(Version(int(stored["number"]), recipe, images))
+        current = state.get("current")
+        session.current = next((v for v in session.versions if v.number == current), None)
+        session._offered_colour = (state.get("extra") or {}).get("offered_colour")
+        return session
+
+    def _stored(self, store, session_id: str, image: Image.Image | None, kind: str,
+                recipe: Recipe | None = None) -> str | None:
+        """The store's file of `image`, written on first need: a picture never changes once made, so
+        each one is encoded once per session, not at every save."""
+        if image is None:
+            return None
+        key = (session_id, id(image))
+        known = self._files.get(key)
+        if known is not None and known[0] is image and known[1].is_file():
+            return str(known[1])
+        metadata = {"sceneshop:recipe": recipe.to_json()} if recipe is not None else None
+        path = store.save_image(self.user, image, session_id=session_id, kind=kind, metadata=metadata)
+        self._files[key] = (image, path)  # the image is held too, so its id is never reused meanwhile
+        return str(path)
 
 
 _INSPECTOR = "the recipe inspector"
