@@ -37,3 +37,14 @@ def coffee_mask() -> Image.Image:
     draw.rectangle((172, 100, 408, 260), fill=255)  # cup body
     return mask
 
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One real local Ray cluster for the whole test session (it takes seconds to start), shared by
+    the batch tests and the studio's Ray engine test."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
