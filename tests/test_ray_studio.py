@@ -50,7 +50,8 @@ def test_the_studio_renders_on_a_ray_actor_with_the_same_pixels(on_ray, ray_clus
         remote_recipe = copy(recipe)
         remote = on_ray.render(remote_recipe, coffee, coffee_mask)
         assert len(remote) == len(local) >= 1
-        assert all(same_pixels(a.convert("RGB"), b.convert("RGB")) for a, b in zip(local, remote, strict=True))
+        for a, b in zip(local, remote, strict=True):
+            assert same_pixels(a.convert("RGB"), b.convert("RGB"))
     # The second has a text layer, placed around the product: the actor was asked where it lies.
     assert needs_product_mask(remote_recipe)
 
