@@ -183,7 +183,8 @@ class WebStudio:
                     if stored is not None and stored.updated > t.saved_at:
                         t.session_id = ""
                 t.session_id = t.session_id or self.store.new_session_id()
-                state = t.session.to_state(self.store, t.session_id, messages=view.transcript(t))
+                state = t.session.to_state(self.store, t.session_id, messages=view.transcript(t),
+                                           written=t.files)
                 t.saved_at = self.store.save_session(t.user, t.session_id, state).updated
             if finished is not None:
                 self._finish_turn(t, state, *finished)

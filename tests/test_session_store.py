@@ -108,3 +108,21 @@ def test_a_session_whose_pictures_expired_keeps_its_recipes(tmp_path, studio, co
     assert after.versions[0].images == [] and after.versions[0].recipe == before.versions[0].recipe
     again = after.render(after.recipe.child("again"))  # rendered again from its recipe
     assert again.kind == "result" and again.images
+
+
+def test_pictures_the_page_already_wrote_are_copied_not_encoded_again(tmp_path, studio, coffee):
+    from sceneshop.tools.imageio import save_png
+
+    session = Session(studio, user="alice")
+    session.set_product(coffee)
+    turn = session.send("put it on a beach at sunset")
+    # The page's download of the version: the same picture, with a text chunk of its own.
+    download = save_png(turn.images[0], tmp_path / "download.png", metadata={"made-by": "the page"})
+    with WorkStore(tmp_path / "data") as store:
+        session_id = store.new_session_id()
+        state = session.to_state(store, session_id, written={turn.recipe.id: [str(download)]})
+        (kept,) = state["versions"][0]["images"]
+        assert open(kept, "rb").read() == download.read_bytes()
+        # Kept once: the next save names the same file without reading the download again.
+        download.unlink()
+        assert session.to_state(store, session_id)["versions"][0]["images"] == [kept]
