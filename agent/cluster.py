@@ -14,6 +14,7 @@ Ray is imported only here, only when a batch asks for it: the studio and `make r
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -88,39 +89,66 @@ class RayEngine:
     model is configured) and every generation of this studio goes to it, one at a time as in
     process (Studio's engine lock). The photo and mask travel as PNG bytes and the pictures come
     back as PNG bytes, so they are exactly the pictures the engine made. Stop is checked while the
-    actor works; the picture in hand is then dropped. Progress shows start and end only."""
+    actor works; the picture in hand is then dropped. Progress shows start and end only.
+
+    It connects on first need — the studio's banner, at start; a `sceneshop plan` never — and
+    connects again if Ray was shut down meanwhile (a batch pool that started Ray ends it)."""
 
     WAIT_S = 0.2  # how often Stop is looked at while the actor renders
 
     def __init__(self, address: str, settings) -> None:
-        ray = import_ray()
-        self._ray = ray
-        if not ray.is_initialized():
-            _check_reachable(address)
+        self.address = address
+        self.settings = settings
+        self._ray = import_ray()
+        self._lock = threading.Lock()
+        self._actor = None
+        self._facts: dict[str, Any] = {}
+
+    @property
+    def actor(self):
+        """The engine actor, started (and Ray connected) on first need."""
+        with self._lock:
+            ray = self._ray
+            if self._actor is not None and ray.is_initialized():
+                return self._actor
+            if not ray.is_initialized():
+                _check_reachable(self.address)
+                try:
+                    ray.init(address=self.address or None, log_to_driver=False, logging_level="warning")
+                except Exception as exc:  # Ray raises ConnectionError, ValueError, RuntimeError…
+                    raise EngineError(
+                        f"cannot reach the Ray cluster at {self.address!r} ({_first_line(exc)}); start one "
+                        "with `ray start --head`, or unset SCENESHOP_RAY_ADDRESS to render in this process"
+                    ) from None
+            gpus = int(ray.cluster_resources().get("GPU", 0))
+            # On CPU the actor reserves no core: it renders only while a merchant waits, and a batch's
+            # pool (one actor per CPU) must still find every core free to start its own actors.
+            gpu = gpus > 0 and bool(self.settings.diffusion_model)
+            resources = {"num_cpus": 1, "num_gpus": 1} if gpu else {"num_cpus": 0}
+            remote = ray.remote(max_restarts=MAX_RESTARTS, max_task_retries=MAX_TASK_RETRIES, **resources)
+            engine_settings = {name: getattr(self.settings, name) for name in ENGINE_FIELDS}
+            actor = remote(EngineWorker).remote(engine_settings)
             try:
-                ray.init(address=address or None, log_to_driver=False, logging_level="warning")
-            except Exception as exc:  # Ray raises ConnectionError, ValueError, RuntimeError…
-                raise EngineError(
-                    f"cannot reach the Ray cluster at {address!r} ({_first_line(exc)}); start one with "
-                    "`ray start --head`, or unset SCENESHOP_RAY_ADDRESS to render in this process"
-                ) from None
-        gpus = int(ray.cluster_resources().get("GPU", 0))
-        # On CPU the actor reserves no core: it renders only while a merchant waits, and a batch's
-        # pool (one actor per CPU) must still find every core free to start its own actors.
-        resources = {"num_cpus": 1, "num_gpus": 1} if gpus and settings.diffusion_model else {"num_cpus": 0}
-        actor = ray.remote(max_restarts=MAX_RESTARTS, max_task_retries=MAX_TASK_RETRIES, **resources)(
-            EngineWorker
-        )
-        engine_settings = {name: getattr(settings, name) for name in ENGINE_FIELDS}
-        self.actor = actor.remote(engine_settings)
-        try:
-            facts = ray.get(self.actor.engine_facts.remote())
-        except ray.exceptions.RayError as exc:
-            raise EngineError(f"the Ray engine actor did not start ({_first_line(exc)})") from None
-        where = address or "a local Ray cluster"
-        self.name = f"{facts['name']} on Ray"
-        self.reason = f"SCENESHOP_RAY_ADDRESS={where}; on the cluster: {facts['reason']}"
-        self.draws_people = facts["draws_people"]
+                self._facts = ray.get(actor.engine_facts.remote())
+            except ray.exceptions.RayError as exc:
+                raise EngineError(f"the Ray engine actor did not start ({_first_line(exc)})") from None
+            self._actor = actor
+            return actor
+
+    @property
+    def name(self) -> str:
+        self.actor  # noqa: B018 — connects, so the name says which engine runs there
+        return f"{self._facts['name']} on Ray"
+
+    @property
+    def reason(self) -> str:
+        self.actor  # noqa: B018
+        return f"SCENESHOP_RAY_ADDRESS={self.address or 'local'}; on the cluster: {self._facts['reason']}"
+
+    @property
+    def draws_people(self) -> bool:
+        self.actor  # noqa: B018
+        return bool(self._facts["draws_people"])
 
     def render(self, recipe, image, mask, *, progress=None, cancel=None) -> list:
         from sceneshop.tools.errors import check_cancel
