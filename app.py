@@ -29,7 +29,13 @@ from pathlib import Path  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from sceneshop import studio_view as view  # noqa: E402
-from sceneshop.agent.jobs import BatchWorker, batch_zip, job_pictures, start_upload_batch  # noqa: E402
+from sceneshop.agent.jobs import (  # noqa: E402
+    BatchWorker,
+    batch_zip,
+    job_pictures,
+    recent_jobs,
+    start_upload_batch,
+)
 from sceneshop.agent.session import Session, Turn  # noqa: E402
 from sceneshop.agent.settings import Settings, get_settings  # noqa: E402
 from sceneshop.agent.store import WorkStore  # noqa: E402
@@ -759,12 +765,12 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
 
         def jobs(t, choice, request: gr.Request):
             t = ensure(t, request)
-            return {tab: t, **shown(view.job_list(t, site.store.list_jobs(t.user), choice or ""))}
+            return {tab: t, **shown(view.job_list(t, recent_jobs(site.store, t.user), choice or ""))}
 
         def jobs_opened(t, request: gr.Request):
             """The Jobs tab shown: the job list and the looks a batch can use, both fresh."""
             t = ensure(t, request)
-            listed = view.job_list(t, site.store.list_jobs(t.user))
+            listed = view.job_list(t, recent_jobs(site.store, t.user))
             return {tab: t, batch_look: view.look_choices(t.session.looks()), **shown(listed)}
 
         def pick_job(t, evt: gr.SelectData, request: gr.Request):
@@ -796,7 +802,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                     gr.Warning(f"Left out: {note}")
             except SceneshopError as exc:
                 gr.Warning(str(exc))
-            listed = view.job_list(t, site.store.list_jobs(t.user), chosen)
+            listed = view.job_list(t, recent_jobs(site.store, t.user), chosen)
             return {tab: t, batch_files: None if chosen else gr.skip(), **shown(listed)}
 
         def cancel_job(t, choice, request: gr.Request):

@@ -196,6 +196,17 @@ class BatchWorker:
 # ------------------------------------------------------------------------- what a job gave back
 
 
+def recent_jobs(store: WorkStore, user: str, batches: int = 50, turns: int = 30) -> list[Job]:
+    """The user's job list as the studio shows it, newest first: their latest batches and their
+    latest chat turns and re-renders, each up to its own count — a day of chatting (every turn is
+    a job) must not push last week's batch out of the list."""
+    found = store.list_jobs(user, kind="batch", limit=batches)
+    for kind in ("turn", "rerender"):
+        found += store.list_jobs(user, kind=kind, limit=turns)
+    return sorted(found, key=lambda job: (job.created, job.id), reverse=True)
+
+
+
 def job_pictures(job: Job, limit: int = 200) -> list[tuple[Path, str]]:
     """The pictures a job made, with a caption: a batch's finished products (sku), or a turn's
     pictures (its version). Files that are gone (cleaned up, moved) are left out."""

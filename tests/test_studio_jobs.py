@@ -10,7 +10,14 @@ import zipfile
 
 import pytest
 
-from sceneshop.agent.jobs import BatchWorker, batch_zip, job_pictures, job_thumbnail, start_upload_batch
+from sceneshop.agent.jobs import (
+    BatchWorker,
+    batch_zip,
+    job_pictures,
+    job_thumbnail,
+    recent_jobs,
+    start_upload_batch,
+)
 from sceneshop.agent.planner.embedded import EmbeddedPlanner
 from sceneshop.agent.recipe import Recipe
 from sceneshop.agent.store import WorkStore
@@ -129,3 +136,12 @@ def test_the_worker_runs_users_in_turn_and_a_cancelled_batch_resumes_on_retry(st
         assert {"item-0.png", "item-1.png", "manifest.csv", "manifest.jsonl"} <= set(z.namelist())
     with pytest.raises(InputError, match="no job"):  # bob cannot have alice's batch zipped
         batch_zip(store, "bob", first.id)
+
+
+def test_chatting_does_not_push_a_batch_out_of_the_job_list(store, tmp_path, look):
+    batch, _ = start_upload_batch(store, "alice", photos(tmp_path / "p", 1), look, "look")
+    for n in range(6):  # a day of chatting after it: every turn is a job
+        store.create_job("alice", "turn", title=f"turn {n}", start=True)
+    listed = recent_jobs(store, "alice", batches=5, turns=3)
+    assert [j.title for j in listed] == ["turn 5", "turn 4", "turn 3", batch.title]
+    assert recent_jobs(store, "bob") == []
