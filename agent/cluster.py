@@ -229,6 +229,15 @@ class EnginePool:
         self.gpu = gpus > 0 and bool(settings.diffusion_model)
         if workers is not None and workers < 1:
             raise InputError(f"--workers must be at least 1 (got {workers})")
+        if self.gpu and workers is None:
+            # The GPUs free now: a studio's own engine actor (RayEngine) holds one for good, and an
+            # actor asking for a GPU that never frees up would hold its products forever.
+            gpus = int(ray.available_resources().get("GPU", 0))
+            if gpus < 1:
+                raise EngineError(
+                    "every GPU of the Ray cluster is in use (a studio's engine actor holds one for its "
+                    "chats); add a GPU node, or pass --workers N to wait for N of them"
+                )
         count = workers or (gpus if self.gpu else max(1, cpus))
         per_actor = {"num_cpus": 1, "num_gpus": 1} if self.gpu else {"num_cpus": 1}
         retried = {"max_restarts": MAX_RESTARTS, "max_task_retries": MAX_TASK_RETRIES}
