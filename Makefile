@@ -44,3 +44,4 @@ bench: install-test
 	$(BIN)/python bench/ui_load.py
 	$(BIN)/python bench/segment_accuracy.py --data ../shared/data/product-photos
 	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/session_keep.py

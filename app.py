@@ -29,8 +29,16 @@ from pathlib import Path  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from sceneshop import studio_view as view  # noqa: E402
+from sceneshop.agent.jobs import (  # noqa: E402
+    BatchWorker,
+    batch_zip,
+    job_pictures,
+    recent_jobs,
+    start_upload_batch,
+)
 from sceneshop.agent.session import Session, Turn  # noqa: E402
 from sceneshop.agent.settings import Settings, get_settings  # noqa: E402
+from sceneshop.agent.store import WorkStore  # noqa: E402
 from sceneshop.tools.errors import InputError, SceneshopError  # noqa: E402
 
 log = logging.getLogger("sceneshop.app")
@@ -76,6 +84,11 @@ class Tab:
     corner: tuple[int, int] | None = None  # the box's first corner, clicked, in photo pixels
     cancel: threading.Event | None = None  # the Stop button sets it; armed per job
     lock: threading.Lock = field(default_factory=threading.Lock)  # one job at a time per tab
+    session_id: str = ""  # its id in the work store; "" until it is first kept
+    saved_at: float = 0.0  # the store's time of this tab's last save or load of it
+    session_ids: list[str] = field(default_factory=list)  # Sessions tab order
+    job_ids: list[str] = field(default_factory=list)  # Jobs tab order
+    finished: tuple | None = None  # (job, Turn, stopped) of the turn just run, for `WebStudio.keep`
 
     def arm(self) -> threading.Event:
         """The cancel flag of the job about to run (pre-armed when its message was echoed)."""
@@ -107,6 +120,98 @@ class WebStudio:
     def new_tab(self, user: str) -> Tab:
         session = Session(self.studio, user=user)
         return Tab(user=user, session=session, folder=self.user_folder(user))
+
+    # ---- sessions and jobs in the work store (sceneshop.agent.store, sceneshop.agent.jobs) -------
+
+    def start_work(self) -> None:
+        """The work store under the data dir, and the worker thread that runs queued batches."""
+        self.store = WorkStore(self.settings.data_dir)
+        self.worker = BatchWorker(self.store, self.studio).start()
+
+    def close(self) -> None:
+        self.worker.close()
+        self.store.close()
+
+    def open_tab(self, user: str) -> Tab:
+        """A tab for `user` with their last session (a reload, or a restart, finds it again)."""
+        t = self.new_tab(user)
+        self.load_into(t)
+        return t
+
+    def load_into(self, t: Tab, session_id: str | None = None) -> None:
+        """Puts one of the user's stored sessions (None: their last) into the tab. A session that
+        cannot be reopened leaves a fresh one and says why in the chat."""
+        try:
+            state = self.store.load_session(t.user, session_id)
+            if state is None:
+                return
+            session = Session.from_state(self.studio, state, t.user)
+        except SceneshopError as exc:
+            if session_id is not None:
+                raise
+            log.warning("session of %s not reopened: %s", t.user, exc)
+            self.fresh(t)
+            view.show_turn(t, Turn(f"Your last session could not be reopened: {exc}", kind="error"))
+            return
+        t.session, t.session_id, t.saved_at = session, state["id"], state["updated"]
+        view.restore(t, state)
+
+    def fresh(self, t: Tab) -> None:
+        """A new, empty session in the tab (kept once something happens in it)."""
+        t.session, t.session_id, t.saved_at = Session(self.studio, user=t.user), "", 0.0
+        t.history, t.files = [], {}
+
+    def recorded(self, t: Tab, kind: str, title: str, work):
+        """`work` (a run_job job) recorded as a job of the store: running while it runs; `keep`
+        finishes it with the version it made."""
+
+        def run(cancel):
+            if not t.session_id:
+                t.session_id = self.store.new_session_id()
+            job = self.store.create_job(t.user, kind, title=title, session_id=t.session_id, start=True)
+            try:
+                turn = work(cancel)
+            except BaseException as exc:
+                self.store.finish_job(t.user, job.id, "failed", error=f"{type(exc).__name__}: {exc}")
+                raise
+            t.finished = (job, turn, cancel.is_set())
+            return turn
+
+        return run
+
+    def keep(self, t: Tab) -> None:
+        """Saves the tab's session after a turn or action, and finishes the turn's job. When another
+        tab of this user saved the same session meanwhile, this one goes on as a new session rather
+        than overwrite it. A store that cannot be written is said, and the chat goes on."""
+        try:
+            with t.lock:
+                finished, t.finished = t.finished, None
+                if not (t.history or t.session.versions or t.session.image is not None):
+                    return
+                if t.session_id and t.saved_at:
+                    stored = next((i for i in self.store.list_sessions(t.user) if i.id == t.session_id), None)
+                    if stored is not None and stored.updated > t.saved_at:
+                        t.session_id = ""
+                t.session_id = t.session_id or self.store.new_session_id()
+                state = t.session.to_state(self.store, t.session_id, messages=view.transcript(t),
+                                           written=t.files)
+                t.saved_at = self.store.save_session(t.user, t.session_id, state).updated
+            if finished is not None:
+                self._finish_turn(t, state, *finished)
+        except SceneshopError as exc:
+            log.warning("session of %s not kept: %s", t.user, exc)
+            gr.Warning(f"Your session could not be saved: {exc}")
+
+    def _finish_turn(self, t: Tab, state: dict, job, turn: Turn | None, stopped: bool) -> None:
+        status, error, results = "done", None, {}
+        if turn is not None and turn.kind == "error":
+            status, error = ("cancelled" if stopped else "failed"), turn.reply
+        if turn is not None and turn.kind == "result" and turn.version:
+            stored = next((v for v in state["versions"] if v["number"] == turn.version), None)
+            results = {"version": turn.version, "recipe_id": turn.recipe.id if turn.recipe else "",
+                       "images": stored["images"] if stored else []}
+        message = turn.reply.splitlines()[0][:200] if turn is not None and turn.reply else ""
+        self.store.finish_job(t.user, job.id, status, error=error, results=results, message=message)
 
 
 def _secret(data_dir: Path) -> str:
@@ -165,6 +270,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
         studio.memory = memory  # one memory for the chat's "save this", 👍/👎 and the memory browser
     settings = studio.settings
     site = WebStudio(studio, settings)
+    site.start_work()
     cat = studio.catalog
     choices = view.inspector_choices(cat)
 
@@ -358,6 +464,93 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                                 "Apply to current product", variant="primary", elem_id="apply"
                             )
                             forget_btn = gr.Button("🗑 Forget", size="sm", elem_id="forget")
+                    with gr.Tab("Sessions", id="sessions", elem_id="sessions-tab") as sessions_tab:
+                        sessions_gallery = gr.Gallery(
+                            label="Your sessions",
+                            columns=3,
+                            height=220,
+                            fit_columns=False,
+                            object_fit="contain",
+                            allow_preview=False,
+                            elem_id="sessions",
+                        )
+                        sessions_md = gr.Markdown("", label="Sessions", elem_id="sessions-info")
+                        sessions_table = gr.Dataframe(
+                            headers=["session", "versions", "changed", "id"],
+                            datatype=["str", "number", "str", "str"],
+                            value=[],
+                            interactive=False,
+                            label="Saved sessions",
+                            show_label=False,
+                            max_height=200,
+                            column_widths=["52%", "14%", "22%", "12%"],
+                            wrap=True,
+                            elem_id="sessions-table",
+                        )
+                        # The chosen session's id: set by a click; API clients pass it.
+                        session_choice = gr.Textbox("", visible=False, label="Session id")
+                        with gr.Row():
+                            session_open_btn = gr.Button("Open", variant="primary", elem_id="open-session")
+                            session_new_btn = gr.Button("➕ New session", elem_id="new-session")
+                            session_delete_btn = gr.Button("🗑 Delete", size="sm", elem_id="delete-session")
+                    with gr.Tab("Jobs", id="jobs", elem_id="jobs-tab") as jobs_tab:
+                        with gr.Accordion("Start a batch: one saved look on many photos", open=True):
+                            batch_files = gr.File(
+                                label="Product photos, or a .zip of them",
+                                file_count="multiple",
+                                file_types=["image", ".zip"],
+                                height=110,
+                                elem_id="batch-files",
+                            )
+                            with gr.Row():
+                                batch_look = gr.Dropdown(
+                                    [], label="Saved look", allow_custom_value=True, scale=3,
+                                    elem_id="batch-look",
+                                )
+                                batch_market = gr.Dropdown(
+                                    choices["markets"], value=NONE, label="Marketplace", scale=2
+                                )
+                            batch_btn = gr.Button("▶ Start batch", variant="primary", elem_id="start-batch")
+                        jobs_gallery = gr.Gallery(
+                            label="Your jobs",
+                            columns=3,
+                            height=230,
+                            fit_columns=False,
+                            object_fit="contain",
+                            allow_preview=False,
+                            elem_id="jobs",
+                        )
+                        job_md = gr.Markdown("", label="Job", elem_id="job-info")
+                        with gr.Row():
+                            job_open_btn = gr.Button("Open", size="sm", elem_id="open-job")
+                            job_cancel_btn = gr.Button("⏹ Cancel", size="sm", elem_id="cancel-job")
+                            job_retry_btn = gr.Button("↻ Retry", size="sm", elem_id="retry-job")
+                            job_download_btn = gr.Button("⬇ Download", size="sm", elem_id="download-job")
+                        job_file = gr.File(
+                            label="Download", file_count="multiple", interactive=False, height=90,
+                            elem_id="job-download",
+                        )
+                        job_pictures_view = gr.Gallery(
+                            label="The job's pictures",
+                            columns=4,
+                            height=220,
+                            fit_columns=False,
+                            object_fit="contain",
+                            elem_id="job-pictures",
+                        )
+                        jobs_table = gr.Dataframe(
+                            headers=["status", "kind", "progress", "queue", "time", "created", "what", "id"],
+                            datatype=["str"] * 8,
+                            value=[],
+                            interactive=False,
+                            label="Jobs",
+                            show_label=False,
+                            max_height=260,
+                            column_widths=["13%", "9%", "13%", "11%", "9%", "11%", "20%", "14%"],
+                            elem_id="jobs-table",
+                        )
+                        job_choice = gr.Textbox("", visible=False, label="Job id")
+                        jobs_timer = gr.Timer(2.0, active=False)
 
         fields = [
             scene,
@@ -401,18 +594,31 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
         }
         for i, (name_box, weight_slider) in enumerate(zip(lora_names, lora_weights, strict=True), 1):
             widgets[f"lora_{i}"], widgets[f"lora_{i}_weight"] = name_box, weight_slider
+        sessions_view = [sessions_gallery, sessions_table, sessions_md, session_choice]
+        jobs_view = [jobs_gallery, jobs_table, job_md, job_choice, jobs_timer]
+        widgets.update({
+            "sessions_gallery": sessions_gallery,
+            "sessions_table": sessions_table,
+            "sessions_info": sessions_md,
+            "session_choice": session_choice,
+            "jobs_gallery": jobs_gallery,
+            "jobs_table": jobs_table,
+            "job_info": job_md,
+            "job_choice": job_choice,
+            "jobs_timer": jobs_timer,
+        })
 
         def shown(values: dict) -> dict:
             return {widgets[name]: value for name, value in values.items()}
 
         def ensure(t: Tab | None, request: gr.Request) -> Tab:
             # API clients never run the page's load event: they get a tab on first call.
-            return t if t is not None else site.new_tab(user_for(request))
+            return t if t is not None else site.open_tab(user_for(request))
 
         # ---- handlers: call the tab's Session, hand what it returns to the view ----------------
 
         def on_load(stored_id, request: gr.Request):
-            t = site.new_tab(user_for(request, stored_id))
+            t = site.open_tab(user_for(request, stored_id))  # with the user's last session, if any
             remembered = gr.skip() if settings.users else t.user  # a login needs no browser id
             return {
                 tab: t,
@@ -432,7 +638,10 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
             """One chat turn: an optional new product photo plus a request or feedback."""
             t = ensure(t, request)
             text, files = view.message_parts(message)
-            run_job(t, lambda cancel: chat_turn(t, text, files, cancel, progress))
+            turn = site.recorded(t, "turn", text or "new product photo",
+                                 lambda cancel: chat_turn(t, text, files, cancel, progress))
+            run_job(t, turn)
+            site.keep(t)
             news, t.cutout_news = t.cutout_news, None  # a new photo or a cut-out complaint opens the step
             cutout = shown(view.cutout_panel(t, news, selected=True)) if news is not None else {}
             return {
@@ -481,7 +690,8 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                 edits = view.inspector_edits(t.session.recipe, **values)
                 return t.session.edit(**edits, progress=_progress(progress), cancel=cancel)
 
-            run_job(t, job)
+            run_job(t, site.recorded(t, "rerender", "inspector re-render", job))
+            site.keep(t)
             return {tab: t, **shown(view.chat(t))}
 
         def apply_memory(t, choice, request: gr.Request, progress=PROGRESS):
@@ -494,7 +704,8 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                 view.name_look(asked, turn)
                 return turn
 
-            run_job(t, job)
+            run_job(t, site.recorded(t, "turn", "apply a saved look", job))
+            site.keep(t)
             return {tab: t, **shown(view.chat(t))}
 
         def cutout_click(t, mode, evt: gr.SelectData, request: gr.Request):
@@ -513,13 +724,18 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                 else:
                     t.corner = None
                     turn = t.session.fix_cutout(points=[(*point, mode == "add")])
-                return {tab: t, **shown(view.cutout_panel(t, turn))}
+                panel = shown(view.cutout_panel(t, turn))
+            if turn is not None:
+                site.keep(t)  # the fixed cut-out is part of the kept session
+            return {tab: t, **panel}
 
         def cutout_reset(t, request: gr.Request):
             t = ensure(t, request)
             with t.lock:
                 t.corner = None
-                return {tab: t, **shown(view.cutout_panel(t, t.session.fix_cutout(reset=True)))}
+                panel = shown(view.cutout_panel(t, t.session.fix_cutout(reset=True)))
+            site.keep(t)
+            return {tab: t, **panel}
 
         def cutout_brush(t, canvas, request: gr.Request):
             t = ensure(t, request)
@@ -530,7 +746,9 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                 if paint is None and erase is None:
                     gr.Warning("Paint on the photo first: green for product, red for what is not.")
                     return {tab: t}
-                return {tab: t, **shown(view.cutout_panel(t, t.session.fix_cutout(paint=paint, erase=erase)))}
+                panel = shown(view.cutout_panel(t, t.session.fix_cutout(paint=paint, erase=erase)))
+            site.keep(t)
+            return {tab: t, **panel}
 
         def stop(t):
             if t is not None and t.cancel is not None:
@@ -542,6 +760,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
             with t.lock:
                 view.say(t, "↩ Undo")
                 view.show_turn(t, t.session.undo())
+            site.keep(t)
             return {tab: t, **shown(view.chat(t))}
 
         def clear_chat(t, request: gr.Request):
@@ -550,6 +769,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
             with t.lock:
                 t.history = []
                 t.session.start_over()
+            site.keep(t)
             return {tab: t, **shown(view.chat(t))}
 
         def rate(t, rating: str, request: gr.Request):
@@ -557,6 +777,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
             with t.lock:
                 rated = view.show_rating(t, t.session.rate(rating))
                 looks = shown(view.memory_browser(t, t.session.looks())) if rated else {}
+            site.keep(t)
             return {tab: t, **shown(view.chat(t)), **looks}
 
         def like(t, request: gr.Request):
@@ -572,6 +793,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                 if number is not None:
                     view.say(t, f"Back to version {number}")
                     view.show_turn(t, t.session.go_back(number))
+            site.keep(t)
             return {tab: t, **shown(view.chat(t))}
 
         def search_memory(t, query, request: gr.Request):
@@ -605,6 +827,153 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
 
         def lora_range(name):
             return view.lora_slider(cat, name)
+
+        # ---- sessions: the user's stored chats -------------------------------------------------
+
+        def sessions(t, request: gr.Request):
+            t = ensure(t, request)
+            return {tab: t, **shown(view.session_list(t, site.store.list_sessions(t.user)))}
+
+        def pick_session(t, evt: gr.SelectData, request: gr.Request):
+            t = ensure(t, request)
+            infos = site.store.list_sessions(t.user)
+            return {tab: t, **shown(view.session_details(t, infos, view.session_id_at(t, evt.index)))}
+
+        def open_session(t, choice, request: gr.Request):
+            """Reopens one of the user's sessions (another user's id is not found)."""
+            t = ensure(t, request)
+            with t.lock:
+                if choice:
+                    try:
+                        site.load_into(t, choice)
+                    except SceneshopError as exc:
+                        gr.Warning(str(exc))
+            listed = view.session_list(t, site.store.list_sessions(t.user))
+            return {tab: t, **shown(view.chat(t)), **shown(listed)}
+
+        def new_session(t, request: gr.Request):
+            t = ensure(t, request)
+            with t.lock:
+                site.fresh(t)
+            listed = view.session_list(t, site.store.list_sessions(t.user))
+            return {tab: t, **shown(view.chat(t)), **shown(listed)}
+
+        def delete_session(t, choice, request: gr.Request):
+            t = ensure(t, request)
+            with t.lock:
+                try:
+                    if choice and site.store.delete_session(t.user, choice):
+                        gr.Info("Session deleted.")
+                        if choice == t.session_id:
+                            site.fresh(t)
+                except SceneshopError as exc:
+                    gr.Warning(str(exc))
+            listed = view.session_list(t, site.store.list_sessions(t.user))
+            return {tab: t, **shown(view.chat(t)), **shown(listed)}
+
+        # ---- jobs: chat turns and batches, queued, running or finished -------------------------
+
+        def jobs(t, choice, request: gr.Request):
+            t = ensure(t, request)
+            return {tab: t, **shown(view.job_list(t, recent_jobs(site.store, t.user), choice or ""))}
+
+        def jobs_opened(t, request: gr.Request):
+            """The Jobs tab shown: the job list and the looks a batch can use, both fresh."""
+            t = ensure(t, request)
+            listed = view.job_list(t, recent_jobs(site.store, t.user))
+            return {tab: t, batch_look: view.look_choices(t.session.looks()), **shown(listed)}
+
+        def pick_job(t, evt: gr.SelectData, request: gr.Request):
+            t = ensure(t, request)
+            choice = view.job_id_at(t, evt.index)
+            try:
+                return {tab: t, **shown(view.job_details(site.store.get_job(t.user, choice)))}
+            except SceneshopError as exc:
+                return {tab: t, job_md: f"⚠️ {exc}"}
+
+        def start_batch(t, files, look_id, marketplace, request: gr.Request):
+            """Queues a batch of the chosen saved look over the uploaded photos (or zips of them)."""
+            t = ensure(t, request)
+            chosen = ""
+            try:
+                entry = t.session.look(look_id) if look_id else None
+                if entry is None:
+                    raise InputError("pick one of your saved looks first (👍 or *save this* keeps a look)")
+                paths = [f if isinstance(f, str) else f.get("path") for f in files or []]
+                job, notes = start_upload_batch(
+                    site.store, t.user, [p for p in paths if p], entry.recipe, view.memory_caption(entry),
+                    marketplace=None if marketplace in (None, "", NONE) else marketplace,
+                    max_bytes=settings.upload_limits["max_bytes"],
+                )
+                site.worker.wake()
+                chosen = job.id
+                gr.Info(f"Batch {job.id} queued: {job.title}. You can keep chatting or close the page.")
+                for note in notes[:5]:
+                    gr.Warning(f"Left out: {note}")
+            except SceneshopError as exc:
+                gr.Warning(str(exc))
+            listed = view.job_list(t, recent_jobs(site.store, t.user), chosen)
+            return {tab: t, batch_files: None if chosen else gr.skip(), **shown(listed)}
+
+        def cancel_job(t, choice, request: gr.Request):
+            t = ensure(t, request)
+            try:
+                job = site.store.cancel_job(t.user, choice)
+                if job.kind != "batch" and job.status == "running" and t.cancel is not None:
+                    t.cancel.set()  # a turn of this page stops as Stop would stop it
+            except SceneshopError as exc:
+                gr.Warning(str(exc))
+            return jobs(t, choice, request)
+
+        def retry_job(t, choice, request: gr.Request):
+            """A failed or cancelled batch goes back in the queue and resumes from its manifest."""
+            t = ensure(t, request)
+            try:
+                if site.store.get_job(t.user, choice).kind != "batch":
+                    raise InputError("a chat turn is retried by sending its message again in the chat")
+                site.store.retry_job(t.user, choice)
+                site.worker.wake()
+            except SceneshopError as exc:
+                gr.Warning(str(exc))
+            return jobs(t, choice, request)
+
+        def download_job(t, choice, request: gr.Request):
+            """A batch as one zip (pictures, masks, recipes, manifest); a turn's pictures as they are."""
+            t = ensure(t, request)
+            try:
+                job = site.store.get_job(t.user, choice)
+                if job.kind == "batch":
+                    files = [str(batch_zip(site.store, t.user, job.id))]
+                else:
+                    files = [str(p) for p, _ in job_pictures(job)]
+                    if not files:
+                        raise InputError(f"job {job.id} has no pictures to download")
+                return {tab: t, job_file: files}
+            except SceneshopError as exc:
+                gr.Warning(str(exc))
+                return {tab: t, job_file: None}
+
+        def open_job(t, choice, request: gr.Request):
+            """A batch's pictures under the list; a turn's session and version back in the chat."""
+            t = ensure(t, request)
+            try:
+                job = site.store.get_job(t.user, choice)
+                if job.kind == "batch":
+                    found = [(str(p), caption) for p, caption in job_pictures(job)]
+                    if not found:
+                        gr.Info(f"Batch {job.id} has no finished pictures yet.")
+                    return {tab: t, job_pictures_view: found}
+                with t.lock:
+                    if job.session_id and job.session_id != t.session_id:
+                        site.load_into(t, job.session_id)
+                    number = job.results.get("version")
+                    if number:
+                        view.say(t, f"Back to version {number}")
+                        view.show_turn(t, t.session.go_back(number))
+                site.keep(t)
+            except SceneshopError as exc:
+                gr.Warning(str(exc))
+            return {tab: t, **shown(view.chat(t))}
 
         # ---- wiring -----------------------------------------------------------------------------
 
@@ -670,6 +1039,35 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
         lighting.input(lighting_kelvin, [lighting], [kelvin], queue=False, api_visibility="private")
         for name_box, weight_slider in zip(lora_names, lora_weights, strict=True):
             name_box.input(lora_range, [name_box], [weight_slider], queue=False, api_visibility="private")
+        sessions_tab.select(sessions, [tab], [tab, *sessions_view], api_name="sessions")
+        for chooser in (sessions_gallery, sessions_table):
+            chooser.select(pick_session, [tab], [tab, sessions_md, session_choice], api_visibility="private")
+        session_open_btn.click(
+            open_session, [tab, session_choice], [tab, *chat_view, *sessions_view], api_name="open_session"
+        )
+        session_new_btn.click(new_session, [tab], [tab, *chat_view, *sessions_view], api_name="new_session")
+        session_delete_btn.click(
+            delete_session,
+            [tab, session_choice],
+            [tab, *chat_view, *sessions_view],
+            api_name="delete_session",
+        )
+        jobs_tab.select(jobs_opened, [tab], [tab, batch_look, *jobs_view], api_visibility="private")
+        jobs_timer.tick(jobs, [tab, job_choice], [tab, *jobs_view], api_name="jobs", show_progress="hidden")
+        for chooser in (jobs_gallery, jobs_table):
+            chooser.select(pick_job, [tab], [tab, job_md, job_choice], api_visibility="private")
+        batch_btn.click(
+            start_batch,
+            [tab, batch_files, batch_look, batch_market],
+            [tab, batch_files, *jobs_view],
+            api_name="start_batch",
+        )
+        job_cancel_btn.click(cancel_job, [tab, job_choice], [tab, *jobs_view], api_name="cancel_job")
+        job_retry_btn.click(retry_job, [tab, job_choice], [tab, *jobs_view], api_name="retry_job")
+        job_download_btn.click(download_job, [tab, job_choice], [tab, job_file], api_name="download_job")
+        job_open_btn.click(
+            open_job, [tab, job_choice], [tab, job_pictures_view, *chat_view], api_name="open_job"
+        )
 
     demo.queue(default_concurrency_limit=settings.concurrency)
     demo.sceneshop = site  # for launch_kwargs: the studio, settings and result folders this app serves
@@ -757,13 +1155,16 @@ def launch_kwargs(demo: gr.Blocks) -> dict:
     result files may be served from, and the look."""
     site: WebStudio = demo.sceneshop
     site.results.mkdir(parents=True, exist_ok=True)
+    site.store.files_root.mkdir(parents=True, exist_ok=True)
     return {
         "auth": auth_list(site.settings.users),
         "auth_message": "Sign in to your Sceneshop studio." if site.settings.users else None,
         # Twice the photo limit: a photo somewhat over it reaches load_image, which answers in the chat
         # with the limit and the fix; anything far bigger is refused by Gradio before it is stored.
         "max_file_size": int(2 * site.settings.max_upload_mb * 2**20),
-        "allowed_paths": [str(site.results)],
+        # The work store's files: restored sessions show their pictures from there, and batch
+        # downloads are made there. Its database sits outside this folder and is never served.
+        "allowed_paths": [str(site.results), str(site.store.files_root)],
         "share": False,
         "css": CSS,
         "footer_links": ["api", "settings"],

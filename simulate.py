@@ -44,6 +44,7 @@ class RunningStudio:
 
     def close(self) -> None:
         self.demo.close()
+        self.demo.sceneshop.close()  # the batch worker and the work store
         self.memory.close()
 
 
@@ -53,16 +54,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_studio(data_dir: Path, *, engine=None, **settings) -> RunningStudio:
-    """A studio on 127.0.0.1 (a free port) in this process, on the embedded planner and preview
-    renderer with its data in `data_dir`: build_app + launch with the launch arguments `sceneshop
-    serve` uses. `settings` override the Settings fields; `close()` stops it."""
+def start_studio(data_dir: Path, *, engine=None, port: int | None = None, **settings) -> RunningStudio:
+    """A studio on 127.0.0.1 (`port`, else a free one) in this process, on the embedded planner and
+    preview renderer with its data in `data_dir`: build_app + launch with the launch arguments
+    `sceneshop serve` uses. `settings` override the Settings fields; `close()` stops it."""
     config = Settings(data_dir=data_dir, **{**EMBEDDED, **settings})
     memory = RecipeMemory(data_dir)
     demo = app.build_app(Studio(config, engine=engine, memory=memory))
     _, url, _ = demo.launch(
         server_name="127.0.0.1",
-        server_port=free_port(),
+        server_port=port or free_port(),
         prevent_thread_lock=True,
         quiet=True,
         **app.launch_kwargs(demo),

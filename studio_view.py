@@ -511,3 +511,180 @@ def _thumbnail(path: Path | None) -> Image.Image:
 
 def _when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M") if timestamp else ""
+
+
+# ------------------------------------------------------------- sessions that outlive the page
+
+
+def transcript(t: Tab) -> list[dict]:
+    """The chat as shown, as plain messages for the work store ({"role", "text", "kind", "version",
+    "images"}): a version's pictures are named by the version ("kind": "result"), so they are kept
+    once, with the version; other pictures (an uploaded product) by their files. A comparison's
+    pictures are earlier versions' and are not kept twice: its words are."""
+    version_of = {path: v.number for v in t.session.versions for path in t.files.get(v.recipe.id, [])}
+    messages = []
+    for entry in t.history:
+        content = entry["content"]
+        texts, images, version = [], [], None
+        for part in content if isinstance(content, list) else [content]:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict) and part.get("path"):
+                if part["path"] in version_of:
+                    version = version_of[part["path"]]
+                else:
+                    images.append(part["path"])
+        messages.append({"role": entry["role"], "text": "\n".join(texts), "images": images,
+                         "kind": "result" if version is not None else None, "version": version})
+    return messages
+
+
+def restore(t: Tab, state: dict) -> None:
+    """The chat, versions and downloads of a session loaded from the work store (its Session is
+    already in `t.session`): pictures are shown from the store's files, each version's recipe JSON
+    is written beside this user's other downloads."""
+    by_number = {v.number: v for v in t.session.versions}
+    t.files = {}
+    for stored in state.get("versions") or []:
+        version = by_number.get(stored["number"])
+        if version is None or not stored.get("images"):
+            continue  # its pictures have expired: the recipe is kept, nothing to show
+        recipe_file = t.folder / f"restored-{_safe(version.recipe.id)}.json"
+        write_atomic(recipe_file, version.recipe.to_json().encode("utf-8"))
+        t.files[version.recipe.id] = [str(p) for p in stored["images"]] + [str(recipe_file)]
+    t.history = []
+    for message in state.get("messages") or []:
+        pictures = [str(p) for p in message.get("images") or []]
+        version = by_number.get(message.get("version"))
+        if message.get("kind") == "result" and version is not None:
+            pictures += [p for p in t.files.get(version.recipe.id, []) if p.endswith(".png")]
+        text = message.get("text") or ""
+        if message["role"] == "user":
+            t.history += [{"role": "user", "content": {"path": p}} for p in pictures]
+            if text:
+                t.history.append({"role": "user", "content": text})
+        else:
+            content = [{"path": p} for p in pictures] + [text]
+            t.history.append({"role": "assistant", "content": content if len(content) > 1 else text})
+
+
+def session_list(t: Tab, infos: list) -> dict:
+    """The Sessions tab: this user's sessions, newest first, with the current one marked (their ids
+    kept in the tab, so that a click finds its session)."""
+    t.session_ids = [info.id for info in infos]
+    items = [(str(info.thumbnail) if info.thumbnail else _thumbnail(None), _session_caption(t, info))
+             for info in infos]
+    rows = [[_session_caption(t, info), info.versions, _when(info.updated), info.id] for info in infos]
+    text = (f"{len(infos)} session(s). Click one, then *Open* or *Delete*." if infos
+            else "No saved session yet: your chat is kept here after its first message.")
+    return {"sessions_gallery": items, "sessions_table": rows, "sessions_info": text, "session_choice": ""}
+
+
+def session_id_at(t: Tab, index) -> str:
+    index = index[0] if isinstance(index, list | tuple) else index
+    return t.session_ids[index] if 0 <= index < len(t.session_ids) else ""
+
+
+def session_details(t: Tab, infos: list, session_id: str) -> dict:
+    info = next((i for i in infos if i.id == session_id), None)
+    if info is None:
+        return {"sessions_info": "Click a session to choose it.", "session_choice": ""}
+    words = f"**{_session_caption(t, info)}** — {info.versions} version(s), {info.messages} message(s), " \
+            f"last changed {_when(info.updated)}"
+    return {"sessions_info": words, "session_choice": info.id}
+
+
+def _session_caption(t: Tab, info) -> str:
+    mark = "● " if info.id == t.session_id else ""
+    return f"{mark}{info.title or 'untitled'}"[:70]
+
+
+# ------------------------------------------------------------------------------------ the jobs
+
+JOB_MARKS = {"queued": "⏳", "running": "▶️", "done": "✅", "failed": "⚠️", "cancelled": "⏹"}
+_TILES = {"queued": (214, 214, 214), "running": (190, 210, 240), "done": (214, 236, 214),
+          "failed": (244, 204, 204), "cancelled": (200, 200, 200)}
+
+
+def job_list(t: Tab, jobs: list, chosen: str = "") -> dict:
+    """The Jobs tab: this user's jobs, newest first, as thumbnails and rows (their ids kept in the
+    tab, so that a click finds its job), the chosen job's details, and whether to keep refreshing
+    (while any job is queued or running)."""
+    from sceneshop.agent.jobs import job_thumbnail
+
+    t.job_ids = [job.id for job in jobs]
+    items = []
+    for job in jobs:
+        thumbnail = job_thumbnail(job)
+        tile = str(thumbnail) if thumbnail else Image.new("RGB", (64, 64), _TILES.get(job.status, (224,) * 3))
+        items.append((tile, job_caption(job)))
+    rows = [[f"{JOB_MARKS.get(j.status, '')} {j.status}", j.kind, _job_progress(j), str(j.position or ""),
+             _seconds(j.seconds), _clock(j.created), j.title, j.id] for j in jobs]
+    busy = any(j.status in ("queued", "running") for j in jobs)
+    out = {"jobs_gallery": items, "jobs_table": rows, "jobs_timer": gr.Timer(active=busy)}
+    picked = next((j for j in jobs if j.id == chosen), None)
+    if picked is not None:
+        out.update(job_details(picked))
+    elif not chosen:
+        out["job_info"] = (f"{len(jobs)} job(s). Click one to open, cancel, retry or download it." if jobs
+                           else "No jobs yet: start a batch above, or chat — every turn is listed here.")
+    return out
+
+
+def job_id_at(t: Tab, index) -> str:
+    index = index[0] if isinstance(index, list | tuple) else index
+    return t.job_ids[index] if 0 <= index < len(t.job_ids) else ""
+
+
+def job_details(job) -> dict:
+    """One job in words under the list: what, status, progress, time, the error or the results."""
+    lines = [f"**{JOB_MARKS.get(job.status, '')} {job.title or job.kind}** ({job.kind}, `{job.id}`)",
+             f"{job.status}" + (f", #{job.position} in your queue" if job.position else "")
+             + (f" · {_job_progress(job)}" if job.total or job.done else "")
+             + (f" · {_seconds(job.seconds)}" if job.seconds is not None else "")
+             + f" · {'started' if job.started else 'queued'} {_when(job.started or job.created)}"]
+    if job.cancel_requested and job.status == "running":
+        lines.append("Stopping after the product in hand…")
+    if job.message:
+        lines.append(job.message)
+    if job.error:
+        lines.append(f"⚠️ {job.error}")
+    if job.kind == "batch" and job.results.get("where"):
+        lines.append(f"Ran {job.results['where']}.")
+    return {"job_info": "\n\n".join(lines), "job_choice": job.id}
+
+
+def job_caption(job) -> str:
+    """'✅ batch 12/12 · 4.1 s · summer look': status, kind, progress, time, what."""
+    parts = [f"{JOB_MARKS.get(job.status, '')} {job.kind}"]
+    if job.status == "queued" and job.position:
+        parts.append(f"#{job.position} in queue")
+    elif job.total:
+        parts.append(_job_progress(job))
+    if job.seconds is not None:
+        parts.append(_seconds(job.seconds))
+    return " · ".join(parts + [job.title])[:80]
+
+
+def look_choices(entries: list) -> gr.Dropdown:
+    """The saved looks a batch can apply, by caption, valued by memory id."""
+    choices = [(memory_caption(e), e.id) for e in entries]
+    return gr.Dropdown(choices=choices, value=choices[0][1] if choices else None)
+
+
+def _job_progress(job) -> str:
+    if job.total:
+        return f"{job.done}/{job.total}"
+    return str(job.done) if job.done else ""
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
+
+
+def _clock(timestamp: float) -> str:
+    """'14:02' today, '12-01 14:02' before: a job list is mostly read the same day."""
+    when = datetime.fromtimestamp(timestamp)
+    return when.strftime("%H:%M" if when.date() == datetime.now().date() else "%m-%d %H:%M")

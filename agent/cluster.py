@@ -14,10 +14,11 @@ Ray is imported only here, only when a batch asks for it: the studio and `make r
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sceneshop.tools.errors import EngineError, InputError
+from sceneshop.tools.errors import EngineError, InputError, SceneshopError
 
 # The settings a worker needs to build the same engine as the caller. Secrets and the caller's
 # data dir are not sent: a worker plans (per-row requests) with its own configuration.
@@ -57,6 +58,146 @@ class EngineWorker:
     def engine_name(self) -> str:
         return self.studio.engine.name
 
+    def engine_facts(self) -> dict[str, Any]:
+        """What the studio's banner and looks need to know of this engine."""
+        engine = self.studio.engine
+        return {"name": engine.name, "reason": engine.reason, "draws_people": engine.draws_people}
+
+    def render(self, recipe_json: str, photo: bytes | None, mask: bytes | None) -> list[bytes]:
+        """The engine's pictures of a recipe (PNG bytes, the recipe inside), for a studio whose
+        generations run here (RayEngine): the engine step alone — the studio's checks and looks
+        before and after it run in the studio's own process."""
+        from sceneshop.agent.recipe import Recipe
+        from sceneshop.tools.imageio import encode_png
+
+        recipe = Recipe.from_json(recipe_json)
+        image, given = _decode(photo), _decode(mask)
+        images = self.studio.engine.render(recipe, image, given)
+        return [encode_png(im, {"sceneshop:recipe": recipe_json}) for im in images]
+
+    def product_mask(self, recipe_json: str, photo: bytes | None, mask: bytes | None) -> bytes | None:
+        from sceneshop.agent.recipe import Recipe
+        from sceneshop.tools.imageio import encode_png
+
+        placed = self.studio.engine.product_mask(Recipe.from_json(recipe_json), _decode(photo), _decode(mask))
+        return encode_png(placed) if placed is not None else None
+
+
+class RayEngine:
+    """The studio's image engine on a Ray cluster (SCENESHOP_RAY_ADDRESS): one EngineWorker actor
+    holds the configured engine (loaded once, on a GPU when the cluster has one and a diffusion
+    model is configured) and every generation of this studio goes to it, one at a time as in
+    process (Studio's engine lock). The photo and mask travel as PNG bytes and the pictures come
+    back as PNG bytes, so they are exactly the pictures the engine made. Stop is checked while the
+    actor works; the picture in hand is then dropped. Progress shows start and end only.
+
+    It connects on first need — the studio's banner, at start; a `sceneshop plan` never — and
+    connects again if Ray was shut down meanwhile (a batch pool that started Ray ends it)."""
+
+    WAIT_S = 0.2  # how often Stop is looked at while the actor renders
+
+    def __init__(self, address: str, settings) -> None:
+        self.address = address
+        self.settings = settings
+        self._ray = import_ray()
+        self._lock = threading.Lock()
+        self._actor = None
+        self._facts: dict[str, Any] = {}
+
+    @property
+    def actor(self):
+        """The engine actor, started (and Ray connected) on first need."""
+        with self._lock:
+            ray = self._ray
+            if self._actor is not None and ray.is_initialized():
+                return self._actor
+            if not ray.is_initialized():
+                _check_reachable(self.address)
+                try:
+                    ray.init(address=self.address or None, log_to_driver=False, logging_level="warning")
+                except Exception as exc:  # Ray raises ConnectionError, ValueError, RuntimeError…
+                    raise EngineError(
+                        f"cannot reach the Ray cluster at {self.address!r} ({_first_line(exc)}); start one "
+                        "with `ray start --head`, or unset SCENESHOP_RAY_ADDRESS to render in this process"
+                    ) from None
+            gpus = int(ray.cluster_resources().get("GPU", 0))
+            # On CPU the actor reserves no core: it renders only while a merchant waits, and a batch's
+            # pool (one actor per CPU) must still find every core free to start its own actors.
+            gpu = gpus > 0 and bool(self.settings.diffusion_model)
+            resources = {"num_cpus": 1, "num_gpus": 1} if gpu else {"num_cpus": 0}
+            remote = ray.remote(max_restarts=MAX_RESTARTS, max_task_retries=MAX_TASK_RETRIES, **resources)
+            engine_settings = {name: getattr(self.settings, name) for name in ENGINE_FIELDS}
+            actor = remote(EngineWorker).remote(engine_settings)
+            try:
+                self._facts = ray.get(actor.engine_facts.remote())
+            except ray.exceptions.RayError as exc:
+                raise EngineError(f"the Ray engine actor did not start ({_first_line(exc)})") from None
+            self._actor = actor
+            return actor
+
+    @property
+    def name(self) -> str:
+        self.actor  # noqa: B018 — connects, so the name says which engine runs there
+        return f"{self._facts['name']} on Ray"
+
+    @property
+    def reason(self) -> str:
+        self.actor  # noqa: B018
+        return f"SCENESHOP_RAY_ADDRESS={self.address or 'local'}; on the cluster: {self._facts['reason']}"
+
+    @property
+    def draws_people(self) -> bool:
+        self.actor  # noqa: B018
+        return bool(self._facts["draws_people"])
+
+    def render(self, recipe, image, mask, *, progress=None, cancel=None) -> list:
+        from sceneshop.tools.errors import check_cancel
+
+        check_cancel(cancel)
+        if progress is not None:
+            progress(0, 1)
+        data = self._call(self.actor.render, recipe, image, mask, cancel)
+        check_cancel(cancel)
+        if progress is not None:
+            progress(1, 1)
+        return [_decode(png) for png in data]
+
+    def product_mask(self, recipe, image, mask):
+        data = self._call(self.actor.product_mask, recipe, image, mask, None)
+        return _decode(data).convert("L") if data is not None else None
+
+    def _call(self, method, recipe, image, mask, cancel):
+        from sceneshop.tools.errors import check_cancel
+        from sceneshop.tools.imageio import encode_png
+
+        ray = self._ray
+        ref = method.remote(recipe.to_json(), encode_png(image) if image is not None else None,
+                            encode_png(mask) if mask is not None else None)
+        while not ray.wait([ref], timeout=self.WAIT_S)[0]:
+            check_cancel(cancel)
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayTaskError as exc:
+            cause = exc.cause if isinstance(getattr(exc, "cause", None), SceneshopError) else None
+            if cause is not None:
+                raise cause from None  # the engine's own one-line error, as in process
+            raise EngineError(f"the Ray engine failed: {_first_line(exc)}") from None
+        except ray.exceptions.RayError as exc:
+            raise EngineError(f"the Ray engine is unreachable ({_first_line(exc)}); check the cluster "
+                              "(`ray status`)") from None
+
+
+def _decode(data: bytes | None):
+    if data is None:
+        return None
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
 
 class EnginePool:
     """`workers` EngineWorker actors on the cluster at `address` ("" starts a local one, as
@@ -88,6 +229,15 @@ class EnginePool:
         self.gpu = gpus > 0 and bool(settings.diffusion_model)
         if workers is not None and workers < 1:
             raise InputError(f"--workers must be at least 1 (got {workers})")
+        if self.gpu and workers is None:
+            # The GPUs free now: a studio's own engine actor (RayEngine) holds one for good, and an
+            # actor asking for a GPU that never frees up would hold its products forever.
+            gpus = int(ray.available_resources().get("GPU", 0))
+            if gpus < 1:
+                raise EngineError(
+                    "every GPU of the Ray cluster is in use (a studio's engine actor holds one for its "
+                    "chats); add a GPU node, or pass --workers N to wait for N of them"
+                )
         count = workers or (gpus if self.gpu else max(1, cpus))
         per_actor = {"num_cpus": 1, "num_gpus": 1} if self.gpu else {"num_cpus": 1}
         retried = {"max_restarts": MAX_RESTARTS, "max_task_retries": MAX_TASK_RETRIES}

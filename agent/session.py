@@ -89,6 +89,8 @@ class Session:
         self.product_mask: Image.Image | None = None
         self.cutout_hints = CutoutHints()
         self._offered_colour: str | None = None  # the background colour a clarifying question offered
+        # (session id, id(picture)) -> (picture, its file in the work store): see `_stored`
+        self._files: dict[tuple[str, int], tuple[Image.Image, Path]] = {}
 
     @property
     def recipe(self) -> Recipe | None:
@@ -586,6 +588,113 @@ class Session:
             version = self._version_of(version.recipe.parent_id)
         return requests[::-1]
 
+    # ------------------------------------------------------- keeping it (sceneshop.agent.store)
+
+    def to_state(self, store, session_id: str, *, messages=(), title: str = "", written=None) -> dict:
+        """This session as plain data for `WorkStore.save_session(user, session_id, state)`: the
+        product photo, its mask (the merchant's, or the cut-out made for it), every version's
+        recipe and pictures and the current version, with pictures as files in the store (written
+        once each through `store.save_image`, the recipe inside each PNG). `messages` is the chat
+        as the front end showed it ({"role", "text", "kind", "version", "images"}); the Session
+        itself never sees the chat's wording, so a front end passes it here. `written` maps a
+        recipe id to the PNGs of its pictures that the front end has already written (its
+        downloads, the recipe inside): those bytes are copied, not encoded again — encoding is most
+        of the cost of keeping a turn (170 ms at 600x400, 1.2 s at 2000x2000 here)."""
+        written = written or {}
+        given = self._given_mask is not None
+        mask = self._given_mask if given else self.product_mask  # the cut-out made, if any: not redone
+        hints = self.cutout_hints
+        return {
+            "title": title,
+            "product": self._stored(store, session_id, self.image, "product"),
+            "mask": self._stored(store, session_id, mask, "mask"),
+            "mask_given": given,
+            "current": self.current.number if self.current else None,
+            "versions": [
+                {
+                    "number": v.number,
+                    "recipe": v.recipe.to_json(),
+                    "images": [
+                        self._stored(store, session_id, im, "result", v.recipe, written=png)
+                        for im, png in _aligned(written.get(v.recipe.id), v.images)
+                    ],
+                }
+                for v in self.versions
+            ],
+            "messages": [dict(m) for m in messages],
+            "extra": {
+                "offered_colour": self._offered_colour,
+                "cutout": {  # the merchant's fixes, so the next click refines them after a reload
+                    "box": list(hints.box) if hints.box else None,
+                    "points": [list(p) for p in hints.points],
+                    "paint": self._stored(store, session_id, hints.paint, "mask"),
+                    "erase": self._stored(store, session_id, hints.erase, "mask"),
+                },
+            },
+        }
+
+    @classmethod
+    def from_state(cls, studio, state: dict, user: str = "local") -> Session:
+        """The session `WorkStore.load_session` returned, ready to go on: the same product, mask,
+        versions and current version (a version whose pictures have expired keeps its recipe and
+        has no pictures). A picture or recipe that cannot be read is a SceneshopError naming it."""
+        session = cls(studio, user=user)
+        session_id = state.get("id")
+
+        def picture(path, mode: str | None = None) -> Image.Image | None:
+            if path is None:
+                return None
+            image = load_image(path, max_pixels=studio.settings.max_pixels, max_bytes=2**31)
+            image = image.convert(mode) if mode else image
+            if session_id:  # already in the store: the next save keeps the file as it is
+                session._files[(session_id, id(image))] = (image, Path(path))
+            return image
+
+        session.image = picture(state.get("product"))
+        mask = picture(state.get("mask"), "L")
+        if state.get("mask_given"):
+            session._given_mask = mask
+        else:
+            session.product_mask = mask
+        extra = state.get("extra") or {}
+        cutout = extra.get("cutout") or {}
+        session.cutout_hints = CutoutHints(
+            tuple(cutout["box"]) if cutout.get("box") else None,
+            [(int(x), int(y), bool(keep)) for x, y, keep in cutout.get("points") or []],
+            picture(cutout.get("paint"), "L"),
+            picture(cutout.get("erase"), "L"),
+        )
+        for stored in state.get("versions") or []:
+            recipe = Recipe.from_json(stored["recipe"])
+            images = [picture(path) for path in stored.get("images") or []]
+            # The marketplace verdicts are read again from the pictures, as when they were made.
+            checks = studio.check(recipe, images) if images else []
+            session.versions.append(Version(int(stored["number"]), recipe, images, checks))
+        current = state.get("current")
+        session.current = next((v for v in session.versions if v.number == current), None)
+        session._offered_colour = extra.get("offered_colour")
+        return session
+
+    def _stored(self, store, session_id: str, image: Image.Image | None, kind: str,
+                recipe: Recipe | None = None, written=None) -> str | None:
+        """The store's file of `image`, written on first need: a picture never changes once made, so
+        each one is encoded once per session, not at every save (or copied from `written`, the PNG
+        a front end already made of it)."""
+        if image is None:
+            return None
+        key = (session_id, id(image))
+        known = self._files.get(key)
+        if known is not None and known[0] is image and known[1].is_file():
+            return str(known[1])
+        if written is not None and Path(written).is_file():
+            data = Path(written).read_bytes()
+            path = store.save_file(self.user, data, ".png", session_id=session_id, kind=kind)
+        else:
+            metadata = {"sceneshop:recipe": recipe.to_json()} if recipe is not None else None
+            path = store.save_image(self.user, image, session_id=session_id, kind=kind, metadata=metadata)
+        self._files[key] = (image, path)  # the image is held too, so its id is never reused meanwhile
+        return str(path)
+
 
 _INSPECTOR = "the recipe inspector"
 
@@ -643,6 +752,13 @@ def _brushed(so_far: Image.Image | None, stroke: Image.Image | None, size: tuple
     if so_far is None:
         return stroke
     return Image.fromarray(np.maximum(np.asarray(so_far), np.asarray(stroke)), "L")
+
+
+def _aligned(paths, images: list) -> list[tuple]:
+    """(picture, its written PNG or None) for a version's pictures; None for each when the written
+    files do not line up with the pictures (then they are encoded)."""
+    pngs = [p for p in paths or [] if str(p).endswith(".png")]
+    return list(zip(images, pngs if len(pngs) == len(images) else [None] * len(images), strict=True))
 
 
 def _edit_request(changes: dict) -> str:

@@ -116,8 +116,13 @@ class Studio:
     def from_settings(cls, settings: Settings | None = None) -> Studio:
         """The studio the CLI and the app run: configured planner and engine, plus recipe memory."""
         settings = settings or get_settings()
+        engine = None
+        if settings.ray_address:  # the generations go to an engine actor on the cluster
+            from sceneshop.agent.cluster import RayEngine
+
+            engine = RayEngine(settings.ray_address, settings)
         memory, note = open_memory(settings)
-        studio = cls(settings, memory=memory)
+        studio = cls(settings, memory=memory, engine=engine)
         studio.memory_note = note
         return studio
 

@@ -48,3 +48,14 @@ def landed(placement, mask: Image.Image, xy: tuple[int, int]) -> tuple[int, int]
     left, top, _, _ = mask_box(mask)
     return (placement.box[0] + round((xy[0] - left) * placement.scale),
             placement.box[1] + round((xy[1] - top) * placement.scale))
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One real local Ray cluster for the whole test session (it takes seconds to start), shared by
+    the batch tests and the studio's Ray engine test."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

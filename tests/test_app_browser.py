@@ -2,7 +2,9 @@
 scene, give feedback, edit the recipe, like the result, find it after a reload and apply it to a new
 upload; a second browser is a different user and does not see the first one's recipes. The cut-out
 step: the cut-out shown after an upload, a region removed by a click and absent from the scene made
-next, the brush, and a marketplace check that fails marked on the picture.
+next, the brush, and a marketplace check that fails marked on the picture. The conversation itself
+survives a reload and a server restart, and a batch started in the Jobs tab runs while the merchant
+keeps chatting, then opens and downloads as a zip.
 
 Screenshots of every step go to artifacts/screenshots/ (look at them when the layout changes)."""
 
@@ -19,7 +21,7 @@ from PIL import Image
 from skimage import data
 
 from sceneshop.agent.recipe import Recipe
-from sceneshop.simulate import start_studio
+from sceneshop.simulate import free_port, product_photo, start_studio
 from sceneshop.tools.preview import EmbeddedRenderer
 
 pytestmark = pytest.mark.slow
@@ -35,6 +37,7 @@ CHROMIUM_ARGS = [
 ]
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 SCRATCH = Path("/work/scratch")  # where the cut-out step's screenshot is looked at, when it exists
+JOBS_SHOT = Path("/work/scratch/jobs_tab.png")  # for the people reviewing this studio, when there
 TIMEOUT_MS = 60_000  # a turn takes ~1 s; the shared 2-core box can be much slower
 
 
@@ -274,3 +277,71 @@ def test_cut_out_step_a_removed_region_is_absent_from_the_scene(browser, studio_
     page.get_by_role("tab", name="Versions").click()
     page.locator("#versions").get_by_text("v2 ⚠ Amazon main image check failed").wait_for()
     shot(page, "10-amazon-check-failed")
+
+
+def test_the_conversation_survives_a_reload_and_a_restart_and_a_batch_runs_meanwhile(
+    browser, tmp_path_factory, photo
+):
+    data_dir, port = tmp_path_factory.mktemp("kept"), free_port()
+    running = start_studio(data_dir, port=port)
+    context = browser.new_context(viewport={"width": 1600, "height": 1100})
+    try:
+        page = open_studio(context, running.url)
+        send(page, "put it on a beach at sunset", photo)
+        wait_for_reply(page, "Version 1:")
+        send(page, "warmer")
+        wait_for_reply(page, "Version 2:")
+        warmer_kelvin = kelvin(page)
+
+        # A reload: the same browser user gets the same conversation back, pictures included.
+        page.reload()
+        page.locator("#chat").get_by_text("Version 2:").wait_for()
+        chat = page.locator("#chat")
+        assert "warmer" in chat.inner_text() and "put it on a beach at sunset" in chat.inner_text()
+        result = chat.locator("img[src*='result-']").last
+        result.wait_for()
+        assert result.evaluate("img => img.naturalWidth") > 0
+        assert kelvin(page) == warmer_kelvin  # the current version's recipe is in the inspector
+        shot(page, "08-conversation-after-reload")
+
+        # A restart: a new server on the same data dir and port (the browser keeps its id per origin).
+        running.close()
+        running = start_studio(data_dir, port=port)
+        page.goto(running.url)
+        page.locator("#chat").get_by_text("Version 2:").wait_for()
+        assert kelvin(page) == warmer_kelvin
+        send(page, "cooler")  # and it goes on from version 2
+        wait_for_reply(page, "Version 3:")
+        assert kelvin(page) > warmer_kelvin
+        page.locator("#like").click()
+        page.locator("#chat").get_by_text("Saved version 3").wait_for()
+        shot(page, "09-conversation-after-restart")
+
+        # The Jobs tab: a batch of the liked look over three photos, while the chat goes on.
+        folder = tmp_path_factory.mktemp("catalog")
+        products = [product_photo(folder / f"{name}.png", colour, size=200) for name, colour in
+                    (("red-bottle", (200, 30, 40)), ("teal-bottle", (20, 150, 160)),
+                     ("gold-bottle", (220, 160, 20)))]
+        page.get_by_role("tab", name="Jobs").click()
+        page.locator("#batch-files input[type=file]").set_input_files([str(p) for p in products])
+        page.locator("#batch-files").get_by_text("gold-bottle").wait_for()  # uploaded
+        page.wait_for_function("() => document.querySelector('#batch-look input').value.includes('beach')")
+        page.locator("#start-batch").click()
+        page.locator("#job-info").get_by_text("3 photos").wait_for()
+        send(page, "at night")
+        wait_for_reply(page, "Version 4:")
+        page.get_by_role("tab", name="Jobs").click()
+        page.locator("#job-info").get_by_text(re.compile(r"done · 3/3")).wait_for(timeout=180_000)
+        page.locator("#open-job").click()
+        pictures = page.locator("#job-pictures img")
+        pictures.nth(2).wait_for()
+        assert pictures.count() == 3
+        page.locator("#download-job").click()
+        page.locator("#job-download").get_by_text(re.compile(r"batch-.*\.zip")).wait_for()
+        assert "turn" in page.locator("#jobs-table").inner_text()  # the chat turns are listed too
+        shot(page, "10-jobs-tab")
+        if JOBS_SHOT.parent.is_dir():
+            page.screenshot(path=str(JOBS_SHOT), full_page=True)
+    finally:
+        context.close()
+        running.close()

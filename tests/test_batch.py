@@ -37,16 +37,6 @@ from sceneshop.agent.store import WorkStore
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def ray_cluster():
-    """One real local Ray cluster for the whole test session (it takes seconds to start)."""
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 def make_photo(path: Path, i: int) -> Path:
     """A small product on a plain background, a little different for each i (colour, shape, size)."""
     width, height = (96, 128) if i % 2 == 0 else (128, 96)
