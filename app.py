@@ -28,7 +28,7 @@ from pathlib import Path  # noqa: E402
 import gradio as gr  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from sceneshop.agent.llm.toolbox import Desk, LoraPick, edit_recipe, summarize  # noqa: E402
+from sceneshop.agent.llm.toolbox import LoraPick, ToolTurn, edit_recipe, summarize  # noqa: E402
 from sceneshop.agent.recipe import MAX_SEED, Recipe  # noqa: E402
 from sceneshop.agent.session import Session, Turn  # noqa: E402
 from sceneshop.agent.settings import Settings, get_settings  # noqa: E402
@@ -781,7 +781,7 @@ def inspector_recipe(ctx: StudioContext, t: Tab, edits: dict) -> Recipe:
         typed_seed = int(edits["seed"])  # the merchant typed a seed: use exactly that one
         if not 0 <= typed_seed <= MAX_SEED:
             raise RecipeError(f"seed {typed_seed} is outside 0–{MAX_SEED}; type another, or unlock it")
-    desk = Desk(
+    desk = ToolTurn(
         cat,
         _inspector_request(changes, typed_seed),
         parent=parent,

@@ -3,14 +3,14 @@ commands (undo, go back, compare, start over, clarify) handled the same way with
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from PIL import Image
 
-from sceneshop.agent.llm.toolbox import Desk, save_recipe, summarize
-from sceneshop.agent.planner.embedded import is_undo, product_colour_request
+from sceneshop.agent.commands import Message, read_message
+from sceneshop.agent.llm.toolbox import summarize
+from sceneshop.agent.planning import Conversation
 from sceneshop.agent.recipe import Recipe
 from sceneshop.tools.errors import Cancelled, SceneshopError
 
@@ -157,34 +157,30 @@ class Session:
 
     def _answer(self, text: str, progress, cancel) -> Turn:
         offered, self._offered_colour = self._offered_colour, None
-        if offered is not None:
-            if _YES.fullmatch(_plain(text)):
-                return self._make(f"{offered} background", progress, cancel)
-            if _NO.fullmatch(_plain(text)):
-                return Turn(
-                    "OK, nothing changed. The product is never repainted: its colour stays as photographed. "
-                    "To show it in another colour, upload a photo of that variant.",
-                    self.recipe,
-                    kind="info",
-                )
-        number = version_asked(text)
-        if number is not None:
-            return self.go_back(number)
-        if is_undo(text):
+        message = read_message(text, question_open=offered is not None)
+        if message.kind == "yes":
+            return self._make(read_message(f"{offered} background"), progress, cancel)
+        if message.kind == "no":
+            return Turn(
+                "OK, nothing changed. The product is never repainted: its colour stays as photographed. "
+                "To show it in another colour, upload a photo of that variant.",
+                self.recipe,
+                kind="info",
+            )
+        if message.kind == "go_back":
+            return self.go_back(message.version)
+        if message.kind == "undo":
             return self.undo()
-        pair = compare_asked(text)
-        if pair is not None:
-            return self.compare(*pair)
-        rest = start_over_asked(text)
-        if rest is not None:
+        if message.kind == "compare":
+            return self.compare(*message.versions)
+        if message.kind == "start_over":
             self.start_over()
-            if rest:
-                return self._make(rest, progress, cancel)
+            if message.rest:
+                return self._make(read_message(message.rest), progress, cancel)
             return Turn("Starting over with the same product. What scene would you like?", kind="info")
-        name = save_asked(text)
-        if name is not None:
-            return self._save(name)  # "" = unnamed: memory labels it by its request
-        colour = self._colour_needs_asking(text)
+        if message.kind == "save":
+            return self._save(message.name)  # "" = unnamed: memory labels it by its request
+        colour = self._colour_needs_asking(message)
         if colour is not None:
             self._offered_colour = colour
             return Turn(
@@ -192,42 +188,31 @@ class Session:
                 self.recipe,
                 kind="clarify",
             )
-        return self._make(text, progress, cancel)
+        return self._make(message, progress, cancel)
 
-    def _colour_needs_asking(self, text: str) -> str | None:
+    def _colour_needs_asking(self, message: Message) -> str | None:
         # Only where the product is kept pixel-exact does "make it green" have two readings.
         mode = self.recipe.mode if self.recipe else ("replace_background" if self.image else "text_to_image")
         if mode != "replace_background":
             return None
-        return product_colour_request(text)
+        return message.product_colour
 
-    def _make(self, text: str, progress, cancel) -> Turn:
-        """Plan (or edit) with the studio's planner, render, and make the result the current version."""
-        parent = self.recipe
-        size = self.image.size if self.image is not None else None
-        planner = self.studio.planner
-        said: list[str] = []
-        lead = ""
-        if hasattr(planner, "converse"):  # the LLM planner: the model may also look up, re-render, save
-            # As Studio.plan does for the embedded planner: "like last time" starts from memory.
-            recall = self.studio.recall(text, self.user) if parent is None else None
-            reply = planner.converse(
-                text,
-                recall.recipe if recall is not None else parent,
-                image_size=size,
-                user=self.user,
-                memory=self.studio.memory,
-                thumbnail=self._thumbnail(),
-                history=self._history(),
-            )
-            said, lead = reply.said, reply.text
-            if reply.recipe is None or not reply.render:
-                words = " ".join([lead, *said]).strip() or "OK."
-                return Turn(words, self.recipe, kind="info", version=self._number())
-            recipe = self.studio.apply_recall(reply.recipe, recall)
-        else:
-            recipe = self.studio.plan(text, parent, image_size=size, user=self.user)
-        return self.add_version(recipe, progress=progress, cancel=cancel, said=(lead, *said))
+    def _make(self, message: Message, progress, cancel) -> Turn:
+        """Ask the studio's planner (either kind, one interface), render, and make the result the
+        current version; a reply in words only changes nothing."""
+        chat = Conversation(
+            image_size=self.image.size if self.image is not None else None,
+            user=self.user,
+            memory=self.studio.memory,
+            thumbnail=self._thumbnail(),
+            history=tuple(self._history()),
+        )
+        reply = self.studio.respond(message, self.recipe, chat)
+        if reply.recipe is None or not reply.render:
+            words = " ".join([reply.text, *reply.said]).strip() or "OK."
+            return Turn(words, self.recipe, kind="info", version=self._number())
+        said = (reply.text, *reply.said)
+        return self.add_version(reply.recipe, progress=progress, cancel=cancel, said=said)
 
     def _save(self, name: str) -> Turn:
         if self.studio.memory is None:
@@ -235,16 +220,8 @@ class Session:
             return Turn(reply, self.recipe, kind="info")
         if self.current is None:
             return Turn("There is nothing to save yet; make a picture first.", kind="info")
-        desk = Desk(
-            self.studio.catalog,
-            name,
-            parent=self.recipe,
-            memory=self.studio.memory,
-            user=self.user,
-            thumbnail=self._thumbnail(),
-        )
-        save_recipe(desk, name=name)
-        return Turn(" ".join(desk.said), self.recipe, kind="info", version=self.current.number)
+        entry = self.studio.memory.save(self.user, self.recipe, "saved", name or None, (), self._thumbnail())
+        return Turn(f"Saved as {entry.label}.", self.recipe, kind="info", version=self.current.number)
 
     def _show(self, version: Version, how: str) -> Turn:
         self.current = version
@@ -267,90 +244,6 @@ class Session:
             requests.append(version.recipe.request)
             version = self._version_of(version.recipe.parent_id)
         return requests[::-1]
-
-
-# ------------------------------------------------------------------------ reading the commands
-
-_ORDINALS = {
-    "first": 1,
-    "second": 2,
-    "third": 3,
-    "fourth": 4,
-    "fifth": 5,
-    "sixth": 6,
-    "seventh": 7,
-    "eighth": 8,
-    "ninth": 9,
-    "tenth": 10,
-}
-_REF = r"(?:(?:version|v|number|no\.?|#)\s*(\d+)|(\d+)(?:st|nd|rd|th)|(" + "|".join(_ORDINALS) + "))"
-_GO_BACK = re.compile(
-    r"(?:(?:let'?s|can we|could we|could you|please)\s+)?"
-    r"(?:(?:go|get|jump|switch|return|revert|take me|bring me|change)\s+back|back|go|return|revert|switch"
-    r"|restore|show(?:\s+me)?|use|pick|take)?\s*(?:to\s+)?(?:the\s+)?"
-    + _REF
-    + r"(?:\s+(?:one|version|picture|image|recipe|again))?(?:\s+please)?"
-)
-_COMPARE = re.compile(r"\bcompare\b|\bwhat(?:'s|\s+is|\s+has)?\s+changed\b|\bdiff(?:erence)?s?\s+between\b")
-_START_OVER = re.compile(
-    r"\b(?:start(?:ing)?\s+(?:over|again|afresh|from\s+scratch)|from\s+scratch|fresh\s+start|begin\s+again)\b"
-    r"(?:\s+with\s+the\s+same\s+(?:product|photo|image|picture|item))?"
-)
-_SAVE = re.compile(
-    r"(?:please\s+)?(?:save|remember|keep)\s+(?:this|it|that)(?:\s+(?:look|recipe|one|version))?"
-    r"(?:\s+(?:as|under)\s+[\"']?(?P<name>[^\"']+?)[\"']?)?",
-    re.I,
-)
-_YES = re.compile(
-    r"(?:yes|yeah|yep|yup|sure|ok|okay|please|correct|right|exactly|do it|go ahead)?"
-    r"(?:\s*(?:please|do it|go ahead))?"
-    r"(?:\s*(?:i mean\s+|just\s+)?(?:the\s+)?(?:background|backdrop|scene)(?:\s+please)?)?"
-)
-_NO = re.compile(
-    r"(?:no|nope|nah|never mind|cancel|forget it)(?:\s*(?:i mean\s+)?(?:the\s+)?product)?|(?:the\s+)?product"
-)
-
-
-def _plain(text: str) -> str:
-    """Lower case, punctuation as spaces, single spaces: "Yes, please!" -> "yes please"."""
-    return " ".join(re.sub(r"[^\w\s'#]", " ", text.lower()).split())
-
-
-def version_asked(text: str) -> int | None:
-    """ "go back to the second one", "version 2", "back to v3" -> 2, 2, 3; anything else -> None."""
-    m = _GO_BACK.fullmatch(_plain(text))
-    if not m or not any(m.groups()):
-        return None
-    digits, nth, word = m.groups()
-    return int(digits or nth) if (digits or nth) else _ORDINALS[word]
-
-
-def compare_asked(text: str) -> tuple[int | None, int | None] | None:
-    """ "compare the last two" -> (None, None); "compare version 1 and 3" -> (1, 3); else None."""
-    plain = _plain(text)
-    if not _COMPARE.search(plain):
-        return None
-    numbers = [int(n) for n in re.findall(r"\d+", plain)]
-    numbers += [_ORDINALS[w] for w in re.findall(r"\b(" + "|".join(_ORDINALS) + r")\b", plain)]
-    return (numbers[0], numbers[1]) if len(numbers) >= 2 else (None, None)
-
-
-def start_over_asked(text: str) -> str | None:
-    """The rest of the message after "start over (with the same product)", or None when not asked."""
-    m = _START_OVER.search(text.lower())
-    if not m:
-        return None
-    rest = (text[: m.start()] + " " + text[m.end() :]).strip(" ,.;:!-—")
-    rest = re.sub(r"^(?:let'?s|please|ok|okay|and|then)\b[\s,]*", "", rest, flags=re.I).strip(" ,.;:!-—")
-    return rest if re.search(r"[a-zA-Z]{3}", rest) else ""
-
-
-def save_asked(text: str) -> str | None:
-    """ "save this as summer look" -> "summer look"; "save this" -> ""; anything else -> None."""
-    m = _SAVE.fullmatch(text.strip(" .!"))
-    if not m:
-        return None
-    return (m.group("name") or "").strip()
 
 
 _IGNORED = {"id", "parent_id", "request", "notes", "prompt", "negative_prompt", "schema_version"}

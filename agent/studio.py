@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from sceneshop.agent.commands import Message
+from sceneshop.agent.planning import Conversation, Planner, Reply
 from sceneshop.agent.recipe import Recipe, check_against_catalog
 from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.tools.catalog import load_catalog
@@ -29,7 +31,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
 
-def choose_planner(settings: Settings):
+def choose_planner(settings: Settings) -> Planner:
     """The LLM planner when an endpoint is configured, else the embedded one."""
     from sceneshop.agent.planner.embedded import EmbeddedPlanner
 
@@ -76,7 +78,7 @@ class Studio:
     def __init__(self, settings: Settings | None = None, *, planner=None, engine=None, memory=None):
         self.settings = settings or get_settings()
         self.catalog = load_catalog()
-        self.planner = planner or choose_planner(self.settings)
+        self.planner: Planner = planner or choose_planner(self.settings)
         self.engine = engine or choose_engine(self.settings)
         self.memory = memory
         self.memory_note: str | None = None  # why memory is off, when it is
@@ -117,13 +119,26 @@ class Studio:
         recipe.notes.insert(0, recall.reason)
         return recipe
 
-    def plan(self, request: str, parent: Recipe | None = None, *, image_size=None, user="local") -> Recipe:
-        """A recipe for a new request (memory consulted first) or an edit of `parent` (feedback)."""
+    def _start(self, request: str, parent: Recipe | None, user: str):
+        """Where planning starts: `parent` when there is one (feedback edits the current recipe);
+        else memory is consulted, and a remembered recipe ("like last time") becomes the parent."""
         recall = self.recall(request, user) if parent is None else None
         if recall is not None and recall.recipe is not None:
             parent = recall.recipe
-        recipe = self.planner.plan(request, parent, image_size=image_size)
-        return check_against_catalog(self.apply_recall(recipe, recall), self.catalog)
+        return parent, recall
+
+    def plan(self, request: str, parent: Recipe | None = None, *, image_size=None, user="local") -> Recipe:
+        """A recipe for a new request (memory consulted first) or an edit of `parent` (feedback)."""
+        start, recall = self._start(request, parent, user)
+        return self.apply_recall(self.planner.plan(request, start, image_size=image_size), recall)
+
+    def respond(self, message: Message, parent: Recipe | None, chat: Conversation) -> Reply:
+        """The planner's reply to one chat message (memory consulted first, as in `plan`)."""
+        start, recall = self._start(message.text, parent, chat.user)
+        reply = self.planner.respond(message, start, chat)
+        if reply.recipe is not None:
+            reply.recipe = self.apply_recall(reply.recipe, recall)
+        return reply
 
     def segment(self, image: Image.Image, box=None) -> Image.Image:
         return segment_image(image, box=box)

@@ -5,7 +5,8 @@ import shutil
 import pytest
 import yaml
 
-from sceneshop.agent.planner.embedded import EmbeddedPlanner, is_undo, product_colour_request
+from sceneshop.agent.commands import read_message
+from sceneshop.agent.planner.embedded import EmbeddedPlanner
 from sceneshop.agent.recipe import Recipe, check_against_catalog
 from sceneshop.tools.catalog import load_catalog
 from sceneshop.tools.errors import InputError
@@ -355,21 +356,18 @@ def test_add_remove_and_strengthen_loras(planner, beach):
     assert stronger.loras[0].weight == planner.catalog.lora("watercolor").weight_max
 
 
-def test_undo_is_signalled_not_done(planner, beach):
+def test_undo_is_a_command_read_from_the_message():
     for words in ("undo", "go back", "undo that please"):
-        assert is_undo(words)
-        child = edit(planner, beach, words)
-        assert "undo" in child.notes
-        assert changed_fields(beach, child) == set()
-    assert not is_undo("go back to the beach")
-    assert not is_undo("make it warmer")
+        assert read_message(words).kind == "undo"
+    assert read_message("go back to the beach").kind == "request"
+    assert read_message("make it warmer").kind == "request"
 
 
 @pytest.mark.parametrize(("words", "colour"), [
     ("make it green", "green"), ("change the dress to blue", "blue"), ("green instead of red", "green"),
     ("the same dress in red please", "red")])
 def test_product_colour_is_never_repainted(planner, beach, words, colour):
-    assert product_colour_request(words) == colour
+    assert read_message(words).product_colour == colour
     child = edit(planner, beach, words)
     assert changed_fields(beach, child) == set()
     assert any(n.startswith("product colour is kept:") for n in child.notes)
@@ -377,8 +375,8 @@ def test_product_colour_is_never_repainted(planner, beach, words, colour):
 
 
 def test_background_colour_is_not_a_product_colour(planner, beach):
-    assert product_colour_request("make the background green") is None
-    assert product_colour_request("a red dress on a pink backdrop") is None
+    assert read_message("make the background green").colour is None
+    assert read_message("a red dress on a pink backdrop").colour is None
     child = edit(planner, beach, "make the background green")
     assert child.scene.preset == "studio_green"
 

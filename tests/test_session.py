@@ -13,16 +13,11 @@ from fake_openai_server import ScriptedChatModel, call
 from langchain_core.messages import AIMessage
 
 from sceneshop.agent.cli.chat import chat
+from sceneshop.agent.commands import read_message
 from sceneshop.agent.llm.planner import LLMPlanner
 from sceneshop.agent.memory.memory import RecipeMemory
 from sceneshop.agent.planner.embedded import EmbeddedPlanner
-from sceneshop.agent.session import (
-    Session,
-    compare_asked,
-    recipe_differences,
-    start_over_asked,
-    version_asked,
-)
+from sceneshop.agent.session import Session, recipe_differences
 from sceneshop.agent.settings import get_settings
 from sceneshop.agent.studio import Studio
 from sceneshop.tools.preview.renderer import EmbeddedRenderer
@@ -164,17 +159,22 @@ def test_an_unrelated_reply_to_a_question_is_a_new_request(session):
     ],
 )
 def test_version_references(text, number):
-    assert version_asked(text) == number
+    message = read_message(text)
+    assert (message.kind, message.version) == (("go_back", number) if number else ("request", None))
 
 
 def test_compare_and_start_over_phrases():
-    assert compare_asked("compare the last two") == (None, None)
-    assert compare_asked("compare version 1 and version 3") == (1, 3)
-    assert compare_asked("what changed?") == (None, None)
-    assert compare_asked("on a beach") is None
-    assert start_over_asked("start over with the same product") == ""
-    assert start_over_asked("let's start over: marble counter") == "marble counter"
-    assert start_over_asked("warmer") is None
+    def read(text):
+        message = read_message(text)
+        return message.kind, message.versions, message.rest
+
+    assert read("compare the last two") == ("compare", (None, None), "")
+    assert read("compare version 1 and version 3") == ("compare", (1, 3), "")
+    assert read("what changed?") == ("compare", (None, None), "")
+    assert read("on a beach")[0] == "request"
+    assert read("start over with the same product") == ("start_over", (None, None), "")
+    assert read("let's start over: marble counter") == ("start_over", (None, None), "marble counter")
+    assert read("warmer")[0] == "request"
 
 
 # ------------------------------------------------------------- the same commands with the LLM

@@ -12,15 +12,6 @@ MIN_SIDE, MAX_SIDE = 256, 4096
 DEFAULT_SCENE = "studio_white"
 
 
-def blank_recipe(text: str, size: tuple[int, int] | None, catalog: Catalog) -> Recipe:
-    """The recipe an undo with no previous recipe keeps: the default scene at the photo's size."""
-    recipe = Recipe(request=text, mode="replace_background" if size else "text_to_image")
-    _set_scene(recipe, DEFAULT_SCENE, [], catalog)
-    if size:
-        recipe.width, recipe.height = fit_size(size, [])
-    return recipe
-
-
 def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[int, int] | None, *,
                  catalog: Catalog, vocab: dict, lora_family: str | None) -> Recipe:
     """The recipe the intent asks for: a child of `parent` when given, else a fresh one; `size` is

@@ -3,17 +3,17 @@ from the catalogs in prompts/ plus a small sentence-embedding model for paraphra
 
 from __future__ import annotations
 
-import re
 import threading
 
 import numpy as np
 
+from sceneshop.agent.commands import Message, read_message
 from sceneshop.agent.embeddings import embed
-from sceneshop.agent.planner import feedback
-from sceneshop.agent.planner.apply import apply_intent, blank_recipe
+from sceneshop.agent.planner.apply import apply_intent
 from sceneshop.agent.planner.intent import Intent, read_intent
-from sceneshop.agent.planner.lexicon import Lexicon, normalise, phrase_key, phrase_pattern
+from sceneshop.agent.planner.lexicon import Lexicon
 from sceneshop.agent.planner.prompt import compose_prompt, load_vocabulary
+from sceneshop.agent.planning import Conversation, Reply
 from sceneshop.agent.recipe import Recipe, check_against_catalog
 from sceneshop.tools.catalog import Catalog, load_catalog
 from sceneshop.tools.errors import InputError
@@ -27,7 +27,6 @@ SIMILARITY_MIN = 0.50
 SIMILARITY_MARGIN = 0.04
 
 EXAMPLE = "put this dress on a beach at sunset"
-ANY_COLOUR = feedback.ANY_COLOUR  # what "recolour it" asks for
 
 
 class EmbeddedPlanner:
@@ -45,32 +44,33 @@ class EmbeddedPlanner:
         self.lexicon, self.scene_names, self.scene_vectors = _indexes(self.catalog)
         embed(["warm up"])  # the first call of a thread is slow; pay it here, not on a request
 
-    # -- the Planner interface -----------------------------------------------------------------
-    def plan(self, request: str, parent: Recipe | None = None, *,
+    # -- the Planner protocol (sceneshop.agent.planning) ----------------------------------------
+    def plan(self, request: str | Message, parent: Recipe | None = None, *,
              image_size: tuple[int, int] | None = None) -> Recipe:
         """A recipe for the request: a child of `parent` (an edit of it) when given, else a fresh
         one; `image_size` is the product photo's (width, height), None when there is no photo."""
-        text = check_request(request)
+        message = request if isinstance(request, Message) else None
+        text = check_request(message.text if message else request)
         size = _check_image_size(image_size)
-        if _is_undo(text, self.vocab):
-            recipe = parent.child(text) if parent else blank_recipe(text, size, self.catalog)
-            recipe.notes = [
-                "undo",
-                "undo requested: the previous recipe is restored by the session (the planner keeps "
-                "no history); this recipe is the current one unchanged",
-            ]
-            return self._finish(recipe)
-        intent = self.understand(text, parent is not None)
+        if message is None:
+            message = read_message(text)
+        intent = self.understand(text, parent is not None, colour=message.colour)
         recipe = apply_intent(intent, text, parent, size, catalog=self.catalog, vocab=self.vocab,
                               lora_family=self.lora_family)
         return self._finish(recipe)
 
-    # The keywords are read in agent/reading.py and agent/intent.py; only the embedding calls stay
-    # here, beside the index they score against (bench/plan_accuracy.py counts them by patching
+    def respond(self, message: Message, parent: Recipe | None, chat: Conversation) -> Reply:
+        """Every message the session passes on asks for a picture: plan it."""
+        return Reply(recipe=self.plan(message, parent, image_size=chat.image_size), render=True)
+
+    # The keywords are read in lexicon.py and intent.py; only the embedding calls stay here, beside
+    # the index they score against (bench/plan_accuracy.py counts them by patching
     # sceneshop.agent.planner.embedded.embed).
-    def understand(self, text: str, editing: bool = False) -> Intent:
-        """What the words ask for; `editing` = there is a previous recipe to change."""
-        intent = read_intent(self.lexicon.read(text), self.catalog, self.vocab)
+    def understand(self, text: str, editing: bool = False, *,
+                   colour: tuple[str, int, int] | None = None) -> Intent:
+        """What the words ask for; `editing` = there is a previous recipe to change; `colour` = the
+        product-colour request the message reading found in `text` (Message.colour)."""
+        intent = read_intent(self.lexicon.read(text), self.catalog, self.vocab, colour)
         if intent.scene is None and intent.clauses:
             self._similar_scene(intent, editing)
         return intent
@@ -164,33 +164,3 @@ def _indexes(catalog: Catalog) -> tuple[Lexicon, list[str], np.ndarray]:
                 _INDEXES.pop(next(iter(_INDEXES)))
             cached = _INDEXES[id(catalog)] = (catalog, lexicon, names, _vectors(texts))
         return cached[1:]
-
-
-def _is_undo(text: str, vocab: dict) -> bool:
-    norm = normalise(text)
-    for phrase in sorted(vocab["undo"]["phrases"], key=len, reverse=True):
-        found = phrase_pattern(phrase_key(phrase)).search(norm)
-        if found:
-            rest = norm[: found.start()] + " " + norm[found.end() :]
-            words = re.findall(r"[\w']+", rest)
-            allowed = {phrase_key(w) for w in vocab["undo"]["allowed"]}
-            return all(w in allowed for w in words)
-    return False
-
-
-def is_undo(request: str) -> bool:
-    """True when the request asks to undo the last change ("undo", "go back"): the session pops
-    its history; plan() also marks such a recipe with the note "undo"."""
-    if not isinstance(request, str) or not request.strip():
-        return False
-    return _is_undo(request, load_vocabulary())
-
-
-def product_colour_request(request: str) -> str | None:
-    """The colour the user wants the product itself in ("make it green" -> "green"), or None
-    (also for a colour-less "recolour it"). The product is never repainted in
-    replace_background; plan() adds a note saying so for any of these."""
-    if not isinstance(request, str) or not request.strip():
-        return None
-    found = feedback.find_product_colour(normalise(request), load_vocabulary())
-    return found[0] if found and found[0] != ANY_COLOUR else None

@@ -1,16 +1,16 @@
 """Feedback edits of a recipe for the embedded planner: "warmer", "less busy", "closer", "remove
-the umbrella", the user's own scene words, and product-colour requests ("make it green")."""
+the umbrella", the user's own scene words, and what a product-colour request ("make it green") does."""
 
 from __future__ import annotations
 
 import re
 
+from sceneshop.agent.commands import ANY_COLOUR
 from sceneshop.agent.planner.prompt import PROPS_MIN_CLUTTER
 from sceneshop.tools.catalog import Catalog, ScenePreset
 
 DESCRIPTION_LIMIT = 1000
 FRAMINGS = ["close", "medium", "wide"]
-ANY_COLOUR = "a different colour"  # the planner's word for a colour-less "recolour it"
 
 
 def _word(token: str) -> str:
@@ -196,45 +196,6 @@ def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: d
             new = FRAMINGS[min(len(FRAMINGS) - 1, max(0, i))]
             recipe.camera.framing = new
             notes.append(f"{edit}: framing {old} -> {new}" + (" (already the limit)" if new == old else ""))
-
-
-def find_product_colour(work: str, vocab: dict) -> tuple[str, int, int] | None:
-    """(colour, start, end) when the words ask to recolour the product ("make it green", "change
-    the dress to blue", "green instead of red"), not the background ("make the background green")."""
-    colours = sorted(vocab["colours"], key=len, reverse=True)
-    c_alt = "|".join(re.escape(c) for c in colours)
-    scene_words = {" ".join(str(w).lower().split()) for w in vocab["scene_colour_words"]}
-    verbs = "|".join(re.escape(v) for v in vocab["product_colour_verbs"])
-
-    def scene_side(words: str) -> bool:
-        tokens = re.findall(r"[\w']+", words)
-        return any(t in scene_words or t.rstrip("s") in scene_words for t in tokens)
-
-    def after_ok(end: int) -> bool:
-        nxt = re.findall(r"[\w']+", work[end:])[:1]
-        return not nxt or not (nxt[0] in scene_words or nxt[0] in ("colored", "coloured", "toned"))
-
-    patterns = [
-        rf"(?<!\w)(?:{verbs})(?P<obj>(?:\s+[\w'\-]+){{0,4}}?)\s+(?:to\s+|into\s+|in\s+)?(?P<c>{c_alt})(?!\w)",
-        rf"(?<!\w)(?P<c>{c_alt})\s+instead(?:\s+of\s+(?:the\s+)?(?:{c_alt}))?(?!\w)(?P<obj>)",
-        rf"(?<!\w)(?P<obj>it|this|them|one|same\s+[\w'\-]+|the\s+[\w'\-]+|my\s+[\w'\-]+)\s+in\s+(?P<c>{c_alt})(?!\w)",
-        rf"(?<!\w)(?P<c>{c_alt})\s+(?:colou?rway|variant|edition)(?!\w)(?P<obj>)",
-        r"(?<!\w)(?P<c>different\s+colou?r|another\s+colou?r)(?!\w)(?P<obj>)",
-        r"(?<!\w)(?P<c>recolou?r|change\s+the\s+colou?r\s+of)(?P<obj>(?:\s+[\w'\-]+){1,3})\s*$",
-    ]
-    for pattern in patterns:
-        for m in re.finditer(pattern, work):
-            obj = m.group("obj") or ""
-            clause_start = max([work.rfind(ch, 0, m.start()) for ch in ",.;!?"] + [-1]) + 1
-            if scene_side(obj) or not after_ok(m.end()):
-                continue
-            if scene_side(work[clause_start : m.start()]) and "instead" not in m.group():
-                continue
-            colour = m.group("c")
-            if colour.startswith(("different", "another", "recolo", "change")):
-                colour = ANY_COLOUR
-            return colour, m.start(), m.end()
-    return None
 
 
 def product_colour(recipe, colour: str, vocab: dict, notes: list[str]) -> None:

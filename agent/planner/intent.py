@@ -48,13 +48,16 @@ class Intent:
         )
 
 
-def read_intent(reading: Reading, catalog: Catalog, vocab: dict) -> Intent:
-    """What the matched words ask for. A scene said only in other words ("a lush meadow") is left
-    to the planner, which finds it by similarity among the leftover clauses."""
+def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
+                colour: tuple[str, int, int] | None = None) -> Intent:
+    """What the matched words ask for; `colour` is the product-colour request the message reading
+    found (sceneshop.agent.commands.Message.colour), its span in the request's text. A scene said
+    only in other words ("a lush meadow") is left to the planner, which finds it by similarity
+    among the leftover clauses."""
     intent = Intent(corrections=reading.corrections)
-    colour = feedback.find_product_colour(reading.work, vocab)
     if colour:
-        intent.colour, start, end = colour
+        intent.colour = colour[0]
+        start, end = reading.work_span(colour[1], colour[2])
         reading.claim(start, end)
         for m in reading.matches:
             if m.start < end and m.end > start:

@@ -291,6 +291,11 @@ class Reading:
         before = [w for w in self.words_before(match.start, 3) if w not in _ARTICLES]
         return bool(before) and before[-1] in _NEGATIONS
 
+    def work_span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of `work` that the span start:end of `text` became (typo repairs move words)."""
+        inside = [i for i in range(len(self.work)) if self.start_map[i] >= start and self.end_map[i] <= end]
+        return (inside[0], inside[-1] + 1) if inside else (start, start)
+
     def claim(self, start: int, end: int) -> None:
         self.claimed.append((start, end))
 
