@@ -20,6 +20,8 @@ class Conversation:
     memory: Any = None  # sceneshop.agent.memory.memory.RecipeMemory, when the studio has one
     thumbnail: Any = None  # the current picture (stored with a look the planner saves)
     history: tuple[str, ...] = ()  # the requests that led to the current recipe, oldest first
+    product: Any = None  # sceneshop.agent.recipe.Subject: the product as the merchant called it
+    engine: str = "image engine"  # what makes the pictures, in plain words (for answers)
 
 
 @dataclass

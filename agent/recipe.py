@@ -10,7 +10,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sceneshop.tools.catalog import Catalog
-from sceneshop.tools.composite import FRAMING_FILL
 from sceneshop.tools.errors import RecipeError
 
 SCHEMA_VERSION = 1
@@ -107,6 +106,8 @@ class Recipe(_Part):
     @property
     def fill(self) -> float:
         """Fraction of the canvas's longer side the product's bounding box should occupy."""
+        from sceneshop.tools.composite import FRAMING_FILL  # OpenCV: imported when a picture is made
+
         return FRAMING_FILL[self.camera.framing]
 
     def child(self, request: str, **changes) -> Recipe:

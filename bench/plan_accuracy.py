@@ -206,8 +206,8 @@ def main(argv=None) -> int:
             fb_misses.append(f"  {case['parent']!r}: parent failed: {error}")
             continue
         # As in the chat: the message is read first; a command (undo) is the session's, not the planner's.
-        message = read_message(case["feedback"])
-        if message.kind != "request" or case.get("command"):
+        message = read_message(case["feedback"], has_picture=True)
+        if message.kind not in ("request", "feedback") or case.get("command"):
             read_as = message.kind if message.kind != "request" else "a request"
             problems = [] if message.kind == case.get("command") else [f"read as {read_as}"]
         else:

@@ -441,7 +441,7 @@ def test_http_error_is_one_line_in_the_chat_and_the_session_goes_on(
     server.script(reply)
     turn = session.send("put it on a beach at sunset")
     assert turn.kind == "result" and turn.images and turn.recipe.scene.preset == "beach"
-    assert f"- the language model at {server.url} {message}" in turn.reply.splitlines()
+    assert f"the language model at {server.url} {message}" in turn.reply.splitlines()
     assert len(server.requests) == 1  # no hidden retries: the chat answers at once
     assert_still_usable(server, session, turn)
 
@@ -504,7 +504,7 @@ def test_http_invalid_replies_until_the_retries_run_out_fall_back(server, offlin
     turn = session.send("put it on a beach at sunset")
     assert len(server.requests) == 2
     assert "the language model's reply could not be used ('sunset_magic' is not a known LoRA" in turn.reply
-    assert turn.reply.rstrip().endswith(PLANNED_OFFLINE) and turn.images
+    assert turn.reply.splitlines()[0].endswith(PLANNED_OFFLINE) and turn.images
     assert_still_usable(server, session, turn)
 
 
@@ -512,7 +512,7 @@ def test_http_session_lookup_answer_in_words(server, offline, coffee, coffee_mas
     session = http_session(server.url, offline, coffee, coffee_mask)
     server.script(tool_reply("list_loras", {}), text_reply("For a film look try film_grain."))
     turn = session.send("which styles can you do?")
-    assert turn.kind == "info" and turn.reply == "For a film look try film_grain." and not session.versions
+    assert turn.kind == "answer" and turn.reply == "For a film look try film_grain." and not session.versions
     assert server.requests[0]["tool_choice"] == "required" and server.requests[1]["tool_choice"] == "auto"
     names = {t["function"]["name"] for t in server.requests[0]["tools"]}
     assert names == {"plan_recipe", "list_scenes", "list_loras"}  # nothing to edit yet, no memory

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from sceneshop.tools.errors import SceneshopError
-from sceneshop.tools.imageio import save_png
 
 QUIT = {"quit", "exit", ":q", "bye"}
 
@@ -68,6 +67,8 @@ def chat(image, mask, user, out):
 
 def _save_pictures(turn, folder: Path) -> None:
     """A result's pictures as v<version>-<n>.png; a comparison's as compare-<k>-<n>.png."""
+    from sceneshop.tools.imageio import save_png  # image libraries: loaded by `chat`, not by every command
+
     if turn.kind == "result":
         names = [f"v{turn.version}-{i}.png" for i in range(1, len(turn.images) + 1)]
     else:

@@ -114,7 +114,7 @@ class LLMPlanner:
         """One chat message with every tool offered: the model may look things up, plan, edit,
         re-render or save. A reply in words only (after a look-up) comes back with recipe None."""
         turn = self._tool_turn(
-            message.text,
+            message.words or message.text,
             parent,
             chat.image_size,
             user=chat.user,

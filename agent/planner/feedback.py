@@ -6,32 +6,11 @@ from __future__ import annotations
 import re
 
 from sceneshop.agent.commands import ANY_COLOUR
-from sceneshop.agent.planner.prompt import PROPS_MIN_CLUTTER
+from sceneshop.agent.planner.prompt import PROPS_MIN_CLUTTER, clean_word, related_to, trim_clause
 from sceneshop.tools.catalog import Catalog, ScenePreset
 
 DESCRIPTION_LIMIT = 1000
 FRAMINGS = ["close", "medium", "wide"]
-
-
-def _word(token: str) -> str:
-    return token.lower().strip(".,;:!?\"()[]").replace("’", "'")
-
-
-def trim_clause(clause: str, vocab: dict) -> str:
-    """A leftover clause without filler at its ends: "put this" -> "", "on a" -> "",
-    "with a red umbrella" stays. Prepositions go only from the end (so "in a lush meadow" stays)."""
-    filler = {str(w).lower() for w in vocab["filler"]}
-    preps = {str(w).lower() for w in vocab["prepositions"]}
-    tokens = clause.split()
-    while True:
-        before = len(tokens)
-        while tokens and (_word(tokens[-1]) in filler or _word(tokens[-1]) in preps or not _word(tokens[-1])):
-            tokens.pop()
-        while tokens and (_word(tokens[0]) in filler or not _word(tokens[0])):
-            tokens.pop(0)
-        if len(tokens) == before:
-            break
-    return " ".join(tokens)
 
 
 def _remove_lead(clause: str, vocab: dict) -> str | None:
@@ -41,6 +20,11 @@ def _remove_lead(clause: str, vocab: dict) -> str | None:
         if low == word or low.startswith(word + " "):
             return clause[len(word):].strip()
     return None
+
+
+def removal_target(clause: str, vocab: dict) -> str:
+    """What a removal names: "remove the umbrella" -> "the umbrella" ("" when it is not one)."""
+    return _remove_lead(clause, vocab) or ""
 
 
 def is_removal(clause: str, vocab: dict) -> bool:
@@ -93,7 +77,7 @@ def _fit(clauses: list[str], keep_newest: bool) -> tuple[list[str], bool]:
 
 def _target_words(target: str, vocab: dict) -> set[str]:
     filler = {str(w).lower() for w in vocab["filler"]}
-    words = {_word(t) for t in target.split()}
+    words = related_to({clean_word(t) for t in target.split()}, vocab)
     out = set()
     for w in words:
         if len(w) >= 3 and w not in filler:
@@ -103,7 +87,7 @@ def _target_words(target: str, vocab: dict) -> set[str]:
 
 
 def _mentions(text: str, words: set[str]) -> bool:
-    return any(_word(t) in words for t in text.split())
+    return any(clean_word(t) in words for t in text.split())
 
 
 def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, vocab: dict,
@@ -133,8 +117,9 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
                 notes.append(f"removed '{gone}' from the scene words")
                 clauses = kept
                 removed = True
-        if not removed:
-            lead = removal.split()[0].lower()
+        lead = removal.split()[0].lower()
+        if not removed or lead in ("no", "without"):
+            # "no people": also kept from the picture where no prop named it (a busy street)
             negatives.append(removal if lead in ("no", "without") else f"no {target}")
     added = []
     for clause in intent.clauses + negatives:
