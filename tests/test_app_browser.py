@@ -135,7 +135,8 @@ def test_chat_feedback_like_reload_and_second_user(browser, studio_url, photo):
     page.locator("#rerender").click()
     wait_for_reply(page, "Version 3:")
     assert kelvin(page) == 2000
-    assert "2000K" in page.locator("#chat").inner_text().replace(" K", "K")
+    said = page.locator("#chat").inner_text().split("Version 3:")[-1]
+    assert "warmer light" in said and "2000" not in said  # plain words in the chat; kelvin in the inspector
     shot(page, "03-inspector-rerender")
 
     # The versions gallery: going back to version 1 and forward to 3 again, by clicking.
@@ -172,8 +173,13 @@ def test_chat_feedback_like_reload_and_second_user(browser, studio_url, photo):
     page.get_by_role("tab", name="Memory").click()  # the upload opened the cut-out step
     page.locator("#memory img").first.click()
     page.locator("#memory-info").get_by_text("beach").first.wait_for()
+    shown = page.locator("#chat").inner_text().count("Version ")
     page.locator("#apply").click()
-    wait_for_reply(page, "applied unchanged")
+    # A new version with the saved look (the reply describes it; the note "applied unchanged" is in
+    # the recipe, which the inspector shows).
+    page.wait_for_function(
+        "n => document.querySelector('#chat').innerText.split('Version ').length - 1 > n", arg=shown
+    )
     page.get_by_role("tab", name="Recipe").click()
     assert kelvin(page) == 2000  # the saved look, as liked
     shot(page, "06-applied-from-memory")
