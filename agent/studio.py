@@ -10,8 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from sceneshop.agent.commands import EVER, Message, Reference
 from sceneshop.agent.memory.recall import named_in
@@ -23,6 +22,9 @@ from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.agent.wording import banner, recall_words
 from sceneshop.tools.catalog import load_catalog
 from sceneshop.tools.errors import EngineError, InputError, SceneshopError
+
+if TYPE_CHECKING:  # Pillow is loaded by what makes pictures; planning alone needs none
+    from PIL import Image
 
 Progress = Callable[[int, int], None]
 
