@@ -154,6 +154,7 @@ class _Words:
         self.question_aux = {phrase_key(w) for w in conv["question_aux"]}
         self.question_subjects = {phrase_key(w) for w in conv["question_subjects"]}
         self.openers = _alternation(conv["request_openers"])
+        self.info_verbs = _alternation(conv["info_verbs"])
         self.hedges = _alternation(conv["hedges"])
         cut = conv["cutout"]
         self.cut_parts, self.cut_faults = _alternation(cut["parts"]), _alternation(cut["faults"])
@@ -314,8 +315,9 @@ def _is_question(clause: str, words: _Words) -> bool:
     plain = words.hedges.sub(" ", _plain(clause)).split()
     if not plain:
         return False
-    if words.openers.match(" ".join(plain)):
-        return False
+    opener = words.openers.match(" ".join(plain))
+    if opener:  # "can you put it…" asks for a picture; "can you explain…" for an answer
+        return bool(words.info_verbs.match(" ".join(plain)[opener.end():].strip()))
     first = plain[0]
     if first in words.question_words:
         return len(plain) < 2 or plain[1] not in ("about", "if")
@@ -356,6 +358,8 @@ def _cannot(clause: str, words: _Words) -> str | None:
         return "person"
     if words.wear.search(plain) and re.search(r"\b(?:wear|wearing|worn|wore)\b", plain):
         return "person"  # "show it being worn"
+    if words.wear.search(plain) and words.body.search(plain):
+        return "person"  # "can a hand hold the bottle"
     for m in words.body.finditer(plain):
         # "in a woman's hand", "on a wrist", "around her neck" -- not "hand cream"
         if re.search(r"(?:\b(?:in|on|onto|around|over|by)\s+(?:a|an|the|my|her|his|their|your|\S+'s?)?\s*"

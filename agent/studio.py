@@ -11,8 +11,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from PIL import Image
-
 from sceneshop.agent.commands import EVER, Message, Reference
 from sceneshop.agent.memory.recall import named_in
 from sceneshop.agent.planner.prompt import compose_prompt
@@ -24,7 +22,9 @@ from sceneshop.agent.wording import banner, recall_words
 from sceneshop.tools.catalog import load_catalog
 from sceneshop.tools.errors import EngineError, SceneshopError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Pillow is loaded by what makes pictures; planning alone needs none
+    from PIL import Image
+
     from sceneshop.tools.marketplace_check import CheckResult
 
 PREVIEW_HAS_NO_PEOPLE = (

@@ -468,6 +468,9 @@ def test_every_recipe_is_valid(planner, beach, request_text):
         ("hmm not sure... maybe a lemon slice or two", ["lemon slice"], ["hmm", "not sure", "maybe"]),
         ("my customers love a basketball court vibe", [], ["customers", "love"]),
         ("I didn't want a bedroom", [], ["didn't", "want", "bedroom"]),
+        ("I was thinking maybe some fresh lemons next to it", ["fresh lemons"], ["thinking", "maybe"]),
+        ("some pine cones would look nice, so it pops", ["pine cones"], ["would", "nice", "pops"]),
+        ("the towel looks cheap, swap it for a wool throw", ["wool throw"], ["swap", "cheap", "towel"]),
     ],
 )
 def test_the_prompt_holds_only_picture_words(planner, beach, words, kept, left_out):

@@ -214,6 +214,10 @@ def test_compare_and_start_over_phrases():
         ("ugh, undo that", "undo"),
         ("the warm one was better", "go_back"),
         ("two versions back please", "go_back"),
+        ("could you explain the lighting?", "question"),
+        ("there's a white halo around the bottle", "cutout"),
+        ("can a hand hold the bottle", "cannot"),
+        ("hand cream on marble", "feedback"),
     ],
 )
 def test_each_message_is_read_into_one_kind(text, kind):

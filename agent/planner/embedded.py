@@ -8,8 +8,7 @@ import os
 import re
 import threading
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from sceneshop.agent.commands import Message, read_message
 from sceneshop.agent.embeddings import embed, known_words, model_key
@@ -25,6 +24,9 @@ from sceneshop.agent.recipe import Recipe, check_against_catalog
 from sceneshop.agent.wording import answer
 from sceneshop.tools.catalog import Catalog, load_catalog
 from sceneshop.tools.errors import InputError
+
+if TYPE_CHECKING:  # numpy is imported where vectors are made: a keyword request needs none
+    import numpy as np
 
 MAX_REQUEST_CHARS = 2000
 # Cosine similarity (all-MiniLM-L6-v2) a paraphrase needs to pick a scene preset; below it the
@@ -233,12 +235,16 @@ def _vectors(texts: list[str], cache_dir: Path | None) -> np.ndarray:
             vectors = embed(missing)
             _write_vectors(path, vectors)
         _TEXT_VECTORS.update(zip(missing, vectors, strict=True))
+    import numpy as np
+
     return np.stack([_TEXT_VECTORS[t] for t in texts])
 
 
 def _read_vectors(path: Path | None, rows: int) -> np.ndarray | None:
     if path is None or not path.is_file():
         return None
+    import numpy as np
+
     try:
         vectors = np.load(path, allow_pickle=False)
     except (OSError, ValueError):
@@ -249,6 +255,8 @@ def _read_vectors(path: Path | None, rows: int) -> np.ndarray | None:
 def _write_vectors(path: Path | None, vectors: np.ndarray) -> None:
     if path is None:
         return
+    import numpy as np
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")

@@ -122,7 +122,10 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
             # "no people": also kept from the picture where no prop named it (a busy street)
             negatives.append(removal if lead in ("no", "without") else f"no {target}")
     added = []
+    product = {clean_word(w) for w in recipe.subject.description.split()}
     for clause in intent.clauses + negatives:
+        if {clean_word(w) for w in clause.split()} <= product:
+            continue  # "the candle": the product itself, not something in the scene
         if clause.lower() not in (c.lower() for c in clauses):
             clauses.append(clause)
             added.append(clause)

@@ -168,6 +168,16 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
         clause = trim_clause(leftover, vocab)
         if not clause:
             continue
+        swap = _SWAP.match(clause.lower())
+        if swap:  # "swap it for a wool throw": one thing out, another in
+            gone = trim_clause(swap.group("old"), vocab) or (mentioned[0] if mentioned else "")
+            if gone:
+                intent.removals.append(f"remove {gone}")
+            words = picture_words(swap.group("new"), vocab)
+            if words:
+                intent.clauses.append(words)
+            mentioned = None
+            continue
         if feedback.is_removal(clause, vocab):
             if not trim_clause(feedback.removal_target(clause, vocab), vocab) and mentioned:
                 # "remove that": the thing just named, whose words are then no picture words
@@ -182,6 +192,11 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
             thing = _thing_named(leftover, vocab)
             mentioned = (thing, words) if thing else None
     return intent
+
+
+_SWAP = re.compile(
+    r"^(?:swap|replace|switch|exchange|trade|change)\s+(?P<old>.*?)\s*\b(?:for|with|to)\s+(?P<new>.+)$"
+)
 
 
 def _ignored_words(vocab: dict) -> set[str]:
@@ -309,6 +324,8 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False) 
         return False
     if editing and words and words[-1] in ("a", "an", "some"):
         return False  # "put a chair next to it": something added to the scene
+    if editing:  # a new product is the merchant's own ("my new mug", "here's the honey jar")
+        markers = {"this", "these", "my", "our", "your", "here's", "heres"}
     for i in range(len(words) - 1, -1, -1):
         word = words[i]
         if word == "with":

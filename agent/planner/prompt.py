@@ -55,27 +55,70 @@ def trim_clause(clause: str, vocab: dict) -> str:
 
 
 # Verbs of being and seeming: a clause with one states something about the picture.
+# Verbs of being and seeming: a clause with one states something about the picture.
 _BEING = {"is", "are", "was", "were", "am", "looks", "look", "seems", "seem", "feels", "feel", "isn't",
           "aren't", "wasn't"}
+# "some pine cones would look nice": a thing wished for, said as a judgement.
+_WOULD = re.compile(r"^(?P<thing>.+?)\s+would\s+(?:look|be|seem)\b")
 
 
 def picture_words(clause: str, vocab: dict, *, trim: bool = True) -> str:
     """The words of one clause of the merchant's that describe the picture, or "" when it describes
-    nothing: a question, or a statement ("the shadow looks wrong", "my customers are allergic").
-    Pronouns and hedges go from inside ("fresh herbs and some garlic around it" -> "fresh herbs and
-    some garlic"), and with `trim` filler from the ends (a recipe's own description is trimmed
-    already: "cool tones" keeps its "cool")."""
-    raw = [clean_word(t) for t in clause.split()]
-    if any(t in _BEING or t.endswith(("'s", "'re")) and t != "let's" for t in raw) or raw[:1] == ["not"]:
+    nothing: a question, a statement ("the shadow looks wrong", "my customers are allergic"), a reason
+    ("because my customers love spring"). Openers go ("I was thinking maybe some lemons" -> "some
+    lemons"; "would it be possible to add cinnamon sticks" -> "cinnamon sticks"), pronouns and hedges
+    from inside ("fresh herbs and some garlic around it" -> "fresh herbs and some garlic"), and with
+    `trim` filler from the ends (a recipe's own description is trimmed already: "cool tones")."""
+    conv = vocab["conversation"]
+    kept = []
+    for part in _ASIDE.split(_without_reasons(clause, conv)):
+        words = _picture_part(part, vocab, conv, trim)
+        if words:
+            kept.append(words)
+    return ", ".join(kept)
+
+
+_ASIDE = re.compile(r"\s+(?:but|and then|then)\s+", re.IGNORECASE)
+
+
+def _without_reasons(clause: str, conv: dict) -> str:
+    """The clause up to a reason or an aside ("…, so it pops", "… because my customers love it")."""
+    reasons = "|".join(re.escape(phrase) for phrase in sorted(conv["reasons"], key=len, reverse=True))
+    found = re.search(rf"(?<![\w'])(?:{reasons})(?![\w'])", clause, re.IGNORECASE)
+    return clause[: found.start()] if found else clause
+
+
+def _picture_part(part: str, vocab: dict, conv: dict, trim: bool) -> str:
+    text = part.strip()
+    low = text.lower()
+    openers = sorted((str(o) for o in conv["openers"]), key=len, reverse=True)
+    changed = True
+    while changed:  # "honestly I was thinking maybe …"
+        changed = False
+        for opener in openers:
+            if low == opener or low.startswith(opener + " "):
+                text, low, changed = text[len(opener):].strip(), low[len(opener):].strip(), True
+                break
+    wished = _WOULD.match(text)
+    if wished:
+        text = wished.group("thing")
+    raw = [clean_word(t) for t in text.split()]
+    stated = any(t in _BEING or t.endswith(("'s", "'re")) and t != "let's" for t in raw)
+    if not raw or stated or raw[0] == "not":
         return ""  # "it looks a bit flat", "not that dark": said about the picture, not of it
-    text = trim_clause(clause, vocab) if trim else clause.strip()
+    verbs = sorted((str(v) for v in conv["request_verbs"]), key=len, reverse=True)
+    for verb in verbs:  # "add a soft glow", "throw in a couple of matchboxes"
+        if low.startswith(verb + " ") and low[len(verb):].strip():
+            text = text[len(verb):].strip()
+            break
+    text = trim_clause(text, vocab) if trim else text.strip()
     if not text or "?" in text:
         return ""
-    statement = {str(w).lower() for w in vocab["conversation"]["statement_verbs"]}
+    statement = {str(w).lower() for w in conv["statement_verbs"]}
     tokens = [clean_word(t) for t in text.split()]
     if any(t in statement or t.endswith("n't") or t.endswith("'s") and t not in ("let's",) for t in tokens):
         return ""
-    if tokens[0] in {str(w).lower() for w in vocab["conversation"]["question_words"]}:
+    if tokens[0] in {str(w).lower() for w in conv["question_words"]}:
         return ""
     dropped = {str(w).lower() for w in vocab["not_picture_words"]}
     kept = [t for t in text.split() if clean_word(t) not in dropped]
