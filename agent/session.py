@@ -535,10 +535,17 @@ class Session:
             self._offered_colour = colour
             question = recolour_question(self._product_name(), colour)
             return Turn(question, self.recipe, kind="clarify", version=self._number())
-        if kind == "cannot" and not message.words:
-            reply = " ".join(cannot(why, self._product_name()) for why in message.cannot)
+        if kind == "cannot" and not message.words and self._cannot(message):
+            reply = " ".join(cannot(why, self._product_name()) for why in self._cannot(message))
             return Turn(reply, self.recipe, kind="refuse", version=self._number())
         return self._make(message, progress, cancel)
+
+    def _cannot(self, message: Message) -> list[str]:
+        """What of the message this studio cannot do: the text layer draws titles and badges with
+        either engine (tools/typography.py), and an image model paints a person around a garment
+        (dress_model); the preview renderer cannot draw people."""
+        return [why for why in message.cannot
+                if why != "text" and not (why == "person" and self.studio.engine.draws_people)]
 
     def _colour_needs_asking(self, message: Message) -> str | None:
         # Only where the product is kept pixel-exact does "make it green" have two readings.
@@ -574,7 +581,7 @@ class Session:
         if self.current is None and look is None and self._kept is not None:
             recipe = self.studio.keep(recipe, *self._kept)
         self._kept = None
-        limits = list(message.cannot)
+        limits = self._cannot(message)
         said = [cannot(why, self._product_name()) for why in limits]
         if self.studio.preview and base is not None and _looks_alike(base, recipe, _NOT_DRAWN) and (
                 recipe.loras != base.loras or recipe.mode != base.mode):
