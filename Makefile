@@ -37,6 +37,8 @@ test: install-test browser
 
 bench: install-test
 	$(BIN)/python bench/plan_accuracy.py
+	$(BIN)/python bench/conversation_accuracy.py
+	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/turn_latency.py
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/memory.py

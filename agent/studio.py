@@ -5,20 +5,27 @@ It wires the chosen planner and image engine together and says which are active 
 
 from __future__ import annotations
 
+import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from PIL import Image
-
-from sceneshop.agent.recipe import Recipe, check_against_catalog
+from sceneshop.agent.commands import EVER, Message, Reference
+from sceneshop.agent.memory.recall import named_in
+from sceneshop.agent.planner.prompt import compose_prompt
+from sceneshop.agent.planning import Conversation, Planner, Reply
+from sceneshop.agent.recipe import Recipe, Subject, check_against_catalog
+from sceneshop.agent.references import pick
 from sceneshop.agent.settings import Settings, get_settings
+from sceneshop.agent.wording import banner, recall_words
 from sceneshop.tools.catalog import load_catalog
 from sceneshop.tools.errors import EngineError, SceneshopError
-from sceneshop.tools.finish import finish, needs_product_mask, prepare_product
-from sceneshop.tools.inputs import check_inputs
-from sceneshop.tools.marketplace_check import CheckResult, check_marketplace
-from sceneshop.tools.segment import model_problem
-from sceneshop.tools.segment import segment as segment_image
+
+if TYPE_CHECKING:  # Pillow is loaded by what makes pictures; planning alone needs none
+    from PIL import Image
+
+    from sceneshop.tools.marketplace_check import CheckResult
 
 PREVIEW_HAS_NO_PEOPLE = (
     "people need an image model: the preview renderer cannot draw a person, so this shows the garment "
@@ -35,7 +42,7 @@ class Result:
     checks: list[CheckResult] = field(default_factory=list)  # one per image made for a marketplace
 
 
-def choose_planner(settings: Settings):
+def choose_planner(settings: Settings) -> Planner:
     """The LLM planner when an endpoint is configured, else the embedded one."""
     from sceneshop.agent.planner.embedded import EmbeddedPlanner
 
@@ -43,7 +50,7 @@ def choose_planner(settings: Settings):
         from sceneshop.agent.llm.planner import LLMPlanner
 
         return LLMPlanner.from_settings(settings)
-    return EmbeddedPlanner()
+    return EmbeddedPlanner(cache_dir=settings.data_dir / "cache")
 
 
 def choose_engine(settings: Settings):
@@ -82,35 +89,64 @@ class Studio:
     def __init__(self, settings: Settings | None = None, *, planner=None, engine=None, memory=None):
         self.settings = settings or get_settings()
         self.catalog = load_catalog()
-        self.planner = planner or choose_planner(self.settings)
-        self.engine = engine or choose_engine(self.settings)
-        self.memory = memory
+        self.planner: Planner = planner or choose_planner(self.settings)
+        self._engine = engine  # chosen on first use: planning alone needs no image engine
+        self._memory = memory
+        self._open_memory = None  # from_settings: opens the memory on first use
+        self._memory_folder = None  # ... which exists once anything was saved
         self.memory_note: str | None = None  # why memory is off, when it is
         self._engine_lock = threading.Lock()  # one generation at a time per engine
 
+    @property
+    def engine(self):
+        """The image engine: the one given, else the configured one (chosen on first use)."""
+        if self._engine is None:
+            self._engine = choose_engine(self.settings)
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine) -> None:
+        self._engine = engine
+
+    @property
+    def memory(self):
+        """The recipe memory (None: the studio runs without one), opened on first use: importing
+        ChromaDB alone takes longer than planning a request (bench/cold_start.py)."""
+        if self._memory is None and self._open_memory is not None:
+            opener, self._open_memory = self._open_memory, None
+            self._memory, self.memory_note = opener()
+        return self._memory
+
+    @memory.setter
+    def memory(self, memory) -> None:
+        self._memory, self._open_memory = memory, None
+
+    def _memory_is_empty(self) -> bool:
+        """True when no memory was ever written here, known without opening it."""
+        return self._memory is None and self._memory_folder is not None and not self._memory_folder.exists()
+
+    @property
+    def preview(self) -> bool:
+        """Whether pictures come from the embedded preview renderer (it draws no styles or people)."""
+        from sceneshop.tools.preview.renderer import EmbeddedRenderer
+
+        return isinstance(self.engine, EmbeddedRenderer)
+
+    @property
+    def engine_words(self) -> str:
+        return "preview renderer (scenes drawn, not photographed)" if self.preview else "image model"
+
     def banner(self) -> str:
-        planner_why = (
-            f"LLM at {self.settings.openai_base_url or 'api.openai.com'}"
-            if self.settings.llm_configured
-            else "no OPENAI_API_KEY / OPENAI_BASE_URL set"
-        )
-        memory = f"Memory: {self.memory_note}." if self.memory_note else ""
+        """What is active and what that means for the pictures, in plain words."""
+        from sceneshop.tools.segment import model_problem  # onnxruntime: on first use, not for a plan
+
+        memory = self.memory  # opened now, so that a memory that does not work is said at once
+        note = self.memory_note if memory is None else None
+        text = banner(self.planner.name, self.settings.llm_configured, self.engine.name, self.preview, note)
         problem = model_problem()
-        cutouts = (
-            f"Cut-outs: {problem}, so they use the classical method, which is less exact; check each one."
-            if problem
-            else ""
-        )
-        return " ".join(
-            part
-            for part in (
-                f"Planner: {self.planner.name} ({planner_why}).",
-                f"Image engine: {self.engine.name} ({self.engine.reason}).",
-                memory,
-                cutouts,
-            )
-            if part
-        )
+        if problem:
+            text += f" Cut-outs: {problem}, so they use a classical method, less exact: check each."
+        return text
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Studio:
@@ -121,34 +157,129 @@ class Studio:
             from sceneshop.agent.cluster import RayEngine
 
             engine = RayEngine(settings.ray_address, settings)
-        memory, note = open_memory(settings)
-        studio = cls(settings, memory=memory, engine=engine)
-        studio.memory_note = note
+        studio = cls(settings, engine=engine)
+        studio._open_memory = lambda: open_memory(settings)
+        studio._memory_folder = settings.data_dir / "memory"
         return studio
+
+    # -------------------------------------------------------------------------------- recall
 
     def recall(self, request: str, user: str):
         """What memory says about a new request ("like last time", a named look, a near-repeat)."""
-        return self.memory.resolve(user, request) if self.memory is not None else None
+        if self._memory_is_empty() or self.memory is None:
+            return None
+        return self.memory.resolve(user, request)
 
-    @staticmethod
-    def apply_recall(recipe: Recipe, recall) -> Recipe:
+    def apply_recall(self, recipe: Recipe, recall) -> Recipe:
         """Steers away from a disliked near-match and tells the user what memory did."""
         if recall is None:
             return recipe
         if recall.avoid is not None:
-            recipe = recall.avoid.steer(recipe)
+            steered = recall.avoid.steer(recipe)
+            if steered.loras != recipe.loras:  # a dropped style takes its trigger words with it
+                steered.prompt, steered.negative_prompt = compose_prompt(steered, self.catalog)
+            recipe = steered
         recipe.notes.insert(0, recall.reason)
         return recipe
 
-    def plan(self, request: str, parent: Recipe | None = None, *, image_size=None, user="local") -> Recipe:
-        """A recipe for a new request (memory consulted first) or an edit of `parent` (feedback)."""
+    def _start(self, request: str, parent: Recipe | None, user: str):
+        """Where planning starts: `parent` when there is one (feedback edits the current recipe);
+        else memory is consulted, and a remembered recipe ("like last time") becomes the parent."""
         recall = self.recall(request, user) if parent is None else None
         if recall is not None and recall.recipe is not None:
             parent = recall.recipe
-        recipe = self.planner.plan(request, parent, image_size=image_size)
-        return check_against_catalog(self.apply_recall(recipe, recall), self.catalog)
+        return parent, recall
+
+    def looks_for(self, reference: Reference, text: str, user: str) -> list:
+        """The saved looks (memory entries) a reference means, best first: a saved name in `text`,
+        looks saved in a span of days ("yesterday"), the latest ("same as before"), or looks whose
+        recipe the words describe ("my beach one")."""
+        if self._memory_is_empty() or self.memory is None:
+            return []
+        looks = self.memory.looks(user).saved
+        named = named_in(text, [e for e in looks if e.name])
+        if named is not None:
+            return [named]
+        if reference.days is not None:
+            first, last = reference.days
+            today = datetime.now().date()
+            looks = [e for e in looks if first <= (today - date.fromtimestamp(e.updated)).days <= last]
+            if reference.days[1] >= EVER:
+                looks = looks[:1]  # "last time": the latest
+        if reference.same and not reference.words:
+            looks = looks[:1]
+        if reference.words:
+            candidates = [(e, e.recipe, f"{e.name or ''} {e.request}") for e in looks]
+            looks = pick(reference.words, candidates, self.catalog)
+        return looks
+
+    # ------------------------------------------------------------------------------ planning
+
+    def plan(self, request: str, parent: Recipe | None = None, *, image_size=None, user="local") -> Recipe:
+        """A recipe for a new request (memory consulted first) or an edit of `parent` (feedback)."""
+        start, recall = self._start(request, parent, user)
+        return self.apply_recall(self.planner.plan(request, start, image_size=image_size), recall)
+
+    def respond(self, message: Message, parent: Recipe | None, chat: Conversation, *,
+                look: Recipe | None = None) -> Reply:
+        """The planner's reply to one chat message. Memory is consulted first, as in `plan`; `look`:
+        a saved look or earlier version the message asked for, which planning starts from. A look
+        taken over for this product shows this product, under the name the merchant gave it."""
+        recall = None
+        start = parent
+        if look is not None:
+            start = self.for_product(look, chat.product)
+        elif message.kind in ("request", "feedback", "cannot"):
+            start, recall = self._start(message.words or message.text, parent, chat.user)
+            if recall is not None and recall.recipe is not None:
+                start = self.for_product(start, chat.product)
+                if recall.kind == "named" and recall.entry.name:
+                    message = replace(message, words=_without_name(message.words, recall.entry.name))
+        if start is not None and start is not parent and not message.words.strip():
+            # "same as last time": the look itself, nothing to change in it
+            recipe = start.child(message.text)
+            recipe.prompt, recipe.negative_prompt = compose_prompt(recipe, self.catalog)
+            return Reply(recipe=self.apply_recall(recipe, recall), render=True, said=_said(recall))
+        reply = self.planner.respond(message, start, chat)
+        if reply.recipe is not None:
+            reply.recipe = self.apply_recall(reply.recipe, recall)
+            reply.said = _said(recall) + reply.said
+        return reply
+
+    def for_product(self, look: Recipe, product: Subject | None) -> Recipe:
+        """A look taken over for the current product: its subject is this product (by the name the
+        merchant gave it, else just "product"), never the product the look was made for."""
+        subject = product or Subject()
+        if look.subject == subject:
+            return look
+        moved = look.model_copy(deep=True)
+        moved.subject = subject.model_copy()
+        moved.prompt, moved.negative_prompt = compose_prompt(moved, self.catalog)
+        return moved
+
+    def keep(self, recipe: Recipe, old: Recipe, kept: tuple[str, ...]) -> Recipe:
+        """A fresh recipe with what "start over but keep …" kept from the old one (size, style, scene,
+        light), where the new request did not say otherwise."""
+        changed = False
+        if "size" in kept and recipe.output.preset is None:
+            recipe.output.preset, recipe.width, recipe.height = old.output.preset, old.width, old.height
+            changed = True
+        if "style" in kept and not recipe.loras:
+            recipe.loras, changed = list(old.loras), True
+        if "light" in kept:
+            recipe.lighting, changed = old.lighting.model_copy(), True
+        if "scene" in kept:
+            recipe.scene, recipe.time_of_day, changed = old.scene.model_copy(), old.time_of_day, True
+        if "product" in kept:
+            recipe.subject, changed = old.subject.model_copy(), True
+        if changed:
+            recipe.notes.append("kept from before: " + ", ".join(kept))
+            recipe.prompt, recipe.negative_prompt = compose_prompt(recipe, self.catalog)
+        return check_against_catalog(recipe, self.catalog)
 
     def segment(self, image: Image.Image, box=None, *, cancel=None) -> Image.Image:
+        from sceneshop.tools.segment import segment as segment_image  # cv2 and onnxruntime: on first use
+
         return segment_image(image, box=box, cancel=cancel)
 
     def render(self, recipe: Recipe, image=None, mask=None, *, progress=None, cancel=None):
@@ -159,6 +290,9 @@ class Studio:
         # The looks around the engine need the product's mask before it (straighten) and after it
         # (text, harmonize), so the inputs are completed here; the engine's own check_inputs then
         # finds nothing missing.
+        from sceneshop.tools.finish import prepare_product  # the image stack: on first use, not for a plan
+        from sceneshop.tools.inputs import check_inputs
+
         image, mask = check_inputs(recipe, image, mask, cancel=cancel)
         image, mask, looks = prepare_product(recipe, image, mask)  # straighten (tools/finish.py)
         with self._engine_lock:
@@ -170,6 +304,8 @@ class Studio:
         goes into the recipe's notes, each once, so a re-render leaves the recipe as it was."""
         if recipe.mode == "dress_model" and not self.engine.draws_people:
             notes = [*notes, PREVIEW_HAS_NO_PEOPLE]
+        from sceneshop.tools.finish import finish, needs_product_mask
+
         product = self.engine.product_mask(recipe, image, mask) if needs_product_mask(recipe) else None
         images, more = finish(recipe, images, product)
         for note in [*notes, *more]:
@@ -186,7 +322,21 @@ class Studio:
 
     def check(self, recipe: Recipe, images: list[Image.Image]) -> list[CheckResult]:
         """The marketplace check of each picture made for a marketplace preset; none otherwise."""
+        from sceneshop.tools.marketplace_check import check_marketplace  # cv2: on first use
+
         if not recipe.output.preset:
             return []
         market = self.catalog.marketplaces[recipe.output.preset]
         return [check_marketplace(image, market) for image in images]
+
+
+def _without_name(words: str, name: str) -> str:
+    """The request without a saved look's name and the word "look" after it ("do my sunset look for
+    the bags" -> "do my for the bags")."""
+    pattern = rf"(?<!\w){re.escape(name)}(?:\s+(?:look|style|one|recipe))?(?!\w)"
+    return " ".join(re.sub(pattern, " ", words, flags=re.IGNORECASE).split())
+
+
+def _said(recall) -> list[str]:
+    words = recall_words(recall)
+    return [words] if words else []

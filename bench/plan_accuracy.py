@@ -1,5 +1,7 @@
 """Plan accuracy and latency: runs a planner over the labelled requests and feedback turns in
-bench/data/requests.yaml and prints per-field accuracy, the misses, and warm plan latency."""
+bench/data/requests.yaml and prints per-field accuracy, the misses, and warm plan latency. A feedback
+turn is read as the chat reads it (sceneshop.agent.commands): `command: undo` cases check that the
+message is read as that command, which the session carries out without the planner."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sceneshop.agent.commands import read_message  # noqa: E402
 from sceneshop.tools.errors import SceneshopError  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "requests.yaml"
@@ -202,8 +205,14 @@ def main(argv=None) -> int:
         if parent is None:
             fb_misses.append(f"  {case['parent']!r}: parent failed: {error}")
             continue
-        child, error = timed(planner, case["feedback"], parent, latencies=latencies)
-        problems = [f"error: {error}"] if child is None else check_feedback(case, parent, child)
+        # As in the chat: the message is read first; a command (undo) is the session's, not the planner's.
+        message = read_message(case["feedback"], has_picture=True)
+        if message.kind not in ("request", "feedback") or case.get("command"):
+            read_as = message.kind if message.kind != "request" else "a request"
+            problems = [] if message.kind == case.get("command") else [f"read as {read_as}"]
+        else:
+            child, error = timed(planner, message, parent, latencies=latencies)
+            problems = [f"error: {error}"] if child is None else check_feedback(case, parent, child)
         if problems:
             fb_misses.append(f"  {case['parent']!r} + {case['feedback']!r}: " + "; ".join(problems))
         else:

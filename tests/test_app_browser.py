@@ -138,7 +138,8 @@ def test_chat_feedback_like_reload_and_second_user(browser, studio_url, photo):
     page.locator("#rerender").click()
     wait_for_reply(page, "Version 3:")
     assert kelvin(page) == 2000
-    assert "2000K" in page.locator("#chat").inner_text().replace(" K", "K")
+    said = page.locator("#chat").inner_text().split("Version 3:")[-1]
+    assert "warmer light" in said and "2000" not in said  # plain words in the chat; kelvin in the inspector
     shot(page, "03-inspector-rerender")
 
     # The versions gallery: going back to version 1 and forward to 3 again, by clicking.
@@ -175,8 +176,13 @@ def test_chat_feedback_like_reload_and_second_user(browser, studio_url, photo):
     page.get_by_role("tab", name="Memory").click()  # the upload opened the cut-out step
     page.locator("#memory img").first.click()
     page.locator("#memory-info").get_by_text("beach").first.wait_for()
+    shown = page.locator("#chat").inner_text().count("Version ")
     page.locator("#apply").click()
-    wait_for_reply(page, "applied unchanged")
+    # A new version with the saved look (the reply describes it; the note "applied unchanged" is in
+    # the recipe, which the inspector shows).
+    page.wait_for_function(
+        "n => document.querySelector('#chat').innerText.split('Version ').length - 1 > n", arg=shown
+    )
     page.get_by_role("tab", name="Recipe").click()
     assert kelvin(page) == 2000  # the saved look, as liked
     shot(page, "06-applied-from-memory")
@@ -289,6 +295,7 @@ def test_the_conversation_survives_a_reload_and_a_restart_and_a_batch_runs_meanw
         page = open_studio(context, running.url)
         send(page, "put it on a beach at sunset", photo)
         wait_for_reply(page, "Version 1:")
+        page.get_by_role("tab", name="Recipe").click()  # the upload opened the cut-out step
         send(page, "warmer")
         wait_for_reply(page, "Version 2:")
         warmer_kelvin = kelvin(page)
@@ -301,6 +308,7 @@ def test_the_conversation_survives_a_reload_and_a_restart_and_a_batch_runs_meanw
         result = chat.locator("img[src*='result-']").last
         result.wait_for()
         assert result.evaluate("img => img.naturalWidth") > 0
+        page.get_by_role("tab", name="Recipe").click()
         assert kelvin(page) == warmer_kelvin  # the current version's recipe is in the inspector
         shot(page, "08-conversation-after-reload")
 
@@ -309,6 +317,7 @@ def test_the_conversation_survives_a_reload_and_a_restart_and_a_batch_runs_meanw
         running = start_studio(data_dir, port=port)
         page.goto(running.url)
         page.locator("#chat").get_by_text("Version 2:").wait_for()
+        page.get_by_role("tab", name="Recipe").click()
         assert kelvin(page) == warmer_kelvin
         send(page, "cooler")  # and it goes on from version 2
         wait_for_reply(page, "Version 3:")

@@ -12,6 +12,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from sceneshop.agent.commands import read_message
 from sceneshop.agent.llm.planner import (
     OPENAI_URL,
     LLMPlanner,
@@ -28,9 +29,10 @@ from sceneshop.agent.llm.scripted import (
     text_reply,
     tool_reply,
 )
-from sceneshop.agent.llm.toolbox import REGISTRY, Desk, run_call, tools_for
+from sceneshop.agent.llm.toolbox import REGISTRY, ToolTurn, run_call, tools_for
 from sceneshop.agent.planner.embedded import EmbeddedPlanner
 from sceneshop.agent.planner.prompt import compose_prompt
+from sceneshop.agent.planning import Conversation
 from sceneshop.agent.recipe import check_against_catalog
 from sceneshop.agent.session import Session
 from sceneshop.agent.settings import Settings
@@ -112,7 +114,7 @@ def test_tool_schemas_are_derived_from_the_registered_functions():
     assert props["kelvin"]["anyOf"][0]["minimum"] == 1500
     assert not schemas["edit_recipe"]["parameters"].get("required")  # every edit is optional
     for schema in schemas.values():
-        assert "desk" not in schema["parameters"].get("properties", {})  # injected, never shown
+        assert "turn" not in schema["parameters"].get("properties", {})  # injected, never shown
 
 
 def test_system_prompt_lists_every_catalog_name():
@@ -124,14 +126,14 @@ def test_system_prompt_lists_every_catalog_name():
 
 
 def test_every_fewshot_example_is_a_valid_call():
-    base = Desk(CATALOG, "beach", image_size=(600, 400), by="test")
+    base = ToolTurn(CATALOG, "beach", image_size=(600, 400), by="test")
     run_call(base, {"name": "plan_recipe", "args": BEACH, "id": "1"}, tools_for(base))
     for example in fewshot_examples():
         parent = base.recipe if example.get("current") else None
-        desk = Desk(CATALOG, example["request"], parent=parent, image_size=(600, 400), by="test")
-        obs = run_call(desk, {"id": "x", **example["call"]}, tools_for(desk))
+        turn = ToolTurn(CATALOG, example["request"], parent=parent, image_size=(600, 400), by="test")
+        obs = run_call(turn, {"id": "x", **example["call"]}, tools_for(turn))
         assert obs.ok, (example["request"], obs.text)
-        assert desk.recipe is not None
+        assert turn.recipe is not None
 
 
 # --------------------------------------------------------------- planning with a scripted model
@@ -296,7 +298,7 @@ def test_after_the_retries_the_embedded_planner_answers_with_a_visible_note(offl
 
 def test_words_instead_of_a_call_get_the_tool_forced(offline):
     planner, model = scripted(offline, AIMessage("Sure! A beach it is."), call("plan_recipe", BEACH))
-    reply = planner.converse("put it on a beach", image_size=(600, 400))
+    reply = planner.respond(read_message("put it on a beach"), None, Conversation(image_size=(600, 400)))
     assert reply.recipe.scene.preset == "beach" and reply.render
     assert [c["tool_choice"] for c in model.calls] == ["required", "plan_recipe"]
     assert isinstance(model.calls[1]["messages"][-1], HumanMessage)
@@ -319,7 +321,9 @@ def test_a_lookup_then_words_is_an_answer_without_a_recipe(offline):
         call("list_scenes", {"kind": "outdoor"}),
         AIMessage("Outdoor scenes: beach, pool, garden …"),
     )
-    reply = planner.converse("which outdoor scenes do you have?", image_size=(600, 400))
+    reply = planner.respond(
+        read_message("which outdoor scenes do you have?"), None, Conversation(image_size=(600, 400))
+    )
     assert reply.recipe is None and reply.text.startswith("Outdoor scenes")
     assert [c["tool_choice"] for c in model.calls] == ["required", "auto"]
     assert "beach (outdoor)" in last_tool_message(model)
@@ -329,16 +333,16 @@ def test_a_lookup_then_words_is_an_answer_without_a_recipe(offline):
 def test_generate_makes_a_variation_that_changes_only_the_seed(offline):
     planner, _ = scripted(offline, call("plan_recipe", BEACH), call("generate", {}))
     first = planner.plan("beach", image_size=(600, 400))
-    reply = planner.converse("another one", first, image_size=(600, 400))
+    reply = planner.respond(read_message("another one"), first, Conversation(image_size=(600, 400)))
     assert reply.render and reply.recipe.parent_id == first.id
     assert changed_fields(first, reply.recipe) == {"seed"}
     assert reply.recipe.prompt == first.prompt
 
 
-def test_tools_offered_depend_on_the_desk():
-    fresh = Desk(CATALOG, "x")
+def test_tools_offered_depend_on_the_turn():
+    fresh = ToolTurn(CATALOG, "x")
     assert [t.name for t in tools_for(fresh)] == ["plan_recipe", "list_scenes", "list_loras"]
-    assert "edit_recipe" in [t.name for t in tools_for(Desk(CATALOG, "x", parent=object()))]
+    assert "edit_recipe" in [t.name for t in tools_for(ToolTurn(CATALOG, "x", parent=object()))]
 
 
 # ------------------------------------------------------------------- over HTTP, real client
@@ -446,7 +450,7 @@ def test_http_error_is_one_line_in_the_chat_and_the_session_goes_on(
     server.script(reply)
     turn = session.send("put it on a beach at sunset")
     assert turn.kind == "result" and turn.images and turn.recipe.scene.preset == "beach"
-    assert f"- the language model at {server.url} {message}" in turn.reply.splitlines()
+    assert f"the language model at {server.url} {message}" in turn.reply.splitlines()
     assert len(server.requests) == 1  # no hidden retries: the chat answers at once
     assert_still_usable(server, session, turn)
 
@@ -509,7 +513,7 @@ def test_http_invalid_replies_until_the_retries_run_out_fall_back(server, offlin
     turn = session.send("put it on a beach at sunset")
     assert len(server.requests) == 2
     assert "the language model's reply could not be used ('sunset_magic' is not a known LoRA" in turn.reply
-    assert turn.reply.rstrip().endswith(PLANNED_OFFLINE) and turn.images
+    assert turn.reply.splitlines()[0].endswith(PLANNED_OFFLINE) and turn.images
     assert_still_usable(server, session, turn)
 
 
@@ -517,7 +521,7 @@ def test_http_session_lookup_answer_in_words(server, offline, coffee, coffee_mas
     session = http_session(server.url, offline, coffee, coffee_mask)
     server.script(tool_reply("list_loras", {}), text_reply("For a film look try film_grain."))
     turn = session.send("which styles can you do?")
-    assert turn.kind == "info" and turn.reply == "For a film look try film_grain." and not session.versions
+    assert turn.kind == "answer" and turn.reply == "For a film look try film_grain." and not session.versions
     assert server.requests[0]["tool_choice"] == "required" and server.requests[1]["tool_choice"] == "auto"
     names = {t["function"]["name"] for t in server.requests[0]["tools"]}
     assert names == {"plan_recipe", "list_scenes", "list_loras"}  # nothing to edit yet, no memory

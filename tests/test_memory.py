@@ -89,6 +89,19 @@ def test_save_search_filter_delete(mem, tmp_path):
     assert len(mem.list("alice")) == 2
 
 
+def test_looks_list_the_disliked_apart_and_a_recipe_is_found_by_its_id(mem):
+    liked = mem.save("ann", recipe("beach at sunset", **SUNSET), "liked", "sunset look")
+    saved = mem.save("ann", recipe("plain white", "studio_white"), "saved")
+    disliked = mem.save("ann", recipe("neon street", "city_street_night"), "disliked")
+    mem.save("bob", recipe("bob's forest", "forest"), "saved")
+    looks = mem.looks("ann")
+    assert {e.id for e in looks.saved} == {liked.id, saved.id}
+    assert [e.id for e in looks.disliked] == [disliked.id]
+    assert mem.find_by_recipe("ann", saved.recipe.id).id == saved.id
+    assert mem.find_by_recipe("bob", saved.recipe.id) is None  # someone else's look is never found
+    assert mem.looks("carol").saved == [] and mem.looks("carol").disliked == []
+
+
 def test_paraphrase_finds_the_beach_above_the_landscape(mem):
     mem.save("alice", recipe("mountain landscape at sunset", "mountain", time="sunset"))
     beach = mem.save("alice", recipe("beach at sunset", **SUNSET))

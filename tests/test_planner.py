@@ -1,11 +1,13 @@
 """The embedded planner: paraphrases, keywords, feedback edits of a parent recipe, input checks."""
 
+import os
 import shutil
 
 import pytest
 import yaml
 
-from sceneshop.agent.planner.embedded import EmbeddedPlanner, is_undo, product_colour_request
+from sceneshop.agent.commands import read_message
+from sceneshop.agent.planner.embedded import EmbeddedPlanner
 from sceneshop.agent.recipe import Recipe, check_against_catalog
 from sceneshop.tools.catalog import load_catalog
 from sceneshop.tools.errors import InputError
@@ -355,19 +357,18 @@ def test_add_remove_and_strengthen_loras(planner, beach):
     assert stronger.loras[0].weight == planner.catalog.lora("watercolor").weight_max
 
 
-def test_undo_words_are_told_apart_from_requests():
-    # The session answers an undo from its history, for either planner, before planning.
+def test_undo_is_a_command_read_from_the_message():
     for words in ("undo", "go back", "undo that please"):
-        assert is_undo(words)
-    assert not is_undo("go back to the beach")
-    assert not is_undo("make it warmer")
+        assert read_message(words).kind == "undo"
+    assert read_message("go back to the beach").kind == "go_back"  # a reference to a beach picture
+    assert read_message("make it warmer").kind == "request"
 
 
 @pytest.mark.parametrize(("words", "colour"), [
     ("make it green", "green"), ("change the dress to blue", "blue"), ("green instead of red", "green"),
     ("the same dress in red please", "red")])
 def test_product_colour_is_never_repainted(planner, beach, words, colour):
-    assert product_colour_request(words) == colour
+    assert read_message(words).product_colour == colour
     child = edit(planner, beach, words)
     assert changed_fields(beach, child) == set()
     assert any(n.startswith("product colour is kept:") for n in child.notes)
@@ -375,8 +376,8 @@ def test_product_colour_is_never_repainted(planner, beach, words, colour):
 
 
 def test_background_colour_is_not_a_product_colour(planner, beach):
-    assert product_colour_request("make the background green") is None
-    assert product_colour_request("a red dress on a pink backdrop") is None
+    assert read_message("make the background green").colour is None
+    assert read_message("a red dress on a pink backdrop").colour is None
     child = edit(planner, beach, "make the background green")
     assert child.scene.preset == "studio_green"
 
@@ -452,3 +453,124 @@ def test_every_recipe_is_valid(planner, beach, request_text):
         assert all(c.name in catalog.loras for c in recipe.loras)
         assert recipe.output.preset is None or recipe.output.preset in catalog.marketplaces
         assert recipe.prompt and recipe.negative_prompt
+
+
+# --- the prompt holds only words that describe the picture ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("words", "kept", "left_out"),
+    [
+        ("actually I'd like it in a hotel lobby", ["hotel lobby"], ["actually", "I'd", "like"]),
+        ("can you add fresh herbs and some garlic around it?", ["fresh herbs", "garlic"],
+         ["can you", "it", "?"]),
+        ("ugh the shadow looks wrong, it's way too dark", [], ["ugh", "wrong", "looks", "way", "it's"]),
+        ("hmm not sure... maybe a lemon slice or two", ["lemon slice"], ["hmm", "not sure", "maybe"]),
+        ("my customers love a basketball court vibe", [], ["customers", "love"]),
+        ("I didn't want a bedroom", [], ["didn't", "want", "bedroom"]),
+        ("I was thinking maybe some fresh lemons next to it", ["fresh lemons"], ["thinking", "maybe"]),
+        ("some pine cones would look nice, so it pops", ["pine cones"], ["would", "nice", "pops"]),
+        ("the towel looks cheap, swap it for a wool throw", ["wool throw"], ["swap", "cheap", "towel"]),
+    ],
+)
+def test_the_prompt_holds_only_picture_words(planner, beach, words, kept, left_out):
+    child = planner.plan(read_message(words, has_picture=True), beach)
+    for phrase in kept:
+        assert phrase in child.prompt
+    for phrase in left_out:
+        assert f" {phrase.lower()} " not in f" {child.prompt.lower().replace(',', ' ')} "
+    if not kept:  # a complaint, hedge or negated place asks for no new scene
+        assert child.scene.preset == "beach"
+
+
+def test_content_words_no_preset_covers_reach_the_prompt(planner):
+    court = planner.plan("put my basketball shoes on a basketball court", image_size=PHOTO)
+    assert "basketball court" in court.prompt and court.subject.description == "basketball shoes"
+
+
+def test_a_negated_thing_is_drawn_nowhere(planner):
+    street = planner.plan("my sneakers on a city street in daylight", image_size=PHOTO)
+    assert "passers-by" in street.prompt
+    quiet = planner.plan("no people in the background please", street)
+    assert "people" in quiet.negative_prompt
+    assert "passers" not in quiet.prompt and "no people" not in quiet.prompt
+    garden = planner.plan("picnic basket in a garden", image_size=PHOTO)
+    bare = planner.plan("without any flowers pls, my customers are allergic lol", garden)
+    assert "flowers" not in bare.prompt and "blossoms" not in bare.prompt and "allergic" not in bare.prompt
+    assert bare.scene.preset == "garden" and "lush green garden" in bare.prompt
+    assert "no shadow" not in planner.plan("white background for amazon").prompt  # "shadowless" instead
+
+
+def test_a_complaint_about_something_in_the_picture_takes_it_out(planner):
+    marble = planner.plan("my perfume on marble", image_size=PHOTO)
+    child = planner.plan("the eucalyptus thing next to the bottle is way too big", marble)
+    assert not any("eucalyptus" in p for p in child.scene.props) and "eucalyptus" not in child.prompt
+    assert child.subject.description == "perfume"
+
+
+# --- the product is what the photo shows and what the merchant calls it -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_text", "product"),
+    [
+        ("my latte cup on a wooden table please", "latte cup"),
+        ("lemonade bottle by a pool", "lemonade bottle"),
+        ("my tea tin on a pastel pink background", "tea tin"),
+        ("here's my yoga mat, pls put it in a bright white studio", "yoga mat"),
+        ("there's a chair in the picture, put it on a beach", "product"),
+    ],
+)
+def test_the_product_is_what_the_merchant_calls_it(planner, request_text, product):
+    assert planner.plan(request_text, image_size=PHOTO).subject.description == product
+
+
+def test_on_an_edit_a_new_product_must_be_named_as_the_merchants(planner, beach):
+    added = planner.plan("add a chair and a bench next to it", beach)
+    assert added.subject.description == beach.subject.description
+    assert planner.plan("now my new mug on marble", beach).subject.description == "mug"
+    assert planner.plan("near a big tree with a bench", beach).scene.preset == "beach"
+
+
+# --- loading: keywords need no embedding model; the scene vectors are cached on disk -----------------
+
+
+def test_a_keyword_request_loads_no_embedding_model_and_no_memory_library(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from sceneshop.agent.cli.group import main\n"
+        "assert main(['plan', 'white background for amazon']) == 0\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'chromadb', 'cv2') if m in sys.modules]\n"
+        "print('loaded:', heavy)\n"
+    )
+    env = {**os.environ, "SCENESHOP_DATA_DIR": str(tmp_path), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "loaded: []" in done.stdout and "scene: studio_white" in done.stdout
+
+
+def test_scene_vectors_are_cached_on_disk_by_catalog_content(tmp_path, monkeypatch):
+    import sceneshop.agent.planner.embedded as embedded
+
+    calls = []
+    real = embedded.embed
+
+    def counted(texts):
+        calls.append(len(texts))
+        return real(texts)
+
+    monkeypatch.setattr(embedded, "embed", counted)
+    monkeypatch.setattr(embedded, "_TEXT_VECTORS", {})
+    texts = ["a sunny beach", "a quiet forest"]
+    first = embedded._vectors(texts, tmp_path)
+    files = list(tmp_path.glob("scene-vectors-*.npy"))
+    assert calls == [2] and len(files) == 1
+    monkeypatch.setattr(embedded, "_TEXT_VECTORS", {})  # a new process: only the file is left
+    again = embedded._vectors(texts, tmp_path)
+    assert calls == [2] and (again == first).all()
+    monkeypatch.setattr(embedded, "_TEXT_VECTORS", {})
+    embedded._vectors(["a sunny beach", "a snowy peak"], tmp_path)  # another catalog: another file
+    assert calls == [2, 2] and len(list(tmp_path.glob("scene-vectors-*.npy"))) == 2

@@ -169,7 +169,6 @@ def test_prompt_stays_within_the_recipe_limits(catalog):
 def test_vocabulary_falls_back_to_the_shipped_one(tmp_path):
     for name in ("scenes.yaml", "lighting.yaml", "loras.yaml", "marketplaces.yaml"):
         shutil.copy(load_catalog().folder / name, tmp_path / name)
-    load_vocabulary.cache_clear()
     vocab = load_vocabulary(tmp_path)
     assert vocab["time_words"]["sunset"]
     prompt, _ = compose_prompt(beach_recipe(), load_catalog(tmp_path))

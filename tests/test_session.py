@@ -17,25 +17,23 @@ from skimage import data
 
 from sceneshop.agent.cli.chat import chat
 from sceneshop.agent.cli.group import main as cli_main
+from sceneshop.agent.commands import read_message
 from sceneshop.agent.llm.planner import LLMPlanner
 from sceneshop.agent.llm.scripted import ScriptedChatModel, call
-from sceneshop.agent.llm.toolbox import Desk, run_call, tools_for
+from sceneshop.agent.llm.toolbox import ToolTurn, run_call, tools_for
 from sceneshop.agent.memory.memory import RecipeMemory
 from sceneshop.agent.planner.embedded import EmbeddedPlanner
-from sceneshop.agent.session import (
-    Session,
-    compare_asked,
-    recipe_differences,
-    start_over_asked,
-    version_asked,
-)
+from sceneshop.agent.session import Session
 from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.agent.studio import Studio
 from sceneshop.tools.preview.renderer import EmbeddedRenderer
 
 # Fields a variation may not touch: all but identity, the request and the notes.
 IDENTITY = {"id", "parent_id", "request", "notes"}
-GREEN_QUESTION = "Do you mean a green background? The product itself is never repainted."
+GREEN_QUESTION = (
+    "I can't recolour your product: its pixels are kept exactly as photographed. "
+    "Shall I make the background green to match?"
+)
 
 
 @pytest.fixture(scope="module")
@@ -108,15 +106,15 @@ def test_undo_walks_the_parent_chain_and_stops_at_the_first(session):
     assert b.recipe.parent_id == a.recipe.id
 
 
-def test_compare_the_last_two_lists_the_differing_fields_and_both_pictures(session):
+def test_compare_the_last_two_says_what_changed_in_plain_words_with_both_pictures(session):
     a = session.send("put it on a beach at sunset")
-    b = session.send("make it warmer")
-    turn = session.send("compare the last two")
+    b = session.send("make it warmer and closer")
+    turn = session.send("what's different between these two?")
     assert turn.kind == "info" and len(turn.images) == 2
     assert same_pixels(turn.images[0], a.images[0]) and same_pixels(turn.images[1], b.images[0])
-    expected = recipe_differences(a.recipe, b.recipe)
-    assert expected and any(line.startswith("lighting.kelvin: ") for line in expected)
-    assert turn.reply.splitlines() == ["Version 1 → version 2:"] + [f"- {line}" for line in expected]
+    assert turn.reply.startswith("Version 1 → version 2: ")
+    assert "warmer light" in turn.reply and "closer (close-up)" in turn.reply
+    assert "kelvin" not in turn.reply and "framing" not in turn.reply and "K" not in turn.reply.split()
     assert session.recipe.id == b.recipe.id  # comparing changes nothing
 
 
@@ -143,7 +141,7 @@ def test_make_it_green_asks_first_then_yes_changes_the_background(session):
 
     session.send("make it red")
     declined = session.send("no")
-    assert declined.kind == "info" and "never repainted" in declined.reply and len(session.versions) == 2
+    assert declined.kind == "info" and "nothing changed" in declined.reply and len(session.versions) == 2
 
     session.send("make it green")
     assert session.send("the background").kind == "result"
@@ -170,17 +168,218 @@ def test_an_unrelated_reply_to_a_question_is_a_new_request(session):
     ],
 )
 def test_version_references(text, number):
-    assert version_asked(text) == number
+    message = read_message(text)
+    assert (message.kind, message.version) == (("go_back", number) if number else ("request", None))
 
 
 def test_compare_and_start_over_phrases():
-    assert compare_asked("compare the last two") == (None, None)
-    assert compare_asked("compare version 1 and version 3") == (1, 3)
-    assert compare_asked("what changed?") == (None, None)
-    assert compare_asked("on a beach") is None
-    assert start_over_asked("start over with the same product") == ""
-    assert start_over_asked("let's start over: marble counter") == "marble counter"
-    assert start_over_asked("warmer") is None
+    def read(text):
+        message = read_message(text)
+        return message.kind, message.versions, message.words
+
+    assert read("compare the last two") == ("compare", (None, None), "")
+    assert read("compare version 1 and version 3") == ("compare", (1, 3), "")
+    assert read("what changed?") == ("compare", (None, None), "")
+    assert read("on a beach")[0] == "request"
+    assert read("start over with the same product") == ("start_over", (None, None), "")
+    assert read("let's start over: marble counter") == ("start_over", (None, None), "marble counter")
+    assert read("start over but keep it square")[0] == "start_over"
+    assert read_message("start over but keep it square").keep == ("size",)
+    assert read("warmer")[0] == "request"
+
+
+# ------------------------------------------------------- every message is read once, and classified
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("hello there", "question"),
+        ("thanks, love it", "question"),
+        ("what size is this?", "question"),
+        ("do you need my product photo first", "question"),
+        ("can you put it on a beach", "feedback"),
+        ("what about a beach?", "feedback"),
+        ("no text and no people", "feedback"),
+        ("the outline around the strap looks jagged", "cutout"),
+        ("you cut off the bottom of the bottle", "cutout"),
+        ("a piece of my desk is stuck to the side", "cutout"),
+        ("have a model hold it", "cannot"),
+        ("write SUMMER SALE across the top", "cannot"),
+        ("fix the shadow", "cannot"),
+        ("call this one summer pool", "name"),
+        ("save it", "save"),
+        ("start fresh: a cafe", "start_over"),
+        ("let's compare them", "compare"),
+        ("ugh, undo that", "undo"),
+        ("the warm one was better", "go_back"),
+        ("two versions back please", "go_back"),
+        ("could you explain the lighting?", "question"),
+        ("there's a white halo around the bottle", "cutout"),
+        ("can a hand hold the bottle", "cannot"),
+        ("hand cream on marble", "feedback"),
+    ],
+)
+def test_each_message_is_read_into_one_kind(text, kind):
+    assert read_message(text, has_picture=True).kind == kind
+
+
+def test_what_a_message_asks_is_read_with_it():
+    assert read_message("hmm, not sure... maybe warmer?", has_picture=True).words == "maybe warmer"
+    ref = read_message("nah the second one was nicer, but closer", has_picture=True)
+    assert (ref.kind, ref.reference.number, ref.words) == ("go_back", 2, "closer")
+    assert read_message("go back to the cozy one").reference.words == "cozy"
+    assert read_message("do it like the one I made yesterday").reference.days == (1, 1)
+    assert read_message("use my beach look again").reference.saved
+    fresh = read_message("start over but keep it square: a kitchen")
+    assert (fresh.words, fresh.keep) == ("kitchen", ("size",))
+    assert read_message("we need a pic of the product for what?").kind == "request"  # not a question form
+    assert read_message("put my brand name across the top", has_picture=True).cannot == ("text",)
+
+
+def test_a_greeting_or_question_is_answered_in_words_and_renders_nothing(embedded, renderer):
+    session = Session(Studio(planner=embedded, engine=renderer))
+    hello = session.send("hey, what can you do?")
+    assert hello.kind == "answer" and not hello.images and not session.versions
+    assert "photo" in hello.reply and "preview renderer" in hello.reply
+    session.send("a candle on a wooden table for etsy")
+    size = session.send("how big is that picture?")
+    assert size.kind == "answer" and "2000×1500" in size.reply and "landscape" in size.reply
+    assert session.send("thanks, that's lovely").kind == "answer" and len(session.versions) == 1
+
+
+def test_a_cut_out_complaint_opens_the_cut_out_step_and_its_words_stay_out(session):
+    first = session.send("my mug on a beige background")
+    turn = session.send("the edges around the handle look all jaggy, and my old curtain is stuck to it")
+    assert turn.kind == "cutout" and not turn.images and len(session.versions) == 1
+    assert "box" in turn.reply and "brush" in turn.reply and "click" in turn.reply
+    assert session.recipe.id == first.recipe.id
+    assert "curtain" not in session.recipe.prompt and session.recipe.scene.preset == "studio_beige"
+
+
+def test_what_no_engine_can_do_is_said_plainly_and_the_rest_is_done(session):
+    session.send("my scarf laid on linen")
+    person = session.send("could you show it on a mannequin?")
+    assert person.kind == "refuse" and len(session.versions) == 1 and "scarf" in person.reply
+    # Words on the picture are the text layer's (either engine), never the image model's prompt.
+    text = session.send("sale banner with the headline SUMMER SALE")
+    assert text.kind == "result" and text.recipe.text.layout == "banner" and len(session.versions) == 2
+    assert "SUMMER SALE" in text.recipe.text.title + text.recipe.text.subtitle
+    assert "summer sale" not in text.recipe.prompt.lower()
+    both = session.send("the shadow looks fake, and it's too dark")
+    assert both.kind == "result" and both.recipe.lighting.exposure > 0
+    assert both.reply.startswith("I can't move or redraw the shadow")
+    assert "fake" not in both.recipe.prompt and "shadow looks" not in both.recipe.prompt
+
+
+def test_a_style_the_preview_renderer_cannot_draw_is_refused(session):
+    first = session.send("on a wooden table")
+    turn = session.send("can you make it look like an old film photo?")
+    assert turn.kind == "refuse" and "preview renderer" in turn.reply and "style" in turn.reply
+    assert session.recipe.id == first.recipe.id and len(session.versions) == 1
+
+
+def test_recolouring_the_photographed_product_is_refused_with_an_offer(session):
+    session.send("put my bag on a grey background")
+    turn = session.send("can I get the bag in red?")
+    assert turn.kind == "clarify" and "can't recolour your bag" in turn.reply
+    assert turn.reply.endswith("Shall I make the background red to match?")
+    assert session.send("yes please").recipe.scene.preset == "studio_red"
+
+
+def test_a_noun_in_the_background_is_never_the_product(session):
+    session.send("my floor lamp in a bright living room")
+    turn = session.send("there's a stool in the corner that's distracting, get rid of it")
+    recipe = turn.recipe
+    assert recipe.subject.description == "floor lamp" and recipe.scene.preset == "living_room"
+    assert "stool" not in recipe.prompt and "stool" in recipe.negative_prompt
+
+
+def test_go_back_by_position_attribute_and_time_inside_a_sentence(session):
+    session.send("on a beach at sunset")
+    session.send("in a snowy landscape")
+    session.send("on a rooftop, cooler please")
+    first = session.send("honestly the first one was nicer, let's use that")
+    assert (first.kind, first.version, len(session.versions)) == ("result", 1, 3)
+    session.send("version 3")
+    ago = session.send("show me the one from two versions back")
+    assert ago.version == 1
+    snowy = session.send("the snow one please")
+    assert snowy.version == 2 and session.recipe.scene.preset == "snow"
+    coolest = session.send("go back to the coolest one")
+    assert coolest.version == 3  # the one made cooler
+    warmest = session.send("the warmest one")  # beach and snow share the same sunset light
+    assert warmest.kind == "clarify" and [c.version for c in warmest.choices] == [1, 2]
+
+
+def test_an_ambiguous_reference_asks_with_the_candidates_as_choices(session):
+    session.send("on a beach at sunset")
+    session.send("in a forest")
+    session.send("back on the beach but at noon")
+    question = session.send("take me back to the beach one")
+    assert question.kind == "clarify" and question.reply.endswith("?") and len(session.versions) == 3
+    assert [c.version for c in question.choices] == [1, 3] and len(question.images) == 2
+    assert "sunset" in question.reply and "daylight" in question.reply
+    chosen = session.send("the sunset one")
+    assert (chosen.kind, chosen.version) == ("result", 1)
+
+
+def test_saved_looks_by_name_and_time_go_onto_this_product(embedded, renderer, coffee, coffee_mask, tmp_path):
+    with RecipeMemory(tmp_path / "memory") as memory:
+        candle = embedded.plan("my candle on white marble with soft window light", image_size=coffee.size)
+        memory.save("ann", candle, "saved", "marble morning")
+        session = Session(Studio(planner=embedded, engine=renderer, memory=memory), user="ann")
+        session.set_product(coffee, coffee_mask)
+        turn = session.send("do my marble morning look for my espresso cup")
+        recipe = turn.recipe
+        assert turn.kind == "result" and recipe.scene.preset == "marble"
+        assert recipe.lighting.preset == candle.lighting.preset and recipe.time_of_day == candle.time_of_day
+        assert recipe.subject.description == "espresso cup" and "candle" not in recipe.prompt
+        assert "morning" not in recipe.scene.description and "Using your saved look" not in turn.reply[:0]
+        again = Session(Studio(planner=embedded, engine=renderer, memory=memory), user="ann")
+        again.set_product(coffee, coffee_mask)
+        today = again.send("same as last time")
+        assert today.kind == "result" and today.recipe.scene.preset == "marble"
+        assert today.recipe.subject.description == "product"  # the candle's name stays with the candle
+        assert again.send("like the one from last month").kind == "info"  # nothing saved back then
+
+
+def test_start_over_resets_unless_something_is_kept(session):
+    session.send("on linen, square for shopify, closer")
+    session.send("start over")
+    fresh = session.send("a plain grey background")
+    assert fresh.recipe.parent_id is None and fresh.recipe.output.preset is None
+    assert fresh.recipe.camera.framing == "medium"
+    session.send("square format please")
+    kept = session.send("start over but keep it square")
+    assert kept.kind == "info" and "size" in kept.reply
+    square = session.send("on a wooden table")
+    assert square.recipe.parent_id is None and square.recipe.width == square.recipe.height
+
+
+def test_saved_looks_get_a_readable_name_that_chat_can_change(
+    embedded, renderer, coffee, coffee_mask, tmp_path
+):
+    with RecipeMemory(tmp_path / "memory") as memory:
+        session = Session(Studio(planner=embedded, engine=renderer, memory=memory), user="bo")
+        session.set_product(coffee, coffee_mask)
+        session.send("on a beach at sunset, warmer")
+        saved = session.send("save this")
+        name = memory.find_by_recipe("bo", session.recipe.id).name
+        assert saved.reply == f"Saved as '{name}'." and name == "beach sunset golden warm"
+        renamed = session.send("rename it to summer shore")
+        assert renamed.kind == "info"
+        assert memory.find_by_name("bo", "summer shore").recipe.id == session.recipe.id
+        answer = session.send("what have I saved?")
+        assert answer.kind == "answer" and "summer shore" in answer.reply and "sandy beach" in answer.reply
+
+
+def test_replies_speak_plain_words(session):
+    session.send("luxury editorial look on marble for etsy")
+    turn = session.send("warmer, closer")
+    for internal in ("K,", "kelvin", "LoRA", "seed", "luxury_editorial", "scene.", "0.6", "window_light"):
+        assert internal not in turn.reply
+    assert "luxury-editorial style at medium strength" in turn.reply and "warmer light" in turn.reply
 
 
 # ------------------------------------------------------------- the same commands with the LLM
@@ -204,7 +403,7 @@ def test_with_the_llm_the_session_commands_never_reach_the_model(embedded, rende
     session.set_product(coffee, coffee_mask)
 
     first = session.send("put it on a beach at sunset")
-    assert first.reply.startswith("Here it is on the beach.\nVersion 1: scene beach")
+    assert first.reply.startswith("Here it is on the beach.\nVersion 1: a sandy beach by the sea at sunset")
     second = session.send("warmer")
     assert second.recipe.parent_id == first.recipe.id and second.recipe.lighting.kelvin == 2600
     asked = len(model.calls)
@@ -222,13 +421,39 @@ def test_with_the_llm_the_session_commands_never_reach_the_model(embedded, rende
     assert [v.number for v in session.versions] == [1, 2, 3, 4]
 
 
+def test_with_the_llm_every_message_is_classified_before_the_model(embedded, renderer, coffee, coffee_mask):
+    model = ScriptedChatModel(
+        script=[
+            call("plan_recipe", {"scene_preset": "studio_beige", "subject": "mug"}),
+            call("plan_recipe", {"scene_preset": "beach"}),  # a greeting: a picture is never made of it
+            call("edit_recipe", {"kelvin": 4700}),
+            call("edit_recipe", {"loras": [{"name": "film_grain"}]}),  # a style only: the preview can't
+        ]
+    )
+    session = Session(Studio(planner=LLMPlanner(model, fallback=embedded), engine=renderer))
+    session.set_product(coffee, coffee_mask)
+    first = session.send("my mug on a beige background")
+    asked = len(model.calls)
+    assert session.send("the edges around the handle look jaggy").kind == "cutout"
+    assert session.send("could you show it in a woman's hand?").kind == "refuse"
+    assert session.send("make the mug red").kind == "clarify"
+    assert session.send("compare them").kind == "info" and len(model.calls) == asked  # none reached it
+    hello = session.send("hi, what can you do?")
+    assert hello.kind == "answer" and len(session.versions) == 1 and "photo" in hello.reply
+    warmer = session.send("hmm, not sure... maybe a bit warmer?")
+    assert model.calls[-1]["messages"][1].content.endswith("Request: maybe a bit warmer")
+    assert warmer.recipe.parent_id == first.recipe.id and warmer.recipe.lighting.kelvin == 4700
+    styled = session.send("give it a film look")
+    assert styled.kind == "refuse" and len(session.versions) == 2
+
+
 def test_with_the_llm_a_worded_answer_makes_no_version(embedded, renderer):
     model = ScriptedChatModel(
         script=[call("list_scenes", {}), AIMessage("I can do beaches, studios and more.")]
     )
     session = Session(Studio(planner=LLMPlanner(model, fallback=embedded), engine=renderer))
     turn = session.send("what can you do?")
-    assert (turn.kind, turn.reply, turn.images) == ("info", "I can do beaches, studios and more.", [])
+    assert (turn.kind, turn.reply, turn.images) == ("answer", "I can do beaches, studios and more.", [])
     assert not session.versions
 
 
@@ -253,7 +478,7 @@ def test_with_the_llm_save_and_recall_use_the_real_memory(embedded, renderer, co
         session = Session(studio, user="alice")
         session.set_product(coffee, coffee_mask)
         first = session.send("put it by the pool")
-        saved = session.send("I love it, keep it as pool day")
+        saved = session.send("this is the one for summer, please remember it for later")
         assert (saved.kind, saved.reply) == ("info", "Saved as 'pool day'.")
         entry = memory.find_by_name("alice", "pool day")
         assert entry.recipe.id == first.recipe.id and entry.rating == "liked" and entry.thumbnail is not None
@@ -386,7 +611,7 @@ def test_the_inspector_and_the_llm_edit_tool_make_the_same_recipe(session):
     """One function edits a recipe from field values: the LLM's edit_recipe call and the inspector
     give the same fields for the same change."""
     parent = session.send("put it on a beach at sunset").recipe
-    desk = Desk(session.studio.catalog, "warmer", parent=parent, image_size=session.image.size)
+    desk = ToolTurn(session.studio.catalog, "warmer", parent=parent, image_size=session.image.size)
     args = {"kelvin": 2600, "framing": "wide", "marketplace": "amazon_main"}
     observation = run_call(desk, {"name": "edit_recipe", "id": "1", "args": args}, tools_for(desk))
     assert observation.ok, observation.text
@@ -405,7 +630,7 @@ def test_ratings_and_save_this_write_the_same_memory_entry(embedded, renderer, c
 
     liked = session.rate("liked")
     assert liked.kind == "info" and liked.version == 1
-    assert liked.reply.startswith("👍 Saved version 1 to your looks (scene beach, sunset")
+    assert liked.reply.startswith("👍 Saved version 1 to your looks (a sandy beach by the sea at sunset")
     [entry] = memory.list("alice")
     assert (entry.rating, entry.recipe.id) == ("liked", first.recipe.id) and entry.thumbnail is not None
 
@@ -502,7 +727,8 @@ def test_chat_command_reads_piped_lines_and_saves_each_picture(tmp_path, coffee,
         get_settings.cache_clear()
     assert done.exit_code == 0, done.output
     said = done.output
-    assert said.startswith("Planner: embedded planner")
+    assert said.startswith("Understanding: the built-in offline planner")
+    assert "preview renderer: scenes are drawn, not photographed" in said and "SCENESHOP_" not in said
     saved = [line.removeprefix("saved ") for line in said.splitlines() if line.startswith("saved ")]
     names = ["v1-1.png", "v2-1.png", "v1-1.png", "compare-1-1.png", "compare-1-2.png"]
     assert [os.path.basename(p) for p in saved] == names

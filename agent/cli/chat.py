@@ -66,6 +66,7 @@ def chat(image, mask, user, out):
 
 def _save_pictures(turn, folder: Path) -> None:
     """A result's pictures as v<version>-<n>.png; a comparison's as compare-<k>-<n>.png."""
+
     if turn.kind == "result":
         names = [f"v{turn.version}-{i}.png" for i in range(1, len(turn.images) + 1)]
     else:

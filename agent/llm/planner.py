@@ -7,7 +7,6 @@ import contextvars
 import json
 import string
 import time
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,9 @@ import yaml
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from sceneshop.agent.llm.toolbox import Desk, Observation, run_call, tools_for
+from sceneshop.agent.commands import Message
+from sceneshop.agent.llm.toolbox import Observation, ToolTurn, run_call, tools_for
+from sceneshop.agent.planning import Conversation, Reply
 from sceneshop.agent.recipe import Recipe
 from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.tools.catalog import Catalog, default_folder, load_catalog
@@ -99,17 +100,6 @@ def _too_large(endpoint: str, size: int | None) -> LLMUnavailable:
     )
 
 
-@dataclass
-class Reply:
-    """What the language model made of one chat message."""
-
-    text: str = ""  # the model's own words, if any
-    recipe: Recipe | None = None  # a new version to show (None: an answer in words only)
-    render: bool = False  # make pictures of `recipe`
-    said: list[str] = field(default_factory=list)  # facts from tools ("Saved as 'x'.")
-    offline: str | None = None  # why the embedded planner answered instead, shown to the user
-
-
 class LLMPlanner:
     """Plans with a LangChain chat model that calls the tools of agent/toolbox.py."""
 
@@ -174,33 +164,35 @@ class LLMPlanner:
             self._fallback = EmbeddedPlanner()
         return self._fallback
 
-    # ------------------------------------------------------------------------------- public API
+    # ---------------------------------------------------- the Planner protocol (sceneshop.agent.planning)
 
     def plan(
-        self, request: str, parent: Recipe | None = None, *, image_size: tuple[int, int] | None = None
-    ) -> Recipe:
-        """The planner interface: one recipe, a child of `parent` when given; never raises for a bad
-        model reply (the embedded planner answers instead, and the recipe's notes say why)."""
-        desk = self._desk(request, parent, image_size)
-        tool = "edit_recipe" if parent is not None else "plan_recipe"
-        reply = self._converse(desk, tools_for(desk, [tool]), need_recipe=True)
-        return reply.recipe
-
-    def converse(
         self,
-        request: str,
+        request: str | Message,
         parent: Recipe | None = None,
         *,
         image_size: tuple[int, int] | None = None,
-        user: str = "local",
-        memory=None,
-        thumbnail=None,
-        history: list[str] | tuple[str, ...] = (),
-    ) -> Reply:
+    ) -> Recipe:
+        """One recipe, a child of `parent` when given; never raises for a bad model reply (the
+        embedded planner answers instead, and the recipe's notes say why)."""
+        message = request if isinstance(request, Message) else None
+        turn = self._tool_turn(message.text if message else request, parent, image_size)
+        tool = "edit_recipe" if parent is not None else "plan_recipe"
+        reply = self._converse(turn, tools_for(turn, [tool]), need_recipe=True, message=message)
+        return reply.recipe
+
+    def respond(self, message: Message, parent: Recipe | None, chat: Conversation) -> Reply:
         """One chat message with every tool offered: the model may look things up, plan, edit,
         re-render or save. A reply in words only (after a look-up) comes back with recipe None."""
-        desk = self._desk(request, parent, image_size, user=user, memory=memory, thumbnail=thumbnail)
-        return self._converse(desk, tools_for(desk), need_recipe=False, history=history)
+        turn = self._tool_turn(
+            message.words or message.text,
+            parent,
+            chat.image_size,
+            user=chat.user,
+            memory=chat.memory,
+            thumbnail=chat.thumbnail,
+        )
+        return self._converse(turn, tools_for(turn), need_recipe=False, history=chat.history, message=message)
 
     @cached_property
     def system_prompt(self) -> str:
@@ -208,26 +200,33 @@ class LLMPlanner:
 
     # ----------------------------------------------------------------------------- the loop
 
-    def _converse(self, desk: Desk, tools: list, *, need_recipe: bool, history=()) -> Reply:
+    def _converse(
+        self, turn: ToolTurn, tools: list, *, need_recipe: bool, history=(), message: Message | None = None
+    ) -> Reply:
         # timeout_s bounds the whole turn (connect, every read, every retry and look-up), not each
         # read: _ask checks it between model calls, the HTTP client's hooks during one.
         deadline = time.monotonic() + self.timeout_s if self.timeout_s else None
         token = _DEADLINE.set(deadline)
         try:
-            return self._loop(desk, tools, need_recipe, history)
+            reply = self._loop(turn, tools, need_recipe, history)
         except LLMUnavailable as exc:
-            return self._offline(desk, f"{exc} — planned offline instead")
+            reply = Reply(offline=f"{exc} — planned offline instead")
         finally:
             _DEADLINE.reset(token)
+        if reply.offline is None:
+            return reply
+        recipe = self.fallback.plan(message or turn.request, turn.parent, image_size=turn.image_size)
+        recipe.notes.append(reply.offline)
+        return Reply(recipe=recipe, render=True, said=turn.said, offline=reply.offline)
 
-    def _loop(self, desk: Desk, tools: list, need_recipe: bool, history) -> Reply:
+    def _loop(self, turn: ToolTurn, tools: list, need_recipe: bool, history) -> Reply:
         """Think -> call a tool -> observe -> answer, at most max_steps model calls. Mistakes go back
         to the model as tool messages; after `retries` of them the embedded planner takes over."""
         names = [t.name for t in tools]
         recipe_tool = "edit_recipe" if "edit_recipe" in names else "plan_recipe"
         messages: list[BaseMessage] = [
             SystemMessage(self.system_prompt),
-            HumanMessage(context_message(desk, history)),
+            HumanMessage(context_message(turn, history)),
         ]
         # Local servers often ignore tool_choice="auto" and answer in prose: force a call first.
         choice = recipe_tool if len(names) == 1 else "required"
@@ -238,25 +237,25 @@ class LLMPlanner:
             calls = [*ai.tool_calls, *ai.invalid_tool_calls]
             if not calls:
                 if choice == "auto" and not need_recipe:
-                    return Reply(text=ai.text.strip(), said=desk.said)
+                    return Reply(text=ai.text.strip(), said=turn.said)
                 failures, problem = failures + 1, "it answered in words instead of calling a tool"
                 if failures > self.retries:
                     break
                 messages.append(HumanMessage(f"Answer by calling {recipe_tool}."))
                 choice = recipe_tool
                 continue
-            observations = [run_call(desk, call, tools) for call in calls]
+            observations = [run_call(turn, call, tools) for call in calls]
             messages += [_tool_message(o) for o in observations]
             ended = [o.tool for o in observations if o.ok and o.ends_turn]
             if ended:
-                if "generate" in ended or not _changes_nothing(desk):
-                    return Reply(text=ai.text.strip(), recipe=desk.recipe, render=desk.render, said=desk.said)
+                if "generate" in ended or not _changes_nothing(turn):
+                    return Reply(text=ai.text.strip(), recipe=turn.recipe, render=turn.render, said=turn.said)
                 # Small local models often "edit" without changing anything ("warmer" -> same kelvin).
                 failures, problem = failures + 1, "its edit left the recipe unchanged"
                 if failures > self.retries:
                     break
-                desk.recipe, desk.render = None, False
-                messages.append(HumanMessage(UNCHANGED.format(request=desk.request)))
+                turn.recipe, turn.render = None, False
+                messages.append(HumanMessage(UNCHANGED.format(request=turn.request)))
                 choice = recipe_tool
                 continue
             failed = [o for o in observations if not o.ok]
@@ -267,8 +266,8 @@ class LLMPlanner:
                 choice = failed[-1].tool if failed[-1].tool in names else recipe_tool
             else:  # a look-up: let the model answer in words or go on to plan
                 choice = recipe_tool if need_recipe else "auto"
-        return self._offline(
-            desk, f"the language model's reply could not be used ({problem}); planned offline instead"
+        return Reply(
+            offline=f"the language model's reply could not be used ({problem}); planned offline instead"
         )
 
     def _ask(self, messages: list[BaseMessage], tools: list, choice: str) -> AIMessage:
@@ -290,13 +289,8 @@ class LLMPlanner:
                 f"({type(exc).__name__}: {capped(str(exc))})"
             ) from None
 
-    def _offline(self, desk: Desk, note: str) -> Reply:
-        recipe = self.fallback.plan(desk.request, desk.parent, image_size=desk.image_size)
-        recipe.notes.append(note)
-        return Reply(recipe=recipe, render=True, said=desk.said, offline=note)
-
-    def _desk(self, request, parent, image_size, **kw) -> Desk:
-        return Desk(
+    def _tool_turn(self, request, parent, image_size, **kw) -> ToolTurn:
+        return ToolTurn(
             self.catalog,
             request,
             parent=parent,
@@ -380,20 +374,20 @@ def _example(example: dict) -> str:
     return "\n".join(lines)
 
 
-def context_message(desk: Desk, history=()) -> str:
+def context_message(turn: ToolTurn, history=()) -> str:
     """The user message: the product photo, the current recipe (on feedback) and the request."""
     lines = []
-    if desk.image_size:
-        w, h = desk.image_size
+    if turn.image_size:
+        w, h = turn.image_size
         lines.append(f"Product photo: {w}x{h} px (the product itself is kept exactly as photographed).")
     else:
         lines.append("No product photo: the picture is made from text alone (mode text_to_image).")
-    if desk.parent is not None:
+    if turn.parent is not None:
         lines.append("Current recipe (change it with edit_recipe; omitted fields stay):")
-        lines.append(json.dumps(editable_fields(desk.parent), ensure_ascii=False))
+        lines.append(json.dumps(editable_fields(turn.parent), ensure_ascii=False))
         if history:
             lines.append("Earlier requests: " + " | ".join(history))
-    lines.append(f"Request: {desk.request}")
+    lines.append(f"Request: {turn.request}")
     return "\n".join(lines)
 
 
@@ -422,10 +416,10 @@ UNCHANGED = (
 )
 
 
-def _changes_nothing(desk: Desk) -> bool:
+def _changes_nothing(turn: ToolTurn) -> bool:
     """True when a feedback turn's recipe looks exactly like the one it edits (ids and words aside)."""
-    if desk.parent is None or desk.recipe is None:
+    if turn.parent is None or turn.recipe is None:
         return False
     words = {"id", "parent_id", "request", "notes", "prompt", "negative_prompt"}
-    return desk.recipe.model_dump(exclude=words) == desk.parent.model_dump(exclude=words)
+    return turn.recipe.model_dump(exclude=words) == turn.parent.model_dump(exclude=words)
 

@@ -30,8 +30,9 @@ from sceneshop.tools.inputs import check_photo
 
 
 @dataclass
-class Desk:
-    """What the tools work on during one chat turn, and what they produced."""
+class ToolTurn:
+    """One chat turn as the tools see it: the request, the recipe being edited, and what the tools
+    made of them (a recipe to render, facts for the reply)."""
 
     catalog: Catalog
     request: str
@@ -85,7 +86,7 @@ def register(*, ends_turn: bool = False) -> Callable:
     return add
 
 
-Desk_ = Annotated[Desk, InjectedToolArg]  # hidden from the model; the runner passes it
+InjectedTurn = Annotated[ToolTurn, InjectedToolArg]  # hidden from the model; the runner passes it
 
 
 # ---------------------------------------------------------------------------------------- the tools
@@ -93,7 +94,7 @@ Desk_ = Annotated[Desk, InjectedToolArg]  # hidden from the model; the runner pa
 
 @register(ends_turn=True)
 def plan_recipe(
-    desk: Desk_,
+    turn: InjectedTurn,
     scene_preset: str,
     scene_description: str = "",
     subject: str = "product",
@@ -132,16 +133,16 @@ def plan_recipe(
         marketplace: a marketplace output preset name (fixes size and background), or omit.
         count: how many pictures to make (1-8).
     """
-    catalog = desk.catalog
+    catalog = turn.catalog
     preset = catalog.scene(scene_preset) if scene_preset != "custom" else None
     light = catalog.light(lighting_preset or (preset.lighting if preset else "softbox"))
     data = {
-        "request": desk.request,
-        "mode": mode or ("replace_background" if desk.image_size else "text_to_image"),
+        "request": turn.request,
+        "mode": mode or ("replace_background" if turn.image_size else "text_to_image"),
         "subject": {"description": subject, "category": category},
         "scene": {
             "preset": scene_preset,
-            "description": scene_description or desk.request,
+            "description": scene_description or turn.request,
             "props": list(preset.props if preset else ()) if props is None else props,
             "clutter": 0.4 if clutter is None else clutter,
         },
@@ -156,21 +157,21 @@ def plan_recipe(
         "output": {"preset": _marketplace(catalog, marketplace), "count": count},
         "notes": [],
     }
-    if desk.image_size:
-        data["width"], data["height"] = fit_size(tuple(desk.image_size), data["notes"])
-    if desk.parent is not None:
+    if turn.image_size:
+        data["width"], data["height"] = fit_size(tuple(turn.image_size), data["notes"])
+    if turn.parent is not None:
         # A new scene in the same conversation: still a version of the chain, same seed and canvas.
-        parent = desk.parent
+        parent = turn.parent
         data.update(parent_id=parent.id, seed=parent.seed, width=parent.width, height=parent.height)
         if mode is None:
             data["mode"] = parent.mode
-    recipe = _finish(desk, _validated(data), f"planned by {desk.by}")
+    recipe = _finish(turn, _validated(data), f"planned by {turn.by}")
     return f"recipe ready: {summarize(recipe)}"
 
 
 @register(ends_turn=True)
 def edit_recipe(
-    desk: Desk_,
+    turn: InjectedTurn,
     scene_preset: str | None = None,
     scene_description: str | None = None,
     add_description: str | None = None,
@@ -212,14 +213,14 @@ def edit_recipe(
         count: how many pictures to make (1-8).
         new_seed: true for a new variation (draws a new seed).
     """
-    if desk.current is None:
+    if turn.current is None:
         raise RecipeError("there is no current recipe to edit yet; call plan_recipe for a fresh one")
     recipe = edit_fields(
-        desk.current,
-        desk.catalog,
-        desk.request,
-        by=desk.by,
-        has_photo=_has_photo(desk),
+        turn.current,
+        turn.catalog,
+        turn.request,
+        by=turn.by,
+        has_photo=_has_photo(turn),
         scene_preset=scene_preset,
         scene_description=scene_description,
         add_description=add_description,
@@ -239,14 +240,14 @@ def edit_recipe(
         count=count,
         new_seed=new_seed,
     )
-    desk.recipe = recipe
-    desk.render = True
+    turn.recipe = recipe
+    turn.render = True
     return f"recipe ready: {summarize(recipe)}"
 
 
 @register(ends_turn=True)
 def generate(
-    desk: Desk_,
+    turn: InjectedTurn,
     new_seed: bool = True,
     count: Annotated[int | None, Field(ge=1, le=8)] = None,
 ) -> str:
@@ -256,7 +257,7 @@ def generate(
         new_seed: draw a new seed so the pictures differ from the last ones (only the seed changes).
         count: how many pictures to make (1-8); omit to keep the current count.
     """
-    current = desk.current
+    current = turn.current
     if current is None:
         raise RecipeError("there is no recipe to render yet; call plan_recipe first")
     changes: dict[str, Any] = {}
@@ -264,47 +265,47 @@ def generate(
         changes["seed"] = draw_seed(avoid=current.seed)
     if count is not None:
         changes["output"] = {"preset": current.output.preset, "count": count}
-    if desk.recipe is None:
-        desk.recipe = current.child(desk.request, **changes)
+    if turn.recipe is None:
+        turn.recipe = current.child(turn.request, **changes)
     else:  # a recipe planned earlier in this turn: adjust it rather than stack a second version
-        desk.recipe = _validated({**current.model_dump(), **changes})
-    desk.recipe.notes.append("a new variation: only the seed changed" if new_seed else "rendered again")
-    desk.render = True
-    return f"rendering: {summarize(desk.recipe)}"
+        turn.recipe = _validated({**current.model_dump(), **changes})
+    turn.recipe.notes.append("a new variation: only the seed changed" if new_seed else "rendered again")
+    turn.render = True
+    return f"rendering: {summarize(turn.recipe)}"
 
 
 @register()
 def list_scenes(
-    desk: Desk_, kind: Literal["studio", "gradient", "surface", "outdoor", "interior"] | None = None
+    turn: InjectedTurn, kind: Literal["studio", "gradient", "surface", "outdoor", "interior"] | None = None
 ) -> str:
     """List the scene presets with their descriptions.
 
     Args:
         kind: only presets of this kind.
     """
-    scenes = [s for s in desk.catalog.scenes.values() if kind is None or s.kind == kind]
+    scenes = [s for s in turn.catalog.scenes.values() if kind is None or s.kind == kind]
     return "\n".join(f"{s.name} ({s.kind}): {s.description}" for s in scenes) or f"no {kind} scenes"
 
 
 @register()
-def list_loras(desk: Desk_) -> str:
+def list_loras(turn: InjectedTurn) -> str:
     """List the style LoRAs with their base family, weight range and description."""
     return "\n".join(
         f"{e.name} ({e.family}, weight {e.weight_min:g}–{e.weight_max:g}, default {e.weight_default:g}): "
         f"{e.description}"
-        for e in desk.catalog.loras.values()
+        for e in turn.catalog.loras.values()
     )
 
 
 @register()
-def recall_recipes(desk: Desk_, query: str, k: Annotated[int, Field(ge=1, le=10)] = 3) -> str:
+def recall_recipes(turn: InjectedTurn, query: str, k: Annotated[int, Field(ge=1, le=10)] = 3) -> str:
     """Search this user's saved recipes ("like last time", "the sunset look").
 
     Args:
         query: words describing the look to find.
         k: how many to return.
     """
-    hits = desk.memory.search(desk.user, query, k)
+    hits = turn.memory.search(turn.user, query, k)
     if not hits:
         return "no saved recipes match"
     lines = [f"{entry.label} (similarity {score:.2f}): {summarize(entry.recipe)}" for entry, score in hits]
@@ -313,7 +314,7 @@ def recall_recipes(desk: Desk_, query: str, k: Annotated[int, Field(ge=1, le=10)
 
 @register(ends_turn=True)
 def save_recipe(
-    desk: Desk_,
+    turn: InjectedTurn,
     name: str,
     tags: list[str] | None = None,
     rating: Literal["saved", "liked"] = "saved",
@@ -325,29 +326,29 @@ def save_recipe(
         tags: a few words to find it by.
         rating: "liked" when the user said they like it, else "saved".
     """
-    recipe = desk.current
+    recipe = turn.current
     if recipe is None:
         raise RecipeError("there is no recipe to save yet; make a picture first")
-    entry = desk.memory.save(desk.user, recipe, rating, name or None, list(tags or []), desk.thumbnail)
-    desk.said.append(f"Saved as {entry.label}.")
+    entry = turn.memory.save(turn.user, recipe, rating, name or None, list(tags or []), turn.thumbnail)
+    turn.said.append(f"Saved as {entry.label}.")
     return f"saved as {entry.label}"
 
 
 # ----------------------------------------------------------------------------------- the runner
 
 
-def tools_for(desk: Desk, names: list[str] | None = None) -> list[StructuredTool]:
-    """The tools that make sense on this desk: editing needs a recipe, memory tools need memory."""
+def tools_for(turn: ToolTurn, names: list[str] | None = None) -> list[StructuredTool]:
+    """The tools that make sense on this turn: editing needs a recipe, memory tools need memory."""
     wanted = names or list(REGISTRY)
     skip = set()
-    if desk.parent is None:
+    if turn.parent is None:
         skip |= {"edit_recipe", "generate"}
-    if desk.memory is None:
+    if turn.memory is None:
         skip |= {"recall_recipes", "save_recipe"}
     return [REGISTRY[n] for n in wanted if n not in skip]
 
 
-def run_call(desk: Desk, call: dict, offered: list[StructuredTool]) -> Observation:
+def run_call(turn: ToolTurn, call: dict, offered: list[StructuredTool]) -> Observation:
     """Validates one tool call from the model and runs it. A mistake the model can fix (unknown tool,
     malformed or unknown arguments, a name not in the catalog, a value out of range) comes back as a
     failed observation that says what was wrong and lists the valid choices."""
@@ -373,7 +374,7 @@ def run_call(desk: Desk, call: dict, offered: list[StructuredTool]) -> Observati
     except ValidationError as exc:
         return _failed(call_id, name, _argument_errors(exc))
     try:
-        text = tool.func(desk=desk, **{k: getattr(parsed, k) for k in fields})
+        text = tool.func(turn=turn, **{k: getattr(parsed, k) for k in fields})
     except SceneshopError as exc:
         return _failed(call_id, name, str(exc))
     return Observation(call_id, name, text, True, bool(tool.metadata.get(_ENDS_TURN)))
@@ -512,15 +513,15 @@ def _validated(data: dict) -> Recipe:
         raise RecipeError(describe_validation_error(exc)) from None
 
 
-def _finish(desk: Desk, recipe: Recipe, note: str) -> Recipe:
-    desk.recipe = _completed(recipe, desk.catalog, note, has_photo=_has_photo(desk))
-    desk.render = True
-    return desk.recipe
+def _finish(turn: ToolTurn, recipe: Recipe, note: str) -> Recipe:
+    turn.recipe = _completed(recipe, turn.catalog, note, has_photo=_has_photo(turn))
+    turn.render = True
+    return turn.recipe
 
 
-def _has_photo(desk: Desk) -> bool:
+def _has_photo(turn: ToolTurn) -> bool:
     # Without image_size a feedback turn may still be about a photo (the parent's); a fresh plan is not.
-    return desk.image_size is not None or (desk.parent is not None and desk.parent.mode != "text_to_image")
+    return turn.image_size is not None or (turn.parent is not None and turn.parent.mode != "text_to_image")
 
 
 def _completed(recipe: Recipe, catalog: Catalog, note: str, *, has_photo: bool) -> Recipe:

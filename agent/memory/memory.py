@@ -7,6 +7,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,8 @@ from sceneshop.tools.errors import InputError
 __all__ = [
     "AVOID_THRESHOLD", "DUPLICATE_THRESHOLD", "EXPORT_FORMAT", "MARKER", "MAX_IMPORT_BYTES", "MAX_K",
     "POSITIVE", "RATINGS", "SCHEMA_VERSION", "SIMILAR_THRESHOLD", "THUMBNAIL_SIZE", "V0_COLLECTION",
-    "Avoid", "MemoryEntry", "Rating", "Recall", "RecipeMemory", "SceneshopEmbeddingFunction", "check_user",
+    "Avoid", "Looks", "MemoryEntry", "Rating", "Recall", "RecipeMemory", "SceneshopEmbeddingFunction",
+    "check_user",
 ]
 
 # Same scene, light, time and LoRAs and nearly the same words: the same look saved again.
@@ -83,6 +85,14 @@ def _filters(category: str | None, ratings: tuple[str, ...] | None) -> list[dict
     if ratings:
         out.append({"rating": ratings[0]} if len(ratings) == 1 else {"rating": {"$in": list(ratings)}})
     return out
+
+
+@dataclass(frozen=True)
+class Looks:
+    """A user's remembered looks for a listing: the ones to reuse apart from the disliked ones."""
+
+    saved: list[MemoryEntry]  # liked and saved, most recently updated first
+    disliked: list[MemoryEntry]  # kept only to steer away from; never offered as a look to reuse
 
 
 class RecipeMemory:
@@ -181,6 +191,18 @@ class RecipeMemory:
         where = _where(*_filters(category, _check_ratings(rating)))
         return sorted(self._find(user, where), key=lambda e: (-e.updated, e.id))
 
+    def looks(self, user: str) -> Looks:
+        """The user's looks, the disliked ones listed apart from the ones to reuse."""
+        entries = self.list(user)
+        saved = [e for e in entries if e.rating in POSITIVE]
+        return Looks(saved, [e for e in entries if e.rating == "disliked"])
+
+    def find_by_recipe(self, user: str, recipe_id: str) -> MemoryEntry | None:
+        """The entry that holds the recipe with this id, if the user saved it."""
+        user = check_user(user)
+        entries = self._find(user, {"recipe_id": str(recipe_id)})
+        return entries[0] if entries else None
+
     def find_by_name(self, user: str, name: str) -> MemoryEntry | None:
         user = check_user(user)
         key = _name_key(_clean_name(name))
@@ -230,6 +252,8 @@ class RecipeMemory:
             return recall_named(named)
         if asks_for_last_time(text):
             return recall_last_time(self._latest(user))
+        if not self._has_entries(user):
+            return None  # nothing to compare with: no need to load the embedding model
         # One unfiltered look-up serves both questions (a rating filter would cost more than it saves).
         return recall_similar(self._search_vector(user, self._embed([text])[0], 10, None))
 
@@ -283,6 +307,11 @@ class RecipeMemory:
             if entry is not None:
                 hits.append((entry, 1.0 - float(dist)))
         return hits
+
+    def _has_entries(self, user: str) -> bool:
+        with self._store.access(write=False) as store:
+            col = store.collection(user, create=False)
+            return col is not None and col.count() > 0
 
     def _get(self, col: Any, **kwargs: Any) -> dict[str, Any]:
         if col is None:

@@ -3,22 +3,30 @@ from the catalogs in prompts/ plus a small sentence-embedding model for paraphra
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from sceneshop.agent.embeddings import embed
+from sceneshop.agent.commands import Message, read_message
+from sceneshop.agent.embeddings import embed, known_words, model_key
 from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.apply import apply_intent
 from sceneshop.agent.planner.intent import Intent, read_intent
-from sceneshop.agent.planner.lexicon import Lexicon, normalise, phrase_key, phrase_pattern
+from sceneshop.agent.planner.lexicon import Lexicon
 from sceneshop.agent.planner.looks import apply_looks, read_looks
 from sceneshop.agent.planner.prompt import compose_prompt, load_vocabulary
 from sceneshop.agent.planner.text import apply_text, read_text
+from sceneshop.agent.planning import Conversation, Reply
 from sceneshop.agent.recipe import Recipe, check_against_catalog
+from sceneshop.agent.wording import answer
 from sceneshop.tools.catalog import Catalog, load_catalog
 from sceneshop.tools.errors import InputError
+
+if TYPE_CHECKING:  # numpy is imported where vectors are made: a keyword request needs none
+    import numpy as np
 
 MAX_REQUEST_CHARS = 2000
 # Cosine similarity (all-MiniLM-L6-v2) a paraphrase needs to pick a scene preset; below it the
@@ -29,7 +37,6 @@ SIMILARITY_MIN = 0.50
 SIMILARITY_MARGIN = 0.04
 
 EXAMPLE = "put this dress on a beach at sunset"
-ANY_COLOUR = feedback.ANY_COLOUR  # what "recolour it" asks for
 
 
 class EmbeddedPlanner:
@@ -39,40 +46,80 @@ class EmbeddedPlanner:
 
     name = "embedded planner (offline)"
 
-    def __init__(self, catalog: Catalog | None = None, *, lora_family: str | None = None):
+    def __init__(self, catalog: Catalog | None = None, *, lora_family: str | None = None,
+                 cache_dir: str | Path | None = None):
         self.catalog = catalog or load_catalog()
         self.vocab = load_vocabulary(self.catalog.folder)
         self.lora_family = lora_family
-        # One vector per scene description and keyword, computed once per catalog.
-        self.lexicon, self.scene_names, self.scene_vectors = _indexes(self.catalog)
-        embed(["warm up"])  # the first call of a thread is slow; pay it here, not on a request
+        self.lexicon = _lexicon(self.catalog)
+        # The embedding model and the scene vectors are loaded by the first request that needs a
+        # paraphrase resolved: keywords decide most requests, and loading torch and the model costs
+        # seconds (bench/cold_start.py). `cache_dir` keeps the scene vectors between processes.
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
 
-    # -- the Planner interface -----------------------------------------------------------------
-    def plan(self, request: str, parent: Recipe | None = None, *,
+    def warm_up(self) -> None:
+        """Loads the embedding model and the scene vectors now, so that the first paraphrase in a
+        long-running studio is as quick as the rest (the first call of a thread is slow too)."""
+        _scene_index(self.catalog, self.cache_dir)
+        embed(["warm up"])
+
+    @property
+    def scene_index(self) -> tuple[list[str], np.ndarray]:
+        """(scene name, vector) for each scene description, name and keyword."""
+        return _scene_index(self.catalog, self.cache_dir)
+
+    # -- the Planner protocol (sceneshop.agent.planning) ----------------------------------------
+    def plan(self, request: str | Message, parent: Recipe | None = None, *,
              image_size: tuple[int, int] | None = None) -> Recipe:
         """A recipe for the request: a child of `parent` (an edit of it) when given, else a fresh
         one; `image_size` is the product photo's (width, height), None when there is no photo."""
-        text = check_request(request)
+        message = request if isinstance(request, Message) else None
+        text = check_request(message.text if message else request)
         size = _check_image_size(image_size)
-        # Looks (planner/text.py, planner/looks.py): their phrases and strings are cut out first.
+        if message is None:
+            message = read_message(text, has_picture=parent is not None)
+        # The planner reads the request without the chat around it ("hmm, maybe warmer?" -> "maybe
+        # warmer"); the recipe keeps the merchant's whole message as its request.
+        words = message.words or text
+        # Looks (planner/text.py, planner/looks.py) read the message as typed (a title keeps its
+        # capitals, "a woman in her 30s" its pronoun) and cut their phrases out; what is left is read
+        # like any request, without the chat around it.
         rest, text_edit = read_text(text, self.catalog.folder)
-        rest, looks_edit = read_looks(rest, self.catalog.folder)
-        if parent is not None and (text_edit or looks_edit) and not has_words(rest, self.vocab):
+        after_looks, looks_edit = read_looks(rest, self.catalog.folder)
+        # "no people" turns the model mode off and is a negation the prompt must carry too.
+        if looks_edit and looks_edit.model is not False:
+            rest = after_looks
+        if rest != text:
+            words = read_message(rest, has_picture=parent is not None).words or rest
+        if parent is not None and (text_edit or looks_edit) and not has_words(words, self.vocab):
             recipe = parent.child(text)  # only looks were asked for: the rest stays as it was
         else:
-            intent = self.understand(rest, parent is not None)
+            intent = self.understand(words, parent is not None, colour=message.colour)
             recipe = apply_intent(intent, text, parent, size, catalog=self.catalog, vocab=self.vocab,
                                   lora_family=self.lora_family)
         apply_text(recipe, text_edit, recipe.notes)
         apply_looks(recipe, looks_edit, size is not None, recipe.notes)
         return self._finish(recipe)
 
-    # The keywords are read in agent/reading.py and agent/intent.py; only the embedding calls stay
-    # here, beside the index they score against (bench/plan_accuracy.py counts them by patching
+    def respond(self, message: Message, parent: Recipe | None, chat: Conversation) -> Reply:
+        """A question or greeting is answered in words; anything else asks for a picture: plan it."""
+        if message.kind == "question":
+            looks = None
+            if message.topic == "saved" and chat.memory is not None:
+                looks = chat.memory.looks(chat.user)
+            text = answer(message.topic, parent, self.catalog, photo=chat.image_size is not None,
+                          engine=chat.engine, looks=looks)
+            return Reply(text=text)
+        return Reply(recipe=self.plan(message, parent, image_size=chat.image_size), render=True)
+
+    # The keywords are read in lexicon.py and intent.py; only the embedding calls stay here, beside
+    # the index they score against (bench/plan_accuracy.py counts them by patching
     # sceneshop.agent.planner.embedded.embed).
-    def understand(self, text: str, editing: bool = False) -> Intent:
-        """What the words ask for; `editing` = there is a previous recipe to change."""
-        intent = read_intent(self.lexicon.read(text), self.catalog, self.vocab)
+    def understand(self, text: str, editing: bool = False, *,
+                   colour: tuple[str, int, int] | None = None) -> Intent:
+        """What the words ask for; `editing` = there is a previous recipe to change; `colour` = the
+        product-colour request the message reading found in `text` (Message.colour)."""
+        intent = read_intent(self.lexicon.read(text), self.catalog, self.vocab, colour, editing=editing)
         if intent.scene is None and intent.clauses:
             self._similar_scene(intent, editing)
         return intent
@@ -83,16 +130,17 @@ class EmbeddedPlanner:
             # A feedback turn changes the scene by similarity only when it names a place ("now in
             # a lush meadow"); "add some eucalyptus leaves" is words for the current scene.
             placement = self.vocab["placement_words"]
-            places = {*placement["setting"], *placement["surface"], "now"}
+            places = {*placement["setting"], *placement["surface"], "now"} - set(placement["relative"])
             texts = [c for c in texts if c.split()[0].lower() in places]
         if not texts:
             return
         queries = [", ".join(texts)] + (texts if len(texts) > 1 else [])
-        scores = embed(queries) @ self.scene_vectors.T
+        names, vectors = self.scene_index
+        scores = embed(queries) @ vectors.T
         # Best score per scene over all its texts and all queries.
         per_scene: dict[str, tuple[float, str]] = {}
         for q, row in enumerate(scores):
-            for name, score in zip(self.scene_names, row, strict=True):
+            for name, score in zip(names, row, strict=True):
                 if score > per_scene.get(name, (-1.0, ""))[0]:
                     per_scene[name] = (float(score), queries[q])
         ranked = sorted(per_scene.items(), key=lambda kv: -kv[1][0])
@@ -142,62 +190,77 @@ def _check_image_size(image_size) -> tuple[int, int] | None:
 # Built once per catalog and shared by every planner on it (tests and the app build several).
 # Keyed by id(): a Catalog holds dicts, so it is not hashable; the entry keeps the catalog alive,
 # so the id cannot be reused while it is cached.
-_INDEXES: dict[int, tuple[Catalog, Lexicon, list[str], np.ndarray]] = {}
+_LEXICONS: dict[int, tuple[Catalog, Lexicon]] = {}
+_SCENES: dict[int, tuple[Catalog, list[str], np.ndarray]] = {}
 _INDEX_LOCK = threading.Lock()
 _TEXT_VECTORS: dict[str, np.ndarray] = {}  # preset text -> vector, shared by catalogs that agree
 
 
-def _vectors(texts: list[str]) -> np.ndarray:
-    missing = [t for t in dict.fromkeys(texts) if t not in _TEXT_VECTORS]
-    if missing:
-        _TEXT_VECTORS.update(zip(missing, embed(missing), strict=True))
-    return np.stack([_TEXT_VECTORS[t] for t in texts])
-
-
-def _indexes(catalog: Catalog) -> tuple[Lexicon, list[str], np.ndarray]:
+def _lexicon(catalog: Catalog) -> Lexicon:
     with _INDEX_LOCK:
-        cached = _INDEXES.get(id(catalog))
+        cached = _LEXICONS.get(id(catalog))
         if cached is None:
-            from sceneshop.agent.embeddings import embedder
+            if len(_LEXICONS) >= 8:
+                _LEXICONS.pop(next(iter(_LEXICONS)))
+            lexicon = Lexicon(catalog, load_vocabulary(catalog.folder), known_words())
+            cached = _LEXICONS[id(catalog)] = (catalog, lexicon)
+        return cached[1]
 
-            known = frozenset(w for w in embedder().tokenizer.get_vocab() if w.isalpha())
-            lexicon = Lexicon(catalog, load_vocabulary(catalog.folder), known)
+
+def _scene_index(catalog: Catalog, cache_dir: Path | None) -> tuple[list[str], np.ndarray]:
+    with _INDEX_LOCK:
+        cached = _SCENES.get(id(catalog))
+        if cached is None:
             names, texts = [], []
             for scene in catalog.scenes.values():
                 for text in (scene.description, scene.name.replace("_", " "), *scene.keywords):
                     names.append(scene.name)
                     texts.append(text)
-            if len(_INDEXES) >= 8:
-                _INDEXES.pop(next(iter(_INDEXES)))
-            cached = _INDEXES[id(catalog)] = (catalog, lexicon, names, _vectors(texts))
-        return cached[1:]
+            if len(_SCENES) >= 8:
+                _SCENES.pop(next(iter(_SCENES)))
+            cached = _SCENES[id(catalog)] = (catalog, names, _vectors(texts, cache_dir))
+        return cached[1], cached[2]
 
 
-def _is_undo(text: str, vocab: dict) -> bool:
-    norm = normalise(text)
-    for phrase in sorted(vocab["undo"]["phrases"], key=len, reverse=True):
-        found = phrase_pattern(phrase_key(phrase)).search(norm)
-        if found:
-            rest = norm[: found.start()] + " " + norm[found.end() :]
-            words = re.findall(r"[\w']+", rest)
-            allowed = {phrase_key(w) for w in vocab["undo"]["allowed"]}
-            return all(w in allowed for w in words)
-    return False
+def _vectors(texts: list[str], cache_dir: Path | None) -> np.ndarray:
+    """One vector per text: from memory, else from the cache file for exactly these texts and this
+    model (its name is a hash of both, so an edited catalog or another model makes a new file),
+    else computed (and written there)."""
+    missing = [t for t in dict.fromkeys(texts) if t not in _TEXT_VECTORS]
+    if missing:
+        key = hashlib.sha256("\n".join([model_key(), *missing]).encode("utf-8")).hexdigest()[:20]
+        path = cache_dir / f"scene-vectors-{key}.npy" if cache_dir is not None else None
+        vectors = _read_vectors(path, len(missing))
+        if vectors is None:
+            vectors = embed(missing)
+            _write_vectors(path, vectors)
+        _TEXT_VECTORS.update(zip(missing, vectors, strict=True))
+    import numpy as np
+
+    return np.stack([_TEXT_VECTORS[t] for t in texts])
 
 
-def is_undo(request: str) -> bool:
-    """True when the request asks to undo the last change ("undo", "go back"): the session answers
-    it from its own history, for either planner, before any planner sees the words."""
-    if not isinstance(request, str) or not request.strip():
-        return False
-    return _is_undo(request, load_vocabulary())
-
-
-def product_colour_request(request: str) -> str | None:
-    """The colour the user wants the product itself in ("make it green" -> "green"), or None
-    (also for a colour-less "recolour it"). The product is never repainted in
-    replace_background; plan() adds a note saying so for any of these."""
-    if not isinstance(request, str) or not request.strip():
+def _read_vectors(path: Path | None, rows: int) -> np.ndarray | None:
+    if path is None or not path.is_file():
         return None
-    found = feedback.find_product_colour(normalise(request), load_vocabulary())
-    return found[0] if found and found[0] != ANY_COLOUR else None
+    import numpy as np
+
+    try:
+        vectors = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None  # a damaged cache is only slower: compute again
+    return vectors.astype(np.float32) if vectors.ndim == 2 and vectors.shape[0] == rows else None
+
+
+def _write_vectors(path: Path | None, vectors: np.ndarray) -> None:
+    if path is None:
+        return
+    import numpy as np
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
+        np.save(partial, vectors.astype(np.float32), allow_pickle=False)
+        os.replace(partial, path)  # readers never see half a file
+    except OSError:
+        pass  # an unwritable cache folder costs time on the next start, nothing else

@@ -1,37 +1,16 @@
 """Feedback edits of a recipe for the embedded planner: "warmer", "less busy", "closer", "remove
-the umbrella", the user's own scene words, and product-colour requests ("make it green")."""
+the umbrella", the user's own scene words, and what a product-colour request ("make it green") does."""
 
 from __future__ import annotations
 
 import re
 
-from sceneshop.agent.planner.prompt import PROPS_MIN_CLUTTER
+from sceneshop.agent.commands import ANY_COLOUR
+from sceneshop.agent.planner.prompt import PROPS_MIN_CLUTTER, clean_word, related_to, trim_clause
 from sceneshop.tools.catalog import Catalog, ScenePreset
 
 DESCRIPTION_LIMIT = 1000
 FRAMINGS = ["close", "medium", "wide"]
-ANY_COLOUR = "a different colour"  # the planner's word for a colour-less "recolour it"
-
-
-def _word(token: str) -> str:
-    return token.lower().strip(".,;:!?\"()[]").replace("’", "'")
-
-
-def trim_clause(clause: str, vocab: dict) -> str:
-    """A leftover clause without filler at its ends: "put this" -> "", "on a" -> "",
-    "with a red umbrella" stays. Prepositions go only from the end (so "in a lush meadow" stays)."""
-    filler = {str(w).lower() for w in vocab["filler"]}
-    preps = {str(w).lower() for w in vocab["prepositions"]}
-    tokens = clause.split()
-    while True:
-        before = len(tokens)
-        while tokens and (_word(tokens[-1]) in filler or _word(tokens[-1]) in preps or not _word(tokens[-1])):
-            tokens.pop()
-        while tokens and (_word(tokens[0]) in filler or not _word(tokens[0])):
-            tokens.pop(0)
-        if len(tokens) == before:
-            break
-    return " ".join(tokens)
 
 
 def _remove_lead(clause: str, vocab: dict) -> str | None:
@@ -41,6 +20,11 @@ def _remove_lead(clause: str, vocab: dict) -> str | None:
         if low == word or low.startswith(word + " "):
             return clause[len(word):].strip()
     return None
+
+
+def removal_target(clause: str, vocab: dict) -> str:
+    """What a removal names: "remove the umbrella" -> "the umbrella" ("" when it is not one)."""
+    return _remove_lead(clause, vocab) or ""
 
 
 def is_removal(clause: str, vocab: dict) -> bool:
@@ -93,7 +77,7 @@ def _fit(clauses: list[str], keep_newest: bool) -> tuple[list[str], bool]:
 
 def _target_words(target: str, vocab: dict) -> set[str]:
     filler = {str(w).lower() for w in vocab["filler"]}
-    words = {_word(t) for t in target.split()}
+    words = related_to({clean_word(t) for t in target.split()}, vocab)
     out = set()
     for w in words:
         if len(w) >= 3 and w not in filler:
@@ -103,7 +87,7 @@ def _target_words(target: str, vocab: dict) -> set[str]:
 
 
 def _mentions(text: str, words: set[str]) -> bool:
-    return any(_word(t) in words for t in text.split())
+    return any(clean_word(t) in words for t in text.split())
 
 
 def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, vocab: dict,
@@ -133,11 +117,15 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
                 notes.append(f"removed '{gone}' from the scene words")
                 clauses = kept
                 removed = True
-        if not removed:
-            lead = removal.split()[0].lower()
+        lead = removal.split()[0].lower()
+        if not removed or lead in ("no", "without"):
+            # "no people": also kept from the picture where no prop named it (a busy street)
             negatives.append(removal if lead in ("no", "without") else f"no {target}")
     added = []
+    product = {clean_word(w) for w in recipe.subject.description.split()}
     for clause in intent.clauses + negatives:
+        if {clean_word(w) for w in clause.split()} <= product:
+            continue  # "the candle": the product itself, not something in the scene
         if clause.lower() not in (c.lower() for c in clauses):
             clauses.append(clause)
             added.append(clause)
@@ -196,45 +184,6 @@ def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: d
             new = FRAMINGS[min(len(FRAMINGS) - 1, max(0, i))]
             recipe.camera.framing = new
             notes.append(f"{edit}: framing {old} -> {new}" + (" (already the limit)" if new == old else ""))
-
-
-def find_product_colour(work: str, vocab: dict) -> tuple[str, int, int] | None:
-    """(colour, start, end) when the words ask to recolour the product ("make it green", "change
-    the dress to blue", "green instead of red"), not the background ("make the background green")."""
-    colours = sorted(vocab["colours"], key=len, reverse=True)
-    c_alt = "|".join(re.escape(c) for c in colours)
-    scene_words = {" ".join(str(w).lower().split()) for w in vocab["scene_colour_words"]}
-    verbs = "|".join(re.escape(v) for v in vocab["product_colour_verbs"])
-
-    def scene_side(words: str) -> bool:
-        tokens = re.findall(r"[\w']+", words)
-        return any(t in scene_words or t.rstrip("s") in scene_words for t in tokens)
-
-    def after_ok(end: int) -> bool:
-        nxt = re.findall(r"[\w']+", work[end:])[:1]
-        return not nxt or not (nxt[0] in scene_words or nxt[0] in ("colored", "coloured", "toned"))
-
-    patterns = [
-        rf"(?<!\w)(?:{verbs})(?P<obj>(?:\s+[\w'\-]+){{0,4}}?)\s+(?:to\s+|into\s+|in\s+)?(?P<c>{c_alt})(?!\w)",
-        rf"(?<!\w)(?P<c>{c_alt})\s+instead(?:\s+of\s+(?:the\s+)?(?:{c_alt}))?(?!\w)(?P<obj>)",
-        rf"(?<!\w)(?P<obj>it|this|them|one|same\s+[\w'\-]+|the\s+[\w'\-]+|my\s+[\w'\-]+)\s+in\s+(?P<c>{c_alt})(?!\w)",
-        rf"(?<!\w)(?P<c>{c_alt})\s+(?:colou?rway|variant|edition)(?!\w)(?P<obj>)",
-        r"(?<!\w)(?P<c>different\s+colou?r|another\s+colou?r)(?!\w)(?P<obj>)",
-        r"(?<!\w)(?P<c>recolou?r|change\s+the\s+colou?r\s+of)(?P<obj>(?:\s+[\w'\-]+){1,3})\s*$",
-    ]
-    for pattern in patterns:
-        for m in re.finditer(pattern, work):
-            obj = m.group("obj") or ""
-            clause_start = max([work.rfind(ch, 0, m.start()) for ch in ",.;!?"] + [-1]) + 1
-            if scene_side(obj) or not after_ok(m.end()):
-                continue
-            if scene_side(work[clause_start : m.start()]) and "instead" not in m.group():
-                continue
-            colour = m.group("c")
-            if colour.startswith(("different", "another", "recolo", "change")):
-                colour = ANY_COLOUR
-            return colour, m.start(), m.end()
-    return None
 
 
 def product_colour(recipe, colour: str, vocab: dict, notes: list[str]) -> None:

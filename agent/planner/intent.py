@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.lexicon import Match, Reading, phrase_key
+from sceneshop.agent.planner.prompt import picture_words, trim_clause
 from sceneshop.tools.catalog import Catalog
 
 
@@ -48,13 +49,16 @@ class Intent:
         )
 
 
-def read_intent(reading: Reading, catalog: Catalog, vocab: dict) -> Intent:
-    """What the matched words ask for. A scene said only in other words ("a lush meadow") is left
-    to the planner, which finds it by similarity among the leftover clauses."""
+def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
+                colour: tuple[str, int, int] | None = None, *, editing: bool = False) -> Intent:
+    """What the matched words ask for; `colour` is the product-colour request the message reading
+    found (sceneshop.agent.commands.Message.colour), its span in the request's text; `editing`: the
+    words change a current recipe. A scene said only in other words ("a lush meadow") is left to the
+    planner, which finds it by similarity among the leftover clauses."""
     intent = Intent(corrections=reading.corrections)
-    colour = feedback.find_product_colour(reading.work, vocab)
     if colour:
-        intent.colour, start, end = colour
+        intent.colour = colour[0]
+        start, end = reading.work_span(colour[1], colour[2])
         reading.claim(start, end)
         for m in reading.matches:
             if m.start < end and m.end > start:
@@ -65,7 +69,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict) -> Intent:
     containers = {phrase_key(w) for w in vocab.get("containers", [])}
     for i, m in enumerate(reading.matches):
         product = next((e for e in m.effects if e.kind == "product"), None)
-        if product and not reading.negated(m) and _is_subject(reading, m, vocab):
+        if product and not reading.negated(m) and _is_subject(reading, m, vocab, editing):
             intent.subject, intent.category = _subject_words(reading, m, vocab), product.extra
             m.used = True
             nxt = reading.matches[i + 1] if i + 1 < len(reading.matches) else None
@@ -81,17 +85,26 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict) -> Intent:
                 is_pack = phrase_key(nxt.text).split()[-1].rstrip("s") in containers
                 category = product.extra if is_pack else other.extra
             else:
+                # "soap bar", "tea tin": a container word right after the product is part of it.
+                pack = re.match(r"[\s\-]+([a-z]+)\b", reading.work[m.end:])
+                if pack and pack.group(1).rstrip("s") in containers:
+                    intent.subject = _subject_words(reading, m, vocab, end=m.end + pack.end())
                 break
             intent.subject = _subject_words(reading, m, vocab, end=nxt.end)
             intent.category = category
             nxt.used = True
             break
+    if intent.subject is None and not editing:
+        named = _named_product(reading, vocab)
+        if named:  # "our new cold brew can on a picnic table": what the merchant calls theirs
+            intent.subject, intent.category = named, "general"
     lora_ops: dict[str, list[tuple[str, str]]] = {}
     for m in reading.matches:
         for effect in m.effects:
             if effect.kind == "lora":
                 lora_ops.setdefault(effect.value, []).append((_lora_op(reading, m, vocab), m.text))
                 m.used = True
+                _take_style_noun(reading, m, vocab)
 
     scene_candidates = []
     for m in reading.matches:
@@ -133,6 +146,10 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict) -> Intent:
         intent.loras.append((name, op, ops[0][1]))
 
     scene_candidates = _drop_surface_nouns(reading, scene_candidates, catalog, vocab)
+    if editing:
+        # "near a big tree", "lemon slices and ice cubes": things in the scene, not a new scene.
+        relative = {str(w) for w in vocab["placement_words"]["relative"]}
+        scene_candidates = [c for c in scene_candidates if _placement(reading, c[0], vocab) not in relative]
     if scene_candidates:
         best_match, best = max(scene_candidates, key=lambda c: _scene_rank(reading, *c, catalog, vocab))
         intent.scene, intent.scene_from = best, best_match.text
@@ -142,13 +159,121 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict) -> Intent:
             if name == best:
                 m.used = True
     filler = {str(w).lower() for w in [*vocab["filler"], *vocab["prepositions"]]}
-    clauses = [feedback.trim_clause(c, vocab) for c in reading.leftover_clauses(filler)]
-    for clause in filter(None, clauses):
+    mentioned = None  # the thing the previous clause named ("I see a sugar bowl behind it, remove that")
+    for leftover in reading.leftover_clauses(filler):
+        disliked = _disliked(leftover, vocab)
+        if disliked:  # "there's a chair in the picture that's distracting": take the chair out
+            intent.removals.append(f"remove {disliked}")
+            continue
+        clause = trim_clause(leftover, vocab)
+        if not clause:
+            continue
+        swap = _SWAP.match(clause.lower())
+        if swap:  # "swap it for a wool throw": one thing out, another in
+            gone = trim_clause(swap.group("old"), vocab) or (mentioned[0] if mentioned else "")
+            if gone:
+                intent.removals.append(f"remove {gone}")
+            words = picture_words(swap.group("new"), vocab)
+            if words:
+                intent.clauses.append(words)
+            mentioned = None
+            continue
         if feedback.is_removal(clause, vocab):
+            if not trim_clause(feedback.removal_target(clause, vocab), vocab) and mentioned:
+                # "remove that": the thing just named, whose words are then no picture words
+                intent.clauses = [c for c in intent.clauses if c != mentioned[1]]
+                clause = f"remove {mentioned[0]}"
             intent.removals.append(clause)
+            mentioned = None
         else:
-            intent.clauses.append(clause)
+            words = picture_words(leftover, vocab)  # a question, statement or complaint describes nothing
+            if words:
+                intent.clauses.append(words)
+            thing = _thing_named(leftover, vocab)
+            mentioned = (thing, words) if thing else None
     return intent
+
+
+_SWAP = re.compile(
+    r"^(?:swap|replace|switch|exchange|trade|change)\s+(?P<old>.*?)\s*\b(?:for|with|to)\s+(?P<new>.+)$"
+)
+
+
+def _ignored_words(vocab: dict) -> set[str]:
+    return {phrase_key(w) for w in [*vocab["filler"], *vocab["not_picture_words"],
+                                    *vocab["conversation"]["statement_verbs"],
+                                    *vocab["conversation"]["background_markers"]]}
+
+
+def _thing_named(clause: str, vocab: dict) -> str | None:
+    """The noun phrase a clause is about, up to where it is placed ("i see a sugar bowl behind it"
+    -> "sugar bowl")."""
+    preps = {phrase_key(w) for w in vocab["prepositions"]}
+    ignored = _ignored_words(vocab) | {"see", "i"}
+    target = []
+    for w in re.findall(r"[\w'\-]+", clause.lower()):
+        if w in preps and target:
+            break
+        if w not in ignored and w not in preps:
+            target.append(w)
+    return " ".join(target[:3]) or None
+
+
+def _named_product(reading: Reading, vocab: dict) -> str | None:
+    """A product no word list knows, named as the merchant's own: the words after "my", "our",
+    "this", "here's my" up to where it is placed, none of them a scene, light or style word."""
+    markers = {"my", "our", "this", "these", "here's", "heres"}
+    stops = {phrase_key(w) for w in [*vocab["prepositions"], *vocab["conversation"]["statement_verbs"],
+                                     *vocab["conversation"]["not_product_words"]]}
+    tokens = list(re.finditer(r"[\w'\-]+", reading.work))
+    for i, t in enumerate(tokens):
+        if t.group() not in markers or reading.negated(Match(t.start(), t.end(), t.group(), ())):
+            continue
+        words = []
+        for nxt in tokens[i + 1: i + 6]:
+            gap = reading.work[tokens[i].end(): nxt.start()] if not words else ""
+            if nxt.group() in stops and not words:
+                continue  # "my new …"
+            if re.search(r"[,;.!?]", gap) or nxt.group() in stops or any(
+                    o.start <= nxt.start() < o.end and o.effects for o in reading.matches):
+                break
+            words.append(nxt)
+        if words and len(words) <= 4 and all(w.group().isalpha() for w in words):
+            start, end = words[0].start(), words[-1].end()
+            reading.claim(start, end)
+            return " ".join(reading.work[start:end].split())[:200]
+    return None
+
+
+def _disliked(clause: str, vocab: dict) -> str | None:
+    """What a complaint about something in the picture names: "the eucalyptus thing next to the
+    bottle is way too big" -> "eucalyptus"; "I don't like the umbrella" -> "umbrella"."""
+    low = " ".join(re.findall(r"[\w'\-]+", clause.lower()))
+    phrases = sorted((phrase_key(p) for p in vocab["conversation"]["dislikes"]), key=len, reverse=True)
+    found = next((m for p in phrases if (m := re.search(rf"(?<![\w']){re.escape(p)}(?![\w'])", low))), None)
+    if found is None:
+        return None
+    before, after = low[: found.start()].split(), low[found.end():].split()
+    ignored = _ignored_words(vocab)
+    preps = {phrase_key(w) for w in vocab["prepositions"]}
+    words = before if any(w not in ignored for w in before) else after
+    target = []
+    for w in words:
+        if w in preps and target:
+            break  # "a chair in the picture": the thing, not where it is
+        if w not in ignored and w not in preps and w not in ("too", "way", "so", "very"):
+            target.append(w)
+    return " ".join(target[:3]) or None
+
+
+def _placement(reading: Reading, m: Match, vocab: dict) -> str | None:
+    """The placement word nearest before a match in its clause ("in", "near", "with"…), if any."""
+    placement = vocab["placement_words"]
+    words = {*placement["setting"], *placement["surface"], *placement["prop"], *placement["relative"]}
+    for word in reversed(reading.words_before(m.start, 4)):
+        if word in words:
+            return word
+    return None
 
 
 def _drop_surface_nouns(reading: Reading, candidates: list, catalog: Catalog, vocab: dict) -> list:
@@ -185,13 +310,22 @@ def _scene_rank(reading: Reading, m: Match, scene: str, catalog: Catalog, vocab:
     return (place_rank > 0, kind_rank, place_rank, m.end - m.start, -m.start)
 
 
-def _is_subject(reading: Reading, m: Match, vocab: dict) -> bool:
+def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False) -> bool:
     """A product word is the merchant's product unless it sits in the scene: "on a picnic
     blanket", "with a notebook" are scene; "this dress", "with the headphones", "for my soap"
-    and "shot of the watch" are the product."""
+    and "shot of the watch" are the product. A noun in the background ("there's a chair") never
+    is, and once there is a recipe the merchant names a new product as theirs ("my new mug",
+    "here's the honey jar")."""
     scene_words = {str(w) for w in vocab["scene_prepositions"]}
     markers = {str(w) for w in vocab["product_markers"]}
     words = reading.words_before(m.start, 4)
+    close = [w for w in words if w not in ("a", "an", "the", "some", "big", "small", "little")]
+    if close and close[-1] in {str(b) for b in vocab["conversation"]["background_markers"]}:
+        return False
+    if editing and words and words[-1] in ("a", "an", "some"):
+        return False  # "put a chair next to it": something added to the scene
+    if editing:  # a new product is the merchant's own ("my new mug", "here's the honey jar")
+        markers = {"this", "these", "my", "our", "your", "here's", "heres"}
     for i in range(len(words) - 1, -1, -1):
         word = words[i]
         if word == "with":
@@ -201,16 +335,26 @@ def _is_subject(reading: Reading, m: Match, vocab: dict) -> bool:
             return False
         if word in markers:
             return True
-    return True
+    return not editing
 
 
 def _subject_words(reading: Reading, m: Match, vocab: dict, end: int | None = None) -> str:
-    """The product phrase plus the colour/material words right before it ("red summer dress")."""
+    """The product phrase as the merchant calls it: the product word plus the words right before it
+    that are its own -- colours and materials ("red summer dress") and words the planner knows no
+    other meaning for ("latte cup", "lemonade bottle") -- but not "new" or "old" ("my new mug")."""
     modifiers = {phrase_key(w) for w in vocab["product_modifiers"]}
+    stops = {phrase_key(w) for w in [
+        *vocab["filler"], *vocab["prepositions"], *vocab["product_markers"], *vocab["scene_prepositions"],
+        *vocab["conversation"]["not_product_words"], *vocab["conversation"]["background_markers"],
+        *vocab["not_picture_words"]]}
     start = m.start
     for word_match in reversed(list(re.finditer(r"[\w'\-]+", reading.work[: m.start]))):
         gap = reading.work[word_match.end() : start]
-        if gap.strip() or word_match.group() not in modifiers:
+        word = word_match.group()
+        if gap.strip() or word in stops:
+            break
+        matched = any(o.start <= word_match.start() < o.end and o.effects for o in reading.matches)
+        if word not in modifiers and (matched or not word.isalpha()):
             break
         start = word_match.start()
     for other in reading.matches:
@@ -245,6 +389,20 @@ def _lora_op(reading: Reading, m: Match, vocab: dict) -> str:
         _take_modifier(reading, m.end, end)
         return "up" if after[0] in ("stronger", "heavier") else "down"
     return "add"
+
+
+def _take_style_noun(reading: Reading, m: Match, vocab: dict) -> None:
+    """ "watercolour painting", "an old film photo": the noun after a style, and a word before it
+    that names nothing else, describe the style, not the scene."""
+    found = re.match(r"[\s\-]+([\w']+)", reading.work[m.end:])
+    if found and found.group(1) in {str(w) for w in vocab["style_nouns"]}:
+        reading.claim(m.end, m.end + found.end())
+    before = re.search(r"([a-z]+)[\s\-]+$", reading.work[: m.start])
+    ordinary = {phrase_key(w) for w in [*vocab["filler"], *vocab["prepositions"],
+                                        *vocab["not_picture_words"]]}
+    if before and before.group(1) not in ordinary and not any(
+            o.start <= before.start(1) < o.end for o in reading.matches):
+        reading.claim(before.start(1), m.start)
 
 
 def _take_modifier(reading: Reading, start: int, end: int) -> None:

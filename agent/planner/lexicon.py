@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from sceneshop.tools.catalog import Catalog
 
-_NEGATIONS = {"no", "not", "without", "never", "nor"}
-_ARTICLES = {"a", "an", "the", "this", "that", "my", "our", "some", "of"}
+_NEGATIONS = {"no", "not", "without", "never", "nor", "don't", "dont", "didn't", "didnt", "doesn't", "won't"}
+_NEGATED_VERBS = {"want", "like", "need", "use", "have", "show", "put", "add", "see"}
+_ARTICLES = {"a", "an", "the", "this", "that", "my", "our", "some", "of", "any"}
 _CLAUSE_BREAK = re.compile(r"[,;.!?\n()]")
 _NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
 _COUNT = re.compile(
@@ -60,6 +62,11 @@ def phrase_pattern(phrase: str) -> re.Pattern:
     body = r"[\s\-]*".join(re.escape(t) for t in tokens)
     # A hyphenated word is one word: "neon-lit" is not "neon", "t-shirt" is not "shirt".
     return re.compile(rf"(?<![\w'\-]){body}{plural}(?![\w'\-])")
+
+
+@cache
+def _compiled(key: str) -> re.Pattern:
+    return phrase_pattern(key)
 
 
 def phrase_key(phrase: str) -> str:
@@ -156,11 +163,13 @@ class Lexicon:
                 add(word, Effect("lens", lens))
 
         self.table = table
-        self._buckets: dict[str, list[tuple[re.Pattern, tuple[Effect, ...]]]] = {}
+        # Patterns are compiled when a text first has a word they could start with: most of the
+        # ~1300 phrases are never needed by a short-lived command (bench/cold_start.py).
+        self._buckets: dict[str, list[tuple[str, tuple[Effect, ...]]]] = {}
         for key, effects in table.items():
             if effects:
                 run = re.match(r"[a-z0-9]*", key).group() or key[:1]
-                self._buckets.setdefault(run[:3], []).append((key, phrase_pattern(key), tuple(effects)))
+                self._buckets.setdefault(run[:3], []).append((key, tuple(effects)))
         colours = sorted(vocab["background_colours"], key=len, reverse=True)
         bg_words = sorted(vocab["background_words"], key=len, reverse=True)
         colour_alt = "|".join(re.escape(c) for c in colours)
@@ -180,10 +189,13 @@ class Lexicon:
         # Typo repair: a word unknown to both the model's vocabulary and the phrase table, one edit
         # away from a phrase word ("sunest" -> "sunset", "poool" -> "pool").
         self.phrase_words = frozenset(w for key in table for w in key.split() if len(w) >= 4)
+        # Repairs aim only at words that are a phrase on their own ("sunest" -> "sunset"): a word
+        # that is only part of one ("late" of "late afternoon") would turn "latte" into "late".
+        self.repair_words = frozenset(key for key in table if " " not in key and len(key) >= 4)
         filler = {phrase_key(w) for w in vocab["filler"]}
         self.known = frozenset(known_words) | self.phrase_words | filler
         self._by_length: dict[int, list[str]] = {}
-        for w in self.phrase_words:
+        for w in self.repair_words:
             self._by_length.setdefault(len(w), []).append(w)
 
     # -- typo repair ---------------------------------------------------------------------------
@@ -228,7 +240,8 @@ class Lexicon:
         work = "".join(work_parts)
 
         candidates: list[Match] = []
-        for key, pattern, effects in self._candidates(work):
+        for key, effects in self._candidates(work):
+            pattern = _compiled(key)
             for m in pattern.finditer(work):
                 exact = phrase_key(m.group()) == key
                 candidates.append(Match(m.start(), m.end(), m.group(), effects, exact=exact))
@@ -288,8 +301,16 @@ class Reading:
         return re.findall(r"[\w']+", self.work[end:])[:n]
 
     def negated(self, match: Match) -> bool:
-        before = [w for w in self.words_before(match.start, 3) if w not in _ARTICLES]
-        return bool(before) and before[-1] in _NEGATIONS
+        """ "no flowers", "without the umbrella", "I didn't want a bedroom"."""
+        before = [w for w in self.words_before(match.start, 4) if w not in _ARTICLES]
+        if before and before[-1] in _NEGATIONS:
+            return True
+        return len(before) >= 2 and before[-2] in _NEGATIONS and before[-1] in _NEGATED_VERBS
+
+    def work_span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of `work` that the span start:end of `text` became (typo repairs move words)."""
+        inside = [i for i in range(len(self.work)) if self.start_map[i] >= start and self.end_map[i] <= end]
+        return (inside[0], inside[-1] + 1) if inside else (start, start)
 
     def claim(self, start: int, end: int) -> None:
         self.claimed.append((start, end))

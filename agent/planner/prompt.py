@@ -3,6 +3,7 @@ prompt text is written), and loads the planner vocabulary from prompts/vocabular
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,14 +19,165 @@ BUSY_CLUTTER = 0.7
 EXPOSURE_WORDS_AT = 0.15
 
 
-@lru_cache(maxsize=4)
 def load_vocabulary(folder: str | Path | None = None) -> dict:
     """The planner's words (time words, feedback phrases, colours, products, negatives), from the
     catalog folder's vocabulary.yaml, or the shipped one when that folder has none."""
     path = Path(folder or default_folder()) / VOCABULARY_FILE
     if not path.exists():
         path = default_folder() / VOCABULARY_FILE
-    return read_mapping(path)
+    return _read_vocabulary(path.resolve())
+
+
+@lru_cache(maxsize=4)
+def _read_vocabulary(path: Path) -> dict:
+    return read_mapping(path)  # once per file, whichever way the folder was named
+
+
+def clean_word(token: str) -> str:
+    return token.lower().strip(".,;:!?\"()[]").replace("’", "'")
+
+
+def trim_clause(clause: str, vocab: dict) -> str:
+    """A leftover clause without filler at its ends: "put this" -> "", "on a" -> "",
+    "with a red umbrella" stays. Prepositions go only from the end (so "in a lush meadow" stays)."""
+    filler = {str(w).lower() for w in vocab["filler"]}
+    ends = filler | {str(w).lower() for w in vocab["prepositions"]}
+    tokens = clause.split()
+    while True:
+        before = len(tokens)
+        while tokens and (clean_word(tokens[-1]) in ends or not clean_word(tokens[-1])):
+            tokens.pop()
+        while tokens and (clean_word(tokens[0]) in filler or not clean_word(tokens[0])):
+            tokens.pop(0)
+        if len(tokens) == before:
+            break
+    return " ".join(tokens)
+
+
+# Verbs of being and seeming: a clause with one states something about the picture.
+# Verbs of being and seeming: a clause with one states something about the picture.
+_BEING = {"is", "are", "was", "were", "am", "looks", "look", "seems", "seem", "feels", "feel", "isn't",
+          "aren't", "wasn't"}
+# "some pine cones would look nice": a thing wished for, said as a judgement.
+_WOULD = re.compile(r"^(?P<thing>.+?)\s+would\s+(?:look|be|seem)\b")
+
+
+def picture_words(clause: str, vocab: dict, *, trim: bool = True) -> str:
+    """The words of one clause of the merchant's that describe the picture, or "" when it describes
+    nothing: a question, a statement ("the shadow looks wrong", "my customers are allergic"), a reason
+    ("because my customers love spring"). Openers go ("I was thinking maybe some lemons" -> "some
+    lemons"; "would it be possible to add cinnamon sticks" -> "cinnamon sticks"), pronouns and hedges
+    from inside ("fresh herbs and some garlic around it" -> "fresh herbs and some garlic"), and with
+    `trim` filler from the ends (a recipe's own description is trimmed already: "cool tones")."""
+    conv = vocab["conversation"]
+    kept = []
+    for part in _ASIDE.split(_without_reasons(clause, conv)):
+        words = _picture_part(part, vocab, conv, trim)
+        if words:
+            kept.append(words)
+    return ", ".join(kept)
+
+
+_ASIDE = re.compile(r"\s+(?:but|and then|then)\s+", re.IGNORECASE)
+
+
+def _without_reasons(clause: str, conv: dict) -> str:
+    """The clause up to a reason or an aside ("…, so it pops", "… because my customers love it")."""
+    reasons = "|".join(re.escape(phrase) for phrase in sorted(conv["reasons"], key=len, reverse=True))
+    found = re.search(rf"(?<![\w'])(?:{reasons})(?![\w'])", clause, re.IGNORECASE)
+    return clause[: found.start()] if found else clause
+
+
+def _picture_part(part: str, vocab: dict, conv: dict, trim: bool) -> str:
+    text = part.strip()
+    low = text.lower()
+    openers = sorted((str(o) for o in conv["openers"]), key=len, reverse=True)
+    changed = True
+    while changed:  # "honestly I was thinking maybe …"
+        changed = False
+        for opener in openers:
+            if low == opener or low.startswith(opener + " "):
+                text, low, changed = text[len(opener):].strip(), low[len(opener):].strip(), True
+                break
+    wished = _WOULD.match(text)
+    if wished:
+        text = wished.group("thing")
+    raw = [clean_word(t) for t in text.split()]
+    stated = any(t in _BEING or t.endswith(("'s", "'re")) and t != "let's" for t in raw)
+    if not raw or stated or raw[0] == "not":
+        return ""  # "it looks a bit flat", "not that dark": said about the picture, not of it
+    verbs = sorted((str(v) for v in conv["request_verbs"]), key=len, reverse=True)
+    for verb in verbs:  # "add a soft glow", "throw in a couple of matchboxes"
+        if low.startswith(verb + " ") and low[len(verb):].strip():
+            text = text[len(verb):].strip()
+            break
+    text = trim_clause(text, vocab) if trim else text.strip()
+    if not text or "?" in text:
+        return ""
+    statement = {str(w).lower() for w in conv["statement_verbs"]}
+    tokens = [clean_word(t) for t in text.split()]
+    if any(t in statement or t.endswith("n't") or t.endswith("'s") and t not in ("let's",) for t in tokens):
+        return ""
+    if tokens[0] in {str(w).lower() for w in conv["question_words"]}:
+        return ""
+    dropped = {str(w).lower() for w in vocab["not_picture_words"]}
+    kept = [t for t in text.split() if clean_word(t) not in dropped]
+    if len(kept) == len(text.split()):
+        return text
+    return trim_clause(" ".join(kept), vocab)
+
+
+def related_to(words: set[str], vocab: dict) -> set[str]:
+    """`words` and the other names of the same things ("people" -> passers-by, pedestrians…)."""
+    out = set(words)
+    for group in vocab.get("related_words", []):
+        names = {str(w).lower() for w in group}
+        if names & words:
+            out |= names
+    return out
+
+
+def _mentions_any(text: str, words: set[str]) -> bool:
+    tokens = set(re.findall(r"[\w'\-]+", text.lower()))
+    tokens |= {t.split("-")[0] for t in tokens}
+    return any(t in words or t.rstrip("s") in words or f"{t}s" in words for t in tokens)
+
+
+def negated_things(negative_words: list[str], vocab: dict) -> set[str]:
+    """What "no people in the background" negates: its head words before any preposition
+    ("people"), with their other names."""
+    preps = {str(w).lower() for w in vocab["prepositions"]}
+    filler = {str(w).lower() for w in vocab["filler"]}
+    heads: set[str] = set()
+    for phrase in negative_words:
+        for token in phrase.lower().split():
+            token = clean_word(token)
+            if token in preps:
+                break
+            if token and token not in filler:
+                heads.add(token)
+    return related_to(heads, vocab)
+
+
+def _without(text: str, things: set[str]) -> str:
+    """A preset's words without the parts that show a negated thing: a whole comma-separated part
+    where the rest survives, else just the words ("with flowers and soft bokeh" -> "with soft bokeh")."""
+    parts = [p.strip() for p in text.split(",")]
+    kept = [p for p in parts if not _mentions_any(p, things)]
+    if kept:
+        return ", ".join(kept)
+    out = []
+    for part in parts:
+        tokens = part.split()
+        i, words = 0, []
+        while i < len(tokens):
+            if _mentions_any(tokens[i], things):
+                i += 2 if i + 1 < len(tokens) and tokens[i + 1].lower() in ("and", "or") else 1
+                continue
+            words.append(tokens[i])
+            i += 1
+        out.append(" ".join(words))
+    return ", ".join(p for p in out if p)
 
 
 def _dedupe(items: list[str]) -> list[str]:
@@ -50,12 +202,15 @@ def compose_prompt(recipe, catalog: Catalog) -> tuple[str, str]:
     if recipe.mode == "dress_model":  # looks: who wears the garment (agent/planner/looks.py)
         body.append(recipe.person or "a model")
 
-    if recipe.scene.preset != "custom":
-        body.append(catalog.scene(recipe.scene.preset).description)
     positive_words, negative_words = description_parts(recipe.scene.description)
-    body.extend(positive_words)
-    if recipe.scene.props and recipe.scene.clutter >= PROPS_MIN_CLUTTER:
-        body.append("with " + ", ".join(recipe.scene.props))
+    # A negated thing ("no people") is drawn nowhere: not from the preset's words, not as a prop.
+    negated = negated_things(negative_words, vocab)
+    if recipe.scene.preset != "custom":
+        body.append(_without(catalog.scene(recipe.scene.preset).description, negated))
+    body.extend(filter(None, (picture_words(w, vocab, trim=False) for w in positive_words)))
+    props = [p for p in recipe.scene.props if not _mentions_any(p, negated)]
+    if props and recipe.scene.clutter >= PROPS_MIN_CLUTTER:
+        body.append("with " + ", ".join(props))
     if recipe.scene.clutter >= BUSY_CLUTTER:
         body.append(vocab["busy_words"])
     elif recipe.scene.clutter < BARE_CLUTTER:

@@ -1,0 +1,547 @@
+"""Reading a chat message, once per turn: what kind of message it is -- a command (undo, go back,
+compare, start over, save, name a look, a yes or no to a clarifying question), a question or greeting,
+a complaint about the cut-out, something no engine can do, or a request for the planner -- and what it
+asks. The session routes on the `Message`; the planner reads `Message.words`, the request without the
+chat around it. The rules are here; the words they use are data (prompts/vocabulary.yaml)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+from sceneshop.agent.planner.lexicon import normalise, phrase_key, phrase_pattern
+from sceneshop.agent.planner.prompt import load_vocabulary
+
+Kind = Literal[
+    "request",  # a picture asked for, with no picture yet
+    "feedback",  # a change to the current picture
+    "question",  # a question, greeting or thank-you: answered in words
+    "cutout",  # a complaint about the cut-out: the cut-out step
+    "cannot",  # asks for something no engine does (a person, text, moving the shadow); maybe more
+    "undo",
+    "go_back",  # an earlier picture, by position, attribute, time or name (see Reference)
+    "compare",
+    "start_over",
+    "save",  # save the current look (with a name, or one made from the recipe)
+    "name",  # name (or rename) the current look
+    "yes",
+    "no",
+]
+ANY_COLOUR = "a different colour"  # what a colour-less "recolour it" asks for
+EVER = 100_000  # days: "last time" looks back without limit
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Which earlier picture a message means."""
+
+    number: int | None = None  # "version 3", "the first one"
+    ago: int | None = None  # "two versions ago": counted back from the current version
+    same: bool = False  # "same look", "like before": the latest one
+    days: tuple[int, int] | None = None  # "yesterday" = (1, 1): whole days back from today
+    words: str = ""  # "the warm one" -> "warm", "the one on the beach" -> "beach"
+    saved: bool = False  # "my sunset look": a saved look rather than a version of this chat
+
+    def __bool__(self) -> bool:
+        return bool(self.number or self.ago or self.same or self.days or self.words)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message as read: its kind, and what a command or a request asks."""
+
+    text: str
+    kind: Kind = "request"
+    words: str = ""  # what the planner reads: the request without greetings, hedges and commands
+    reference: Reference = field(default_factory=Reference)  # go_back (and "same look" requests)
+    versions: tuple[int | None, int | None] = (None, None)  # compare: two versions, or the last two
+    name: str = ""  # save / name: the name given ("" = none)
+    keep: tuple[str, ...] = ()  # start_over: what to keep ("size", "style", "scene", "light")
+    cannot: tuple[str, ...] = ()  # what no engine can do here: "person", "text", "shadow"
+    topic: str = ""  # question: "greeting", "thanks", "size", "light", "shadow", "saved", ...
+    # A request to recolour the product ("make it green"): the colour (or ANY_COLOUR) and its span
+    # in normalise(words), so the planner claims those words without reading them again.
+    colour: tuple[str, int, int] | None = None
+
+    @property
+    def version(self) -> int | None:
+        return self.reference.number
+
+    @property
+    def product_colour(self) -> str | None:
+        """The colour the merchant wants the product in, None when none is named."""
+        return self.colour[0] if self.colour and self.colour[0] != ANY_COLOUR else None
+
+
+def read_message(text: str, *, question_open: bool = False, has_picture: bool = False) -> Message:
+    """What `text` asks. `question_open`: a clarifying question awaits its answer, so a bare "yes"
+    or "no" (or "the background" / "the product") answers it. `has_picture`: there is a current
+    picture, so a request is feedback on it."""
+    text = str(text).strip()
+    words = _Words.get()
+    plain = _plain(text)
+    if question_open:
+        if _YES.fullmatch(plain):
+            return Message(text, "yes")
+        if _NO.fullmatch(plain):
+            return Message(text, "no")
+    chat = [c for c in _clauses(text) if not words.only(c, words.chatter)]
+    core = ", ".join(chat) if len(chat) != len(_clauses(text)) else text
+    if not chat:  # "hi", "thanks, that's perfect now", "ok cool"
+        thanked = any(words.has(c, words.thanks) for c in _clauses(text))
+        return Message(text, "question", topic="thanks" if thanked else "greeting")
+    pair = _compare_asked(plain)
+    if pair is not None:
+        return Message(text, "compare", versions=pair)
+    started = _start_over(core, words)
+    if started is not None:
+        rest, keep = started
+        return Message(text, "start_over", words=rest, keep=keep)
+    saved = _save_asked(core)
+    if saved is not None:
+        kind, name = saved
+        return Message(text, kind, name=name)
+    if all(_is_question(clause, words) for clause in chat):  # "why so bright, tone it down" asks for a change
+        return Message(text, "question", topic=_topic(plain, words))
+    if _is_cutout(core, words):
+        return Message(text, "cutout")
+    found = _reference(core, words, has_picture)
+    if found is not None:
+        reference, rest = found
+        return Message(text, "go_back", words=rest, reference=reference)
+    if _is_undo(core, words):
+        return Message(text, "undo")
+    kind = "feedback" if has_picture else "request"
+    cannot, kept = [], []
+    for clause in chat:
+        why = _cannot(clause, words)
+        if why:
+            cannot.append(why)
+        else:
+            kept.append(clause)
+    if cannot:
+        rest = ", ".join(kept)
+        colour = find_product_colour(normalise(rest), words.vocab) if rest else None
+        return Message(text, "cannot", words=rest, cannot=tuple(dict.fromkeys(cannot)), colour=colour)
+    return Message(text, kind, words=core, colour=find_product_colour(normalise(core), words.vocab))
+
+
+def request_message(words: str, *, has_picture: bool = False) -> Message:
+    """A request made of words the session already read (the rest of "start over: a garden", the
+    background a "yes" agreed to): asked of the planner as they are, with no command in them."""
+    words = str(words).strip()
+    colour = find_product_colour(normalise(words), _Words.get().vocab) if words else None
+    return Message(words, "feedback" if has_picture else "request", words=words, colour=colour)
+
+
+# ------------------------------------------------------------------------------ the word lists
+
+
+class _Words:
+    """The vocabulary's chat words, compiled once."""
+
+    def __init__(self, vocab: dict):
+        self.vocab = vocab
+        conv, refs = vocab["conversation"], vocab["references"]
+        self.conv, self.refs = conv, refs
+        self.thanks = _alternation(conv["thanks"])
+        self.chatter = _alternation([*conv["greetings"], *conv["thanks"], *conv["hedges"]])
+        self.filler = {phrase_key(w) for w in [*vocab["filler"], *vocab["prepositions"]]}
+        self.glue = {phrase_key(w) for w in conv["glue"]}
+        self.question_words = {phrase_key(w) for w in conv["question_words"]}
+        self.question_aux = {phrase_key(w) for w in conv["question_aux"]}
+        self.question_subjects = {phrase_key(w) for w in conv["question_subjects"]}
+        self.openers = _alternation(conv["request_openers"])
+        self.info_verbs = _alternation(conv["info_verbs"])
+        self.hedges = _alternation(conv["hedges"])
+        cut = conv["cutout"]
+        self.cut_parts, self.cut_faults = _alternation(cut["parts"]), _alternation(cut["faults"])
+        self.cut_lost, self.cut_kept = _alternation(cut["lost"]), _alternation(cut["kept"])
+        cannot = conv["cannot"]
+        self.wear, self.people = _alternation(cannot["wear"]), _alternation(cannot["people"], possessive=True)
+        self.body = _alternation(cannot["body"])
+        self.text_words = _alternation(cannot["text"])
+        self.shadow = _alternation(cannot["shadow"])
+        self.shadow_faults = _alternation(cannot["shadow_faults"])
+        self.negations = {phrase_key(w) for w in conv["negations"]}
+        self.statement_verbs = {phrase_key(w) for w in conv["statement_verbs"]}
+        self.back_words = _alternation(refs["back_words"])
+        self.back_set = {w for phrase in refs["back_words"] for w in phrase_key(phrase).split()}
+        self.one_words = {phrase_key(w) for w in refs["one_words"]}
+        self.same = _alternation(refs["same_phrases"])
+        self.times = {phrase_key(k): tuple(v) for k, v in refs["times"].items()}
+        self.time_re = _alternation(list(refs["times"]), possessive=True)
+        self.undo_phrases = sorted((phrase_key(p) for p in vocab["undo"]["phrases"]), key=len, reverse=True)
+        self.undo_allowed = {phrase_key(w) for w in vocab["undo"]["allowed"]}
+        self.start_over = _alternation(vocab["start_over"])
+        self.keep = {field_: {phrase_key(w) for w in ws} for field_, ws in vocab["keep"].items()}
+
+    @staticmethod
+    @lru_cache(maxsize=1)
+    def get() -> _Words:
+        return _Words(load_vocabulary())
+
+    def has(self, text: str, pattern: re.Pattern) -> bool:
+        return pattern.search(_plain(text)) is not None
+
+    def only(self, text: str, pattern: re.Pattern) -> bool:
+        """True when `text` holds nothing but phrases of `pattern` (and small glue words)."""
+        rest = pattern.sub(" ", _plain(text))
+        return all(w in self.glue for w in rest.split())
+
+    def content(self, text: str) -> list[str]:
+        """The words of `text` that could describe a picture: no filler, hedges, reference words,
+        statement verbs or judgements."""
+        rest = self.hedges.sub(" ", _plain(text))
+        ignored = self.filler | self.back_set | self.one_words | self.statement_verbs | _JUDGEMENTS
+        return [w for w in rest.split() if w not in ignored and not w.isdigit()]
+
+
+_JUDGEMENTS = {"better", "nicer", "best", "worse", "good", "great", "prettier", "favourite", "favorite",
+               "right", "wrong", "fine", "ok", "okay", "much", "way", "actually", "really", "that",
+               "thing", "there", "again", "instead", "please", "saved", "made", "did", "other", "redo",
+               "repeat", "reuse", "setup", "usual"}
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+            "nine": 9, "ten": 10, "a couple": 2, "couple": 2}
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+             "eighth": 8, "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5,
+             "6th": 6, "7th": 7, "8th": 8, "9th": 9, "10th": 10}
+
+
+def _alternation(phrases, *, possessive: bool = False) -> re.Pattern:
+    """One pattern for a list of phrases: whole words, longest first, a hyphen or space alike
+    (with `possessive`, "woman's" counts as "woman")."""
+    keys = sorted({phrase_key(p) for p in phrases if str(p).strip()}, key=len, reverse=True)
+    body = "|".join(r"[\s\-]*".join(re.escape(t) for t in k.split()) for k in keys)
+    tail = "(?:'s?)?" if possessive else ""
+    return re.compile(rf"(?<![\w'])(?:{body}){tail}(?![\w'])")
+
+
+def _plain(text: str) -> str:
+    """Lower case, straight quotes, punctuation as spaces, single spaces: "Yes, please!" -> "yes please"."""
+    return " ".join(re.sub(r"[^\w\s'#]", " ", normalise(text)).split())
+
+
+_CLAUSE = re.compile(r"\s*(?:[,;:!?()\n]+|\.{1,}(?!\d)|\s[-–—]+\s|…)\s*")
+
+
+def _clauses(text: str) -> list[str]:
+    return [c for c in (c.strip() for c in _CLAUSE.split(text)) if c and re.search(r"\w", c)]
+
+
+# ----------------------------------------------------------------------------------- the rules
+
+_YES = re.compile(
+    r"(?:yes|yeah|yep|yup|sure|ok|okay|please|correct|right|exactly|do it|go ahead)?"
+    r"(?:\s*(?:please|do it|go ahead))?"
+    r"(?:\s*(?:i mean\s+|just\s+)?(?:the\s+)?(?:background|backdrop|scene)(?:\s+please)?)?"
+)
+_NO = re.compile(
+    r"(?:no|nope|nah|never mind|cancel|forget it)(?:\s*(?:i mean\s+)?(?:the\s+)?product)?|(?:the\s+)?product"
+)
+_COMPARE = re.compile(
+    r"\bcompare\b|\bwhat(?:'s|\s+is|\s+has)?\s+(?:changed|different)\b|\bdiff(?:erence)?s?\s+between\b"
+    r"|\bhow\s+(?:do|does|are)\s+(?:they|these|those|the\s+two|both)\s+differ\b|\bside\s+by\s+side\b"
+)
+_ASKING = r"(?:(?:please|pls|can\s+(?:you|u)|could\s+(?:you|u)|would\s+(?:you|u)|let'?s|just)\s+)?"
+_SAVE = re.compile(
+    _ASKING + r"(?:save|remember|keep)\s+(?:this|it|that)(?:\s+(?:look|recipe|one|version|picture))?"
+    r"(?:\s+(?:as|under)\s+[\"']?(?P<name>[^\"']+?)[\"']?)?",
+    re.I,
+)
+_NAME = re.compile(
+    _ASKING + r"(?:call|name|rename|title|label)\s+(?:this|it|that)"
+    r"(?:\s+(?:look|recipe|one|version|picture|style))?\s+(?:as\s+|to\s+)?[\"']?(?P<name>[^\"']+?)[\"']?",
+    re.I,
+)
+
+
+def _compare_asked(plain: str) -> tuple[int | None, int | None] | None:
+    """ "compare the last two" -> (None, None); "compare version 1 and 3" -> (1, 3); else None."""
+    if not _COMPARE.search(plain):
+        return None
+    numbers = [int(n) for n in re.findall(r"\b\d+\b", plain)]
+    numbers += [_ORDINALS[w] for w in re.findall(r"\b(" + "|".join(_ORDINALS) + r")\b", plain)]
+    return (numbers[0], numbers[1]) if len(numbers) >= 2 else (None, None)
+
+
+def _start_over(text: str, words: _Words) -> tuple[str, tuple[str, ...]] | None:
+    """(the request after "start over", what to keep) or None when not asked: "start over but keep it
+    square" keeps the size; "let's start from scratch - a garden" asks for a garden."""
+    plain = _plain(text)
+    m = words.start_over.search(plain)
+    if not m:
+        return None
+    keep: list[str] = []
+    rest = []
+    for clause in _clauses(text):
+        low = _plain(clause)
+        low = words.start_over.sub(" ", low)
+        low = re.sub(r"\bwith\s+the\s+same\s+(?:product|photo|image|picture|item)\b", " ", low)
+        kept = re.search(r"\b(?:but\s+|and\s+|just\s+)?(?:keep|keeping|except|apart\s+from)\b(?P<what>.*)$",
+                         low)
+        if kept:
+            said = {phrase_key(w) for w in kept.group("what").split()}
+            keep += [f for f, ws in words.keep.items() if said & ws]
+            low = low[: kept.start()]
+        low = re.sub(r"^(?:let'?s|lets|please|ok|okay|and|then|so|a)\b\s*", "", low.strip())
+        if words.content(low):
+            rest.append(low.strip())
+    rest_text = ", ".join(rest)
+    rest_text = re.sub(r"\b(?:this|that|next)\s+time\b", " ", rest_text)
+    return " ".join(rest_text.split()), tuple(dict.fromkeys(keep))
+
+
+def _save_asked(text: str) -> tuple[str, str] | None:
+    """("save", name) for "save this (as summer look)"; ("name", name) for "call this look sunday
+    rooftop" / "rename it to x"; None for anything else. Greetings around it are already gone."""
+    for clause in _clauses(text):
+        clause = clause.strip(" .!")
+        m = _SAVE.fullmatch(clause)
+        if m:
+            return "save", (m.group("name") or "").strip()
+        m = _NAME.fullmatch(clause)
+        if m and m.group("name").strip():
+            return "name", m.group("name").strip()
+    return None
+
+
+def _is_question(clause: str, words: _Words) -> bool:
+    """A question asks for information: it opens with a question word ("what size is that?") or an
+    auxiliary and a subject ("do u need a pic?"), and not with a request ("can you put it…",
+    "what about a beach?")."""
+    plain = words.hedges.sub(" ", _plain(clause)).split()
+    if not plain:
+        return False
+    opener = words.openers.match(" ".join(plain))
+    if opener:  # "can you put it…" asks for a picture; "can you explain…" for an answer
+        return bool(words.info_verbs.match(" ".join(plain)[opener.end():].strip()))
+    first = plain[0]
+    if first in words.question_words:
+        return len(plain) < 2 or plain[1] not in ("about", "if")
+    return first in words.question_aux and len(plain) > 1 and plain[1] in words.question_subjects
+
+
+def _topic(plain: str, words: _Words) -> str:
+    for topic, phrases in words.conv["topics"].items():
+        if _alternation(phrases).search(plain):
+            return topic
+    return "other"
+
+
+def _is_cutout(text: str, words: _Words) -> bool:
+    """A complaint about the cut-out: a part of the outline with a fault ("jaggy edges"), a piece of
+    the product lost ("you chopped off the saucer") or of the old photo kept ("… is stuck to it")."""
+    for clause in _clauses(text):
+        plain = _plain(clause)
+        if words.cut_lost.search(plain) or words.cut_kept.search(plain):
+            return True
+        if words.cut_parts.search(plain) and words.cut_faults.search(plain):
+            return True
+    return False
+
+
+def _negated(plain: str, start: int, words: _Words) -> bool:
+    before = [w for w in plain[:start].split()[-3:] if w not in ("a", "an", "the", "any", "some")]
+    return any(w in words.negations for w in before[-2:])
+
+
+def _cannot(clause: str, words: _Words) -> str | None:
+    """What in this clause no engine can do: put the product on a person ("on a model", "a woman
+    wearing it"), write text ("the words NOIR EDITION"), move or fix the shadow."""
+    plain = _plain(clause)
+    person = [m for m in words.people.finditer(plain) if not _negated(plain, m.start(), words)]
+    if person and (words.wear.search(plain) or any(
+            re.search(r"\b(?:on|by|onto)\s+(?:a|an|the|my|some)?\s*$", plain[: m.start()]) for m in person)):
+        return "person"
+    if words.wear.search(plain) and re.search(r"\b(?:wear|wearing|worn|wore)\b", plain):
+        return "person"  # "show it being worn"
+    if words.wear.search(plain) and words.body.search(plain):
+        return "person"  # "can a hand hold the bottle"
+    for m in words.body.finditer(plain):
+        # "in a woman's hand", "on a wrist", "around her neck" -- not "hand cream"
+        if re.search(r"(?:\b(?:in|on|onto|around|over|by)\s+(?:a|an|the|my|her|his|their|your|\S+'s?)?\s*"
+                     r"|\S+'s?\s+)$", plain[: m.start()]) and not _negated(plain, m.start(), words):
+            return "person"
+    text = [m for m in words.text_words.finditer(plain) if not _negated(plain, m.start(), words)]
+    if text:
+        return "text"
+    if words.shadow.search(plain) and words.shadow_faults.search(plain):
+        return "shadow"
+    return None
+
+
+def _is_undo(text: str, words: _Words) -> bool:
+    """An undo phrase ("undo", "go back") with nothing around it but the words vocabulary.yaml
+    allows ("go back to the beach" is a reference, not an undo)."""
+    norm = words.hedges.sub(" ", _plain(text))
+    for phrase in words.undo_phrases:
+        found = phrase_pattern(phrase).search(norm)
+        if found:
+            rest = norm[: found.start()] + " " + norm[found.end():]
+            return all(w in words.undo_allowed or w in words.filler for w in re.findall(r"[\w']+", rest))
+    return False
+
+
+# ------------------------------------------------------------------------------- references
+
+_ONE = r"(?:one|ones|version|versions|picture|pictures|image|images|photo|photos|result|shot|pic|look|take)"
+# What may follow "the warm one" / "my sunset look" in a reference ("…again", "…for this one", "…was
+# better"), so that "the handle look all jaggy" is not one.
+_AFTER_ONE = (r"(?=\s*$|\s+(?:again|instead|for|please|pls|was|is|were|from|i|we|you|that|with|but|and|on|in"
+              r"|back|to|looked|one|then|now|though|too|can|could|would|will|let's|lets|ok|okay|thanks)\b)")
+_VERSION_NUMBER = re.compile(r"\b(?:version|v|number|no|#)\s*#?(\d{1,3})\b")
+# "the first one", "that second picture" (not "add a second one": that is one more thing)
+_ORDINAL = re.compile(
+    r"\b(?:the|that|my)\s+(?:very\s+)?(" + "|".join(_ORDINALS) + r")\s+" + _ONE + r"\b"
+    r"|^(" + "|".join(_ORDINALS) + r")\s+" + _ONE + r"\b"
+)
+_COUNT = r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a couple|couple)"
+_STEPS = r"(?:versions?|ones?|steps?|pictures?|images?|changes?|edits?|times)"
+_AGO = re.compile(
+    rf"\b{_COUNT}\s+(?:of\s+)?{_STEPS}\s+(?:ago|back|before)\b"  # "two versions ago"
+    rf"|\b(?:go|step|jump)\s+back\s+{_COUNT}\s+(?:of\s+)?{_STEPS}\b"  # "go back two steps"
+)
+_THE_X_ONE = re.compile(
+    r"\b(?P<mine>the|my|that|those)\s+(?P<x>(?!one\b|same\b|other\b|new\b|last\b|previous\b|next\b)"
+    r"[\w'\-]+(?:\s+[\w'\-]+){0,2}?)\s+" + _ONE + _AFTER_ONE
+)
+_THE_ONE_X = re.compile(
+    r"\bthe\s+(?:one|version|picture|image|photo|shot|look)\s+(?:on|in|at|with|from|by|under|near)\s+"
+    r"(?:the\s+|a\s+|an\s+)?(?P<x>[\w'\-]+(?:\s+[\w'\-]+){0,2})"
+)
+_BACK_TO_X = re.compile(
+    r"\b(?:go\s+|get\s+|come\s+|switch\s+|change\s+)?back\s+to\s+(?:the\s+|my\s+)?"
+    r"(?P<x>[\w'\-]+(?:\s+[\w'\-]+){0,2})"
+)
+_NOT_PLACES = {"that", "it", "this", "previous", "before", "normal", "how", "what", "the", "one", "last",
+               "original", "start", "version", "square", "earlier", "first"}
+
+
+def _reference(text: str, words: _Words, has_picture: bool = False) -> tuple[Reference, str] | None:
+    """(the earlier picture meant, the rest of the request) or None. "nah the first one was better,
+    use that" -> number 1; "show me the one from two versions ago" -> ago 2; "go back to the warm one"
+    -> words "warm"; "the one I did yesterday" -> days (1, 1); "use my sunset look" -> words
+    "sunset", saved."""
+    plain = _plain(text)
+    found = Reference()
+    span: tuple[int, int] | None = None
+    if m := _VERSION_NUMBER.search(plain):
+        found, span = Reference(number=int(m.group(1))), m.span()
+    elif m := _ORDINAL.search(plain):
+        found, span = Reference(number=_ORDINALS[m.group(1) or m.group(2)]), m.span()
+    elif m := _AGO.search(plain):
+        n = m.group(1) or m.group(2)
+        found, span = Reference(ago=int(n) if n.isdigit() else _NUMBERS[n]), m.span()
+    elif (m := words.time_re.search(plain)) or (m := _DAYS_AGO.search(plain)):
+        # "like the one I did yesterday", "same as last time", "from 3 days ago": a time and
+        # something done then.
+        days = _days(m, words)
+        around = plain[max(0, m.start() - 40): m.end() + 20]
+        if re.search(r"\b(?:one|did|made|saved|do|redo|repeat|reuse|look|like|same|as|from|'s|again|use|"
+                     r"version|picture|setup|style|usual)\b", around):
+            lead = re.search(r"(?:\b(?:same\s+as|like|as|my)\s+)?"
+                             r"(?:the\s+one\s+(?:i\s+|we\s+)?(?:did|made|had|saved|used)\s+)?$",
+                             plain[: m.start()])
+            start = lead.start() if lead and lead.group() else m.start()
+            found, span = Reference(days=days, saved=True), (start, m.end())
+    if not found:
+        if not has_picture and (m := words.same.search(plain)):
+            # With a picture on screen "same thing, but closer" is feedback on it.
+            found, span = Reference(same=True), m.span()
+        elif m := _THE_ONE_X.search(plain):
+            found, span = Reference(words=_strip_one(m.group("x"), words)), m.span()
+        elif m := _THE_X_ONE.search(plain):
+            x = m.group("x")
+            if x.split()[0] not in _NOT_PLACES and x not in _ORDINALS:
+                found = Reference(words=_strip_one(x, words), saved=m.group("mine") == "my")
+                span = m.span()
+        if not found and (m := _BACK_TO_X.search(plain)):
+            x = _strip_one(m.group("x"), words)
+            if x and x.split()[0] not in _NOT_PLACES:
+                found, span = Reference(words=x), m.span()
+    if not found or span is None:
+        return None
+    if found.words and not words.content(found.words):
+        return None
+    rest = _rest(plain[: span[0]] + " , " + plain[span[1]:], words)
+    return found, rest
+
+
+_DAYS_AGO = re.compile(r"\b" + _COUNT + r"\s+(days?|weeks?)\s+ago\b")
+
+
+def _days(m: re.Match, words: _Words) -> tuple[int, int]:
+    """The span of whole days back a time phrase means ("yesterday" = (1, 1), "2 weeks ago" =
+    (14, 20))."""
+    if m.re is _DAYS_AGO:
+        n = int(m.group(1)) if m.group(1).isdigit() else _NUMBERS[m.group(1)]
+        return (n, n) if m.group(2).startswith("day") else (7 * n, 7 * n + 6)
+    first, last = words.times[phrase_key(re.sub(r"'s?$", "", m.group()))]
+    return int(first), int(last)
+
+
+def _strip_one(x: str, words: _Words) -> str:
+    """The attribute words of a reference: up to a verb ("beach was nicer" -> "beach"), without
+    "one"/"version"."""
+    kept = []
+    for w in x.split():
+        if w in words.statement_verbs or w.endswith("n't"):
+            break
+        if w not in words.one_words and w not in ("i", "we", "did", "made"):
+            kept.append(w)
+    return " ".join(kept)
+
+
+def _rest(text: str, words: _Words) -> str:
+    """What a message asks besides a reference: its clauses that describe something (a statement
+    such as "I didn't want a bedroom" or "was nicer" is not a request)."""
+    kept = []
+    for clause in re.split(r"\s*,\s*|\s+but\s+|\s+and\s+(?=then\b)", text):
+        tokens = clause.split()
+        if any(t in words.statement_verbs or t.endswith("n't") for t in tokens):
+            continue
+        if words.content(clause):
+            kept.append(clause.strip())
+    return ", ".join(kept)
+
+
+def find_product_colour(work: str, vocab: dict) -> tuple[str, int, int] | None:
+    """(colour, start, end) when the words ask to recolour the product ("make it green", "change
+    the dress to blue", "green instead of red"), not the background ("make the background green")."""
+    colours = sorted(vocab["colours"], key=len, reverse=True)
+    c_alt = "|".join(re.escape(c) for c in colours)
+    scene_words = {" ".join(str(w).lower().split()) for w in vocab["scene_colour_words"]}
+    verbs = "|".join(re.escape(v) for v in vocab["product_colour_verbs"])
+
+    def scene_side(words: str) -> bool:
+        tokens = re.findall(r"[\w']+", words)
+        return any(t in scene_words or t.rstrip("s") in scene_words for t in tokens)
+
+    def after_ok(end: int) -> bool:
+        nxt = re.findall(r"[\w']+", work[end:])[:1]
+        return not nxt or not (nxt[0] in scene_words or nxt[0] in ("colored", "coloured", "toned"))
+
+    patterns = [
+        rf"(?<!\w)(?:{verbs})(?P<obj>(?:\s+[\w'\-]+){{0,4}}?)\s+(?:to\s+|into\s+|in\s+)?(?P<c>{c_alt})(?!\w)",
+        rf"(?<!\w)(?P<c>{c_alt})\s+instead(?:\s+of\s+(?:the\s+)?(?:{c_alt}))?(?!\w)(?P<obj>)",
+        rf"(?<!\w)(?P<obj>it|this|them|one|same\s+[\w'\-]+|the\s+[\w'\-]+|my\s+[\w'\-]+)\s+in\s+(?P<c>{c_alt})(?!\w)",
+        rf"(?<!\w)(?P<c>{c_alt})\s+(?:colou?rway|variant|edition)(?!\w)(?P<obj>)",
+        r"(?<!\w)(?P<c>different\s+colou?r|another\s+colou?r)(?!\w)(?P<obj>)",
+        r"(?<!\w)(?P<c>recolou?r|change\s+the\s+colou?r\s+of)(?P<obj>(?:\s+[\w'\-]+){1,3})\s*$",
+    ]
+    for pattern in patterns:
+        for m in re.finditer(pattern, work):
+            obj = m.group("obj") or ""
+            clause_start = max([work.rfind(ch, 0, m.start()) for ch in ",.;!?"] + [-1]) + 1
+            if scene_side(obj) or not after_ok(m.end()):
+                continue
+            if scene_side(work[clause_start : m.start()]) and "instead" not in m.group():
+                continue
+            colour = m.group("c")
+            if colour.startswith(("different", "another", "recolo", "change")):
+                colour = ANY_COLOUR
+            return colour, m.start(), m.end()
+    return None
