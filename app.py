@@ -87,7 +87,8 @@ class Tab:
 
 class WebStudio:
     """The studio as this web server runs it: the Studio every tab's Session works with, its
-    settings, and this installation's keys and per-user result folders."""
+    settings, this installation's keys and per-user result folders, its guards, and the open
+    pages' tabs."""
 
     def __init__(self, studio, settings: Settings):
         self.studio = studio
@@ -126,7 +127,12 @@ class WebStudio:
             if signed and hmac.compare_digest(signed[2], self._sign(signed[1])):
                 token = signed[1]
             elif _LEGACY_ID.fullmatch(stored):
-                token = self._adopt_legacy(stored)
+                try:
+                    token = self._adopt_legacy(stored)
+                except SceneshopError as exc:
+                    # The looks stay under the old id, and so does the browser, until a move works.
+                    log.warning("could not move a browser's saved looks to its signed id: %s", exc)
+                    return stored, stored
         token = token or secrets.token_hex(16)
         return self._browser_user(token), f"{token}.{self._sign(token)}"
 
@@ -139,15 +145,12 @@ class WebStudio:
     def _adopt_legacy(self, legacy: str) -> str | None:
         """The token for a browser still holding an id from before ids were signed (`web-` + 24 hex),
         while looks are filed under that id: they move to the new name, and the old id stops being
-        a key (it is in clear in old logs and memory metadata)."""
+        a key (it is in clear in old logs and memory metadata). None when nothing is filed there."""
         memory = self.studio.memory
         if memory is None:
             return None
         with self._moving:
-            try:
-                looks = memory.list(legacy)
-            except SceneshopError:
-                return None
+            looks = memory.list(legacy)
             if not looks:
                 return None
             token = self._derive(f"legacy-browser:{legacy}")

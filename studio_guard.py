@@ -21,6 +21,7 @@ from pathlib import Path
 import gradio as gr
 from gradio.utils import get_upload_folder
 from gradio_client.utils import is_file_obj_with_meta, is_http_url_like
+from starlette.formparsers import MultiPartException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -330,7 +331,10 @@ class GuardMiddleware:
         body = await _read_body(receive, FORM_LIMIT)
         if body is None:
             return await JSONResponse({"detail": "Sign-in form too large."}, 413)(scope, receive, send)
-        form = await Request(scope, _replay(body, receive)).form()
+        try:
+            form = await Request(scope, _replay(body, receive)).form()
+        except MultiPartException:
+            form = {}  # Gradio answers a form it cannot read; no name to count it against
         name = str(form.get("username") or "").strip()
         address = scope["client"][0] if scope.get("client") else "unknown"
         wait = self.guard.throttle.begin(name, address)
@@ -358,6 +362,10 @@ class GuardMiddleware:
 
     async def _upload(self, scope, receive, send):
         uploads = self.guard.uploads
+        owner = _login_name(scope)
+        if self.guard.logins and owner is None:
+            # Gradio refuses it (401) before reading a byte; it must not make room first.
+            return await self.app(scope, receive, send)
         length = _content_length(scope)
         if length is None:
             answer = PlainTextResponse("An upload needs a Content-Length header.", 411)
@@ -389,7 +397,7 @@ class GuardMiddleware:
             except ValueError:
                 return
             if isinstance(paths, list):
-                uploads.add([p for p in paths if isinstance(p, str)], _login_name(scope))
+                uploads.add([p for p in paths if isinstance(p, str)], owner)
 
     # ---- /gradio_api/file=…
 
