@@ -24,7 +24,6 @@ from sceneshop.tools.errors import Cancelled
 from sceneshop.tools.preview.renderer import EmbeddedRenderer
 
 CHAT, RECIPE, FILES = "Studio chat", "Recipe JSON", "Current version: PNG + recipe JSON"
-MEMORY_TABLE = "Saved recipes"
 
 
 class WatchedRenderer(EmbeddedRenderer):
@@ -59,7 +58,7 @@ def photo(tmp_path_factory):
 
 
 def upload(url: str, *blobs: bytes, cookies=None) -> httpx.Response:
-    files = [("files", (f"blob-{i}.bin", blob)) for i, blob in enumerate(blobs)]
+    files = [("files", (f"upload-{i}.png", blob)) for i, blob in enumerate(blobs)]
     return httpx.post(f"{url}gradio_api/upload", files=files, cookies=cookies, timeout=60)
 
 
@@ -90,6 +89,11 @@ def queue_call(url: str, index: int, data: list, session: str, cookies=None) -> 
 
 def turn(client, text: str, photo=None) -> dict:
     return outputs(client, "/respond", client.predict(message(text, photo), api_name="/respond"))
+
+
+def chat_of(out: list) -> list:
+    """The chat among an event's raw outputs (the list of messages)."""
+    return next(v for v in out if isinstance(v, list) and v and isinstance(v[0], dict) and "role" in v[0])
 
 
 def texts(chat) -> list[str]:
@@ -148,19 +152,17 @@ def test_the_upload_cache_is_bounded_and_the_oldest_uploads_go_first(tmp_path, p
 
 
 def test_uploads_are_deleted_after_cache_keep_s_even_rejected_ones(tmp_path):
-    running = start_studio(tmp_path / "studio", cache_keep_s=1)
+    running = start_studio(tmp_path / "studio", cache_keep_s=3)
     try:
-        client = Client(running.url, verbose=False)
-        fake = tmp_path / "fake.png"
-        fake.write_bytes(b"not a picture " + os.urandom(1000))
-        got = turn(client, "on a beach", fake)
-        assert "not an image" in texts(got[CHAT])[-1]  # the studio rejected it...
-        stored = upload(running.url, fake.read_bytes()).json()[0]
-        assert os.path.exists(stored)  # ...and Gradio had stored it
+        stored = upload(running.url, b"not a picture " + os.urandom(1000)).json()[0]
+        sent = {"text": "on a beach", "files": [{"path": stored, "meta": {"_type": "gradio.FileData"}}]}
+        respond = fn_index(running.url, api_name="respond")
+        chat = chat_of(queue_call(running.url, respond, [sent, None], str(uuid.uuid4())))
+        assert "not an image" in texts(chat)[-1]  # the studio rejected it; Gradio had stored it
         deadline = time.monotonic() + 60
         while os.path.exists(stored) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not os.path.exists(stored), "the upload was kept past cache_keep_s"
+        assert not os.path.exists(stored), "the upload was kept past cache_keep_s"  # before: for ever
     finally:
         running.close()
 
@@ -253,8 +255,7 @@ def test_a_signed_in_user_gets_only_their_own_files(tmp_path, photo):
         sent = {"path": alices, "meta": {"_type": "gradio.FileData"}}
         data = [{"text": "on a beach", "files": [sent]}, None]
         respond = fn_index(running.url, api_name="respond", cookies=bob.cookies)
-        out = queue_call(running.url, respond, data, session, bob.cookies)
-        chat = next(v for v in out if isinstance(v, list) and v and isinstance(v[0], dict) and "role" in v[0])
+        chat = chat_of(queue_call(running.url, respond, data, session, bob.cookies))
         assert "not one of your uploads" in texts(chat)[-1]
         assert file_urls(chat) == []  # nothing of alice's came back
     finally:
