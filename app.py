@@ -4,10 +4,12 @@ each handler calls the tab's Session and hands the Turn (or data) to sceneshop.s
 turns it into widget values.
 
 Per browser tab a `Tab` (held in gr.State) keeps that tab's Session and what the page shows. The
-user is the Gradio login name when `settings.users` is set, else a random id kept in the browser's
-localStorage (gr.BrowserState), so a reload keeps the user and their memory. Every picture and recipe
-is written under <data_dir>/results/<keyed hash of the user>/ with names the view makes; nothing
-a user types becomes part of a path.
+user is the Gradio login name when `settings.users` is set, else a name derived from a random id
+signed by this server and kept in the browser's localStorage (gr.BrowserState), so a reload keeps
+the user and their memory while the id itself is never stored or logged here. Every picture and
+recipe is written under <data_dir>/results/<keyed hash of the user>/ with names the view makes;
+nothing a user types becomes part of a path. sceneshop.studio_guard throttles sign-ins, bounds the
+upload cache and, with logins, serves each user's files to that user only.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import hmac  # noqa: E402
 import logging  # noqa: E402
 import re  # noqa: E402
 import secrets  # noqa: E402
+import tempfile  # noqa: E402
 import threading  # noqa: E402
+import weakref  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -39,6 +43,7 @@ from sceneshop.agent.jobs import (  # noqa: E402
 from sceneshop.agent.session import Session, Turn  # noqa: E402
 from sceneshop.agent.settings import Settings, get_settings  # noqa: E402
 from sceneshop.agent.store import WorkStore  # noqa: E402
+from sceneshop.studio_guard import Guard, GuardedBlocks, middleware  # noqa: E402
 from sceneshop.tools.errors import InputError, SceneshopError  # noqa: E402
 
 log = logging.getLogger("sceneshop.app")
@@ -99,7 +104,8 @@ class Tab:
 
 class WebStudio:
     """The studio as this web server runs it: the Studio every tab's Session works with, its
-    settings, and this installation's keys and per-user result folders."""
+    settings, this installation's keys and per-user result folders, its guards, and the open
+    pages' tabs."""
 
     def __init__(self, studio, settings: Settings):
         self.studio = studio
@@ -109,6 +115,10 @@ class WebStudio:
         # Gradio sends BrowserState's key to every page (the browser encrypts with it), so it is only
         # derived from the secret, which itself never leaves the server.
         self.browser_key = self._derive("browser-state")
+        self.guard = Guard(settings, self.results, lambda name: self.user_folder(login_user(name)))
+        # Each page's tab by Gradio session, to cancel its job when the page goes away.
+        self.tabs: weakref.WeakValueDictionary[str, Tab] = weakref.WeakValueDictionary()
+        self._moving = threading.Lock()
 
     def _derive(self, purpose: str) -> str:
         return hmac.new(self._secret.encode(), purpose.encode(), hashlib.sha256).hexdigest()[:32]
@@ -213,6 +223,75 @@ class WebStudio:
         message = turn.reply.splitlines()[0][:200] if turn is not None and turn.reply else ""
         self.store.finish_job(t.user, job.id, status, error=error, results=results, message=message)
 
+    # ---- anonymous browsers: a signed id in the browser, a name derived from it here
+
+    def browser(self, stored) -> tuple[str, str]:
+        """(user, id for the browser to keep) for the id a browser sent from its localStorage. The
+        id is a random token with this server's signature, so ids cannot be guessed or made up (one
+        that does not verify gets a new one); the user name is derived from the token with the
+        secret, so the names in memory metadata, result folders and logs do not give the id away."""
+        token = None
+        if isinstance(stored, str):
+            signed = _BROWSER_ID.fullmatch(stored)
+            if signed and hmac.compare_digest(signed[2], self._sign(signed[1])):
+                token = signed[1]
+            elif _LEGACY_ID.fullmatch(stored):
+                try:
+                    token = self._adopt_legacy(stored)
+                except SceneshopError as exc:
+                    # The looks stay under the old id, and so does the browser, until a move works.
+                    log.warning("could not move a browser's saved looks to its signed id: %s", exc)
+                    return stored, stored
+        token = token or secrets.token_hex(16)
+        return self._browser_user(token), f"{token}.{self._sign(token)}"
+
+    def _sign(self, token: str) -> str:
+        return self._derive(f"browser-id:{token}")
+
+    def _browser_user(self, token: str) -> str:
+        return "anon-" + self._derive(f"browser-user:{token}")[:24]
+
+    def _adopt_legacy(self, legacy: str) -> str | None:
+        """The token for a browser still holding an id from before ids were signed (`web-` + 24 hex),
+        while looks are filed under that id: they move to the new name, and the old id stops being
+        a key (it is in clear in old logs and memory metadata). None when nothing is filed there."""
+        memory = self.studio.memory
+        if memory is None:
+            return None
+        with self._moving:
+            looks = memory.list(legacy)
+            if not looks:
+                return None
+            token = self._derive(f"legacy-browser:{legacy}")
+            with tempfile.TemporaryDirectory(dir=self.settings.data_dir) as folder:
+                export = Path(folder) / "looks.json"
+                memory.export(legacy, export)
+                memory.import_(self._browser_user(token), export)
+            for entry in looks:
+                memory.delete(legacy, entry.id)
+        log.info("moved %d saved looks of a browser to its signed id", len(looks))
+        return token
+
+    # ---- pages that go away
+
+    def watch(self, request: gr.Request | None, t: Tab) -> None:
+        session = getattr(request, "session_hash", None)
+        if session:
+            self.tabs[session] = t
+
+    def page_closed(self, session: str | None) -> None:
+        """Gradio's unload: the page's connection is gone, so its running or queued job is cancelled
+        (segmentation and rendering stop at their next step)."""
+        t = self.tabs.pop(session, None) if session else None
+        if t is not None and t.cancel is not None:
+            t.cancel.set()
+            log.info("a page went away mid-job; its job is cancelled")
+
+    def uploaded(self, path: str, request: gr.Request | None) -> bool:
+        """Whether a message's file is an upload this studio took from this user (without logins:
+        from anyone), not some other file in Gradio's cache such as another user's result."""
+        return self.guard.uploads.uploaded_by(path, getattr(request, "username", None))
+
 
 def _secret(data_dir: Path) -> str:
     """A per-installation secret (created once) for the browser id's encryption and the result
@@ -239,20 +318,25 @@ def _secret(data_dir: Path) -> str:
     return value
 
 
-_BROWSER_ID = re.compile(r"web-[0-9a-f]{24}")
+_BROWSER_ID = re.compile(r"([0-9a-f]{32})\.([0-9a-f]{32})")  # token.signature
+_LEGACY_ID = re.compile(r"web-[0-9a-f]{24}")  # unsigned, stored by browsers before signed ids
 
 
-def user_for(request: gr.Request | None, browser_id: str | None = None) -> str:
-    """The login name when Gradio auth is on; else the browser's stored id; else a new one."""
+def user_for(request: gr.Request | None) -> str:
+    """The login name when Gradio auth is on; else a new anonymous name (API clients, which keep
+    no browser id: one user per client session)."""
     name = getattr(request, "username", None) if request is not None else None
     if name:
-        # Memory ids allow 1-64 of [A-Za-z0-9._@+-]; other login names map to a stable hash.
-        if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}", name):
-            return name
-        return "user-" + hashlib.sha256(name.encode()).hexdigest()[:20]
-    if isinstance(browser_id, str) and _BROWSER_ID.fullmatch(browser_id):
-        return browser_id
-    return "web-" + secrets.token_hex(12)
+        return login_user(name)
+    return "anon-" + secrets.token_hex(12)
+
+
+def login_user(name: str) -> str:
+    """A login name as a user id: memory ids allow 1-64 of [A-Za-z0-9._@+-]; other login names map
+    to a stable hash."""
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}", name):
+        return name
+    return "user-" + hashlib.sha256(name.encode()).hexdigest()[:20]
 
 
 # ---------------------------------------------------------------------------------- the app
@@ -274,7 +358,9 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
     cat = studio.catalog
     choices = view.inspector_choices(cat)
 
-    with gr.Blocks(title="Sceneshop studio", fill_width=True, analytics_enabled=False) as demo:
+    with GuardedBlocks(
+        site.guard, title="Sceneshop studio", fill_width=True, analytics_enabled=False
+    ) as demo:
         tab = gr.State(None)
         browser_id = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=site.browser_key)
         with gr.Row(equal_height=True):
@@ -613,13 +699,19 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
 
         def ensure(t: Tab | None, request: gr.Request) -> Tab:
             # API clients never run the page's load event: they get a tab on first call.
-            return t if t is not None else site.open_tab(user_for(request))
+            t = t if t is not None else site.open_tab(user_for(request))
+            site.watch(request, t)
+            return t
 
         # ---- handlers: call the tab's Session, hand what it returns to the view ----------------
 
         def on_load(stored_id, request: gr.Request):
-            t = site.open_tab(user_for(request, stored_id))  # with the user's last session, if any
-            remembered = gr.skip() if settings.users else t.user  # a login needs no browser id
+            if settings.users:
+                t, remembered = site.open_tab(user_for(request)), gr.skip()  # a login needs no browser id
+            else:
+                user, remembered = site.browser(stored_id)
+                t = site.open_tab(user)  # with the user's last session, if any
+            site.watch(request, t)
             return {
                 tab: t,
                 browser_id: remembered,
@@ -638,10 +730,14 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
             """One chat turn: an optional new product photo plus a request or feedback."""
             t = ensure(t, request)
             text, files = view.message_parts(message)
-            turn = site.recorded(t, "turn", text or "new product photo",
-                                 lambda cancel: chat_turn(t, text, files, cancel, progress))
-            run_job(t, turn)
-            site.keep(t)
+            stray = [f for f in files if not site.uploaded(f, request)]
+            if stray:
+                run_job(t, lambda cancel: not_uploaded(t, stray[0]))
+            else:
+                turn = site.recorded(t, "turn", text or "new product photo",
+                                     lambda cancel: chat_turn(t, text, files, cancel, progress))
+                run_job(t, turn)
+                site.keep(t)
             news, t.cutout_news = t.cutout_news, None  # a new photo or a cut-out complaint opens the step
             cutout = shown(view.cutout_panel(t, news, selected=True)) if news is not None else {}
             return {
@@ -1069,6 +1165,11 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
             open_job, [tab, job_choice], [tab, job_pictures_view, *chat_view], api_name="open_job"
         )
 
+        def page_closed(request: gr.Request):
+            site.page_closed(request.session_hash)
+
+        demo.unload(page_closed)
+
     demo.queue(default_concurrency_limit=settings.concurrency)
     demo.sceneshop = site  # for launch_kwargs: the studio, settings and result folders this app serves
     return demo
@@ -1122,6 +1223,17 @@ def chat_turn(t: Tab, text: str, files: list[str], cancel, progress) -> Turn | N
     return turn
 
 
+def not_uploaded(t: Tab, path: str) -> Turn:
+    """A message whose file is not one of this user's uploads (a path to some other file in the
+    server's cache, sent over the API): refused, and named as the merchant would know it."""
+    view.say(t, f"📎 {Path(path).name}")
+    return Turn(
+        "That photo is not one of your uploads here (or it has expired); attach it again.",
+        t.session.recipe,
+        kind="error",
+    )
+
+
 def _progress(progress):
     """The Session's progress callback as Gradio's progress bar."""
 
@@ -1152,7 +1264,7 @@ def auth_list(users: str | None) -> list[tuple[str, str]] | None:
 
 def launch_kwargs(demo: gr.Blocks) -> dict:
     """The demo.launch() arguments the studio needs besides host/port: login, upload limit, where
-    result files may be served from, and the look."""
+    result files may be served from, the guards, and the look."""
     site: WebStudio = demo.sceneshop
     site.results.mkdir(parents=True, exist_ok=True)
     site.store.files_root.mkdir(parents=True, exist_ok=True)
@@ -1161,10 +1273,12 @@ def launch_kwargs(demo: gr.Blocks) -> dict:
         "auth_message": "Sign in to your Sceneshop studio." if site.settings.users else None,
         # Twice the photo limit: a photo somewhat over it reaches load_image, which answers in the chat
         # with the limit and the fix; anything far bigger is refused by Gradio before it is stored.
-        "max_file_size": int(2 * site.settings.max_upload_mb * 2**20),
+        "max_file_size": site.guard.max_file_bytes,
         # The work store's files: restored sessions show their pictures from there, and batch
         # downloads are made there. Its database sits outside this folder and is never served.
         "allowed_paths": [str(site.results), str(site.store.files_root)],
+        # Sign-in throttle, upload cache bound, each user's files to that user (studio_guard.py).
+        "app_kwargs": {"middleware": [middleware(site.guard)]},
         "share": False,
         "css": CSS,
         "footer_links": ["api", "settings"],

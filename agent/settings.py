@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     concurrency: int = 2
     max_upload_mb: float = 25.0
     max_pixels: int = 40_000_000
+    # The studio's upload cache, all users together: beyond this the oldest uploads are deleted first.
+    upload_cache_mb: float = Field(1024.0, gt=0)
+    # Uploads and the copies of results the studio's web server holds for its pages are deleted this
+    # many seconds after they were last handed out (and all of them when the studio stops).
+    cache_keep_s: int = Field(3600, ge=1)
+    # Sign-in throttle: this many wrong passwords per name (4x per address) in `login_window_s` are
+    # answered at once; after that each attempt waits login_backoff_s, doubling, at most the window.
+    login_attempts: int = Field(5, ge=1)
+    login_window_s: float = Field(900.0, gt=0)
+    login_backoff_s: float = Field(15.0, gt=0)
 
     @property
     def upload_limits(self) -> dict:

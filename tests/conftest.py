@@ -14,6 +14,9 @@ from skimage import data
 _TEST_HOME = tempfile.mkdtemp(prefix="sceneshop-test-")
 os.environ["SCENESHOP_DATA_DIR"] = _TEST_HOME
 os.environ["SCENESHOP_CONFIG"] = os.path.join(_TEST_HOME, "no-such-sceneshop.toml")
+# Gradio's upload cache is content-addressed and shared by every process that uses the same folder;
+# the studio deletes its cache files when it stops, so test runs keep theirs apart.
+os.environ["GRADIO_TEMP_DIR"] = os.path.join(_TEST_HOME, "gradio")
 for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SCENESHOP_DIFFUSION_MODEL", "SCENESHOP_USERS"):
     os.environ.pop(_var, None)
 
