@@ -43,6 +43,7 @@ from sceneshop.agent.jobs import (  # noqa: E402
 from sceneshop.agent.session import Session, Turn  # noqa: E402
 from sceneshop.agent.settings import Settings, get_settings  # noqa: E402
 from sceneshop.agent.store import WorkStore  # noqa: E402
+from sceneshop.agent.store.files import user_key  # noqa: E402
 from sceneshop.studio_guard import Guard, GuardedBlocks, middleware  # noqa: E402
 from sceneshop.tools.errors import InputError, SceneshopError  # noqa: E402
 
@@ -115,7 +116,11 @@ class WebStudio:
         # Gradio sends BrowserState's key to every page (the browser encrypts with it), so it is only
         # derived from the secret, which itself never leaves the server.
         self.browser_key = self._derive("browser-state")
-        self.guard = Guard(settings, self.results, lambda name: self.user_folder(login_user(name)))
+        store_files = WorkStore.files_root_of(settings.data_dir)
+        self.guard = Guard(settings, [
+            (self.results, lambda name: self.user_folder(login_user(name))),
+            (store_files, lambda name: store_files / user_key(login_user(name))),
+        ])
         # Each page's tab by Gradio session, to cancel its job when the page goes away.
         self.tabs: weakref.WeakValueDictionary[str, Tab] = weakref.WeakValueDictionary()
         self._moving = threading.Lock()

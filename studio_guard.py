@@ -225,12 +225,12 @@ class FileAccess:
 
 class Guard:
     """One studio's guards and what they need to know about it: `logins` (whether users sign in),
-    its results folder and `folder_of(login name)` (that user's folder in it)."""
+    and its per-user areas, each a root folder with `folder_of(login name)` (that user's folder in
+    it): the results folder, and the work store's files (kept sessions, batch downloads)."""
 
-    def __init__(self, settings, results: Path, folder_of: Callable[[str], Path]):
+    def __init__(self, settings, areas: list[tuple[Path, Callable[[str], Path]]]):
         self.logins = bool(settings.users)
-        self.results = results
-        self.folder_of = folder_of
+        self.areas = areas
         self.throttle = LoginThrottle(
             settings.login_attempts, settings.login_window_s, settings.login_backoff_s
         )
@@ -248,9 +248,9 @@ class Guard:
         """Whether signed-in `user` may fetch `path` through a file route; None: not a file of any
         user's (Gradio's own rules decide)."""
         real = _real(path)
-        results = _real(self.results)
-        if _inside(real, results):
-            return _inside(real, _real(self.folder_of(user)))
+        for root, folder_of in self.areas:
+            if _inside(real, _real(root)):
+                return _inside(real, _real(folder_of(user)))
         if _inside(real, _real(get_upload_folder())):
             return self.files.granted(user, real) or self.uploads.uploaded_by(real, user)
         return None

@@ -248,6 +248,11 @@ def test_a_signed_in_user_gets_only_their_own_files(tmp_path, photo):
         direct = f"{running.url}gradio_api/file={result}"
         assert httpx.get(direct, cookies=alice.cookies, timeout=30).status_code == 200
         assert httpx.get(direct, cookies=bob.cookies, timeout=30).status_code == 404
+        # ... and into her kept session in the work store (also an allowed path): hers only.
+        kept = next(p for p in (running.data_dir / "work" / "files").rglob("*.png"))
+        direct = f"{running.url}gradio_api/file={kept}"
+        assert httpx.get(direct, cookies=alice.cookies, timeout=30).status_code == 200
+        assert httpx.get(direct, cookies=bob.cookies, timeout=30).status_code == 404
 
         # Bob sends alice's cached result as if it were his upload, over the raw queue: refused.
         alices = next(u for u in file_urls(got[FILES]) if u.endswith(".png")).split("/file=", 1)[1]

@@ -80,12 +80,17 @@ class WorkStore:
         self.data_dir = Path(data_dir).expanduser()
         self.folder = self.data_dir / "work"
         self.path = self.folder / "work.sqlite3"
-        self.files_root = self.folder / "files"
+        self.files_root = self.files_root_of(self.data_dir)
         self._lock = threading.RLock()
         self._con: sqlite3.Connection | None = None
         self._pid = os.getpid()
         with self._lock:
             self._open()
+
+    @staticmethod
+    def files_root_of(data_dir: Path | str) -> Path:
+        """Where the store under `data_dir` keeps its files (the studio serves them, per user)."""
+        return Path(data_dir).expanduser() / "work" / "files"
 
     def close(self) -> None:
         with self._lock:
