@@ -156,8 +156,13 @@ class Session:
         """Renders `recipe` with the product and makes it the newest, current version."""
         if recipe.mode == "inpaint":  # the mask is the area to repaint: never a guessed product mask
             mask = self._given_mask
+        elif recipe.mode == "text_to_image":
+            mask = None
         else:
-            mask = self.mask if recipe.mode != "text_to_image" else None
+            if self.image is not None and self.product_mask is None:
+                # The first cut-out of a photo is part of the turn: a cancel stops it too.
+                self.product_mask = self._cut_out(self.cutout_hints, cancel)
+            mask = self.mask
         images = self.studio.render(recipe, self.image, mask, progress=progress, cancel=cancel)
         base = self._version_of(recipe.parent_id)
         # Checked before it is offered: a picture that fails is said and marked, never passed silently.
