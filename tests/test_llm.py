@@ -560,7 +560,8 @@ def test_a_title_too_long_and_too_many_lines_go_back_in_plain_words_then_the_fix
     planner, model = scripted(
         offline,
         call("plan_recipe", BEACH),
-        call("edit_recipe", {"title": "THE LONGEST SUMMER OF HYDRATION EVER WRITTEN", "cover_lines": list("abcde")}),
+        call("edit_recipe", {"title": "THE LONGEST SUMMER OF HYDRATION EVER WRITTEN",
+                             "cover_lines": list("abcde")}),
         call("edit_recipe", {"title": "STAY HYDRATED", "cover_lines": list("abcd")}),
     )
     first = planner.plan("beach", image_size=(600, 400))
@@ -586,7 +587,8 @@ def test_retouch_person_and_clear_text_are_edits_with_notes_that_say_the_pixels_
     assert changed_fields(first, fitted) == {"retouch.straighten", "retouch.harmonize"}
     assert any("resamples it" in n for n in fitted.notes) and any("pixels change" in n for n in fitted.notes)
     worn = planner.plan("on a woman in her 30s, natural make-up, and no text", fitted)
-    assert "the harmonize strength must be between 0 and 1 (got 1.5)" in model.calls[3]["messages"][-1].content
+    back = model.calls[3]["messages"][-1].content
+    assert "the harmonize strength must be between 0 and 1 (got 1.5)" in back
     assert (worn.mode, worn.person) == ("dress_model", "a woman in her 30s, natural make-up")
     assert worn.text.empty and worn.retouch == fitted.retouch
     context = model.calls[3]["messages"][1].content
