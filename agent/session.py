@@ -1003,6 +1003,8 @@ def _edit_request(changes: dict) -> str:
             continue
         if key == "loras":
             value = ", ".join(f"{p.name} {p.weight:g}" for p in value) or "none"
+        elif isinstance(value, list):  # cover lines
+            value = "; ".join(value) or "none"
         said.append(f"{key.replace('_preset', '').replace('_', ' ')} {value}")
     return f"inspector: {', '.join(said) or 'no change, rendered again'}"
 
