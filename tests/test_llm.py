@@ -599,4 +599,8 @@ def test_a_person_without_a_product_photo_goes_back_to_the_model(offline):
     turn = ToolTurn(CATALOG, "a woman wearing it", by="test")
     obs = run_call(turn, {"name": "plan_recipe", "args": {**BEACH, "person": "a woman"}, "id": "1"},
                    tools_for(turn))
-    assert not obs.ok and "needs a product photo" in obs.text
+    assert not obs.ok and "a model needs a photo of the garment" in obs.text
+    asked = {**BEACH, "mode": "dress_model", "person": "a woman"}
+    obs = run_call(turn, {"name": "plan_recipe", "args": asked, "id": "2"}, tools_for(turn))
+    assert not obs.ok and "mode 'dress_model' needs a product photo" in obs.text
+

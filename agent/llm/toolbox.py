@@ -195,7 +195,7 @@ def plan_recipe(
                      badge=badge, price=price, title_place=title_place, straighten=straighten,
                      harmonize=harmonize, person=person, mode=mode)
     if any(v is not None for v in look_args.values()):
-        recipe = apply_look_fields(recipe, **look_args)
+        recipe = apply_look_fields(recipe, **look_args, has_photo=_has_photo(turn))
     recipe = _finish(turn, recipe, f"planned by {turn.by}")
     return f"recipe ready: {summarize(recipe)}"
 
