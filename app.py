@@ -499,6 +499,39 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                         with gr.Row():
                             market = gr.Dropdown(choices["markets"], value=NONE, label="Marketplace", scale=2)
                             size_md = gr.Textbox("", label="Size", interactive=False, scale=1)
+                        with gr.Accordion("Text on the picture", open=False, elem_id="text-layer"):
+                            with gr.Row():
+                                text_layout = gr.Dropdown(
+                                    view.TEXT_LAYOUTS, value="none", label="Layout", scale=1,
+                                    elem_id="text-layout",
+                                )
+                                text_place = gr.Dropdown(
+                                    ["top", "middle", "bottom"], value="top", label="Title place", scale=1,
+                                    elem_id="text-place",
+                                )
+                            text_title = gr.Textbox(
+                                "", label="Title (masthead / headline)", elem_id="text-title"
+                            )
+                            text_subtitle = gr.Textbox("", label="Subtitle", elem_id="text-subtitle")
+                            text_lines = gr.Textbox(
+                                "", label="Cover lines (one per line, up to 4)", lines=3, max_lines=6,
+                                elem_id="text-lines",
+                            )
+                            with gr.Row():
+                                text_badge = gr.Textbox("", label="Badge (e.g. -20%)", elem_id="text-badge")
+                                text_price = gr.Textbox("", label="Price (e.g. €24.90)", elem_id="text-price")
+                        with gr.Accordion("Product retouch (changes the product's pixels)", open=False):
+                            straighten = gr.Checkbox(
+                                value=False, label="Straighten a tilted product", elem_id="straighten"
+                            )
+                            with gr.Row():
+                                harmonize_on = gr.Checkbox(
+                                    value=False, label="Match the scene's light", scale=1, elem_id="harmonize"
+                                )
+                                harmonize_strength = gr.Slider(
+                                    0.1, 1.0, value=view.HARMONIZE_DEFAULT, step=0.05, label="Strength",
+                                    scale=2, elem_id="harmonize-strength",
+                                )
                         rerender_btn = gr.Button("Re-render", variant="primary", elem_id="rerender")
                         prompt = gr.Textbox(
                             "", label="Prompt sent to the engine", lines=3, max_lines=8, interactive=False
@@ -643,6 +676,20 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                         job_choice = gr.Textbox("", visible=False, label="Job id")
                         jobs_timer = gr.Timer(2.0, active=False)
 
+        # The looks sections (recipe.text, recipe.retouch), named as studio_view names their values.
+        looks_widgets = {
+            "text_layout": text_layout,
+            "text_title": text_title,
+            "text_subtitle": text_subtitle,
+            "text_lines": text_lines,
+            "text_badge": text_badge,
+            "text_price": text_price,
+            "text_place": text_place,
+            "straighten": straighten,
+            "harmonize_on": harmonize_on,
+            "harmonize_strength": harmonize_strength,
+        }
+        looks_fields = list(looks_widgets.values())
         fields = [
             scene,
             lighting,
@@ -653,6 +700,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
             seed,
             seed_lock,
             market,
+            *looks_fields,
         ]
         chat_view = [chatbot, versions, downloads, version_md, size_md, prompt, recipe_json, *fields]
         memory_view = [memory_gallery, memory_table, memory_md, memory_choice]
@@ -685,6 +733,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
         }
         for i, (name_box, weight_slider) in enumerate(zip(lora_names, lora_weights, strict=True), 1):
             widgets[f"lora_{i}"], widgets[f"lora_{i}_weight"] = name_box, weight_slider
+        widgets.update(looks_widgets)
         sessions_view = [sessions_gallery, sessions_table, sessions_md, session_choice]
         jobs_view = [jobs_gallery, jobs_table, job_md, job_choice, jobs_timer]
         widgets.update({
@@ -768,11 +817,22 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
             seed_value: float,
             seed_locked: bool,
             marketplace: str,
+            text_layout_value: str,
+            title: str,
+            subtitle: str,
+            lines: str,
+            badge: str,
+            price: str,
+            title_place: str,
+            straighten_value: bool,
+            harmonize_value: bool,
+            harmonize_strength_value: float,
             request: gr.Request,
             progress=PROGRESS,
         ):
             """Renders the inspector's values as a child of the current version (only changed fields
-            are edited; an unlocked seed draws a new one)."""
+            are edited; an unlocked seed draws a new one). When the values cannot be used (a title
+            too long), the chat says why and the inspector keeps what was typed."""
             t = ensure(t, request)
             values = {
                 "scene": scene_preset,
@@ -784,7 +844,18 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                 "seed": seed_value,
                 "seed_lock": seed_locked,
                 "market": marketplace,
+                "text_layout": text_layout_value,
+                "text_title": title,
+                "text_subtitle": subtitle,
+                "text_lines": lines,
+                "text_badge": badge,
+                "text_price": price,
+                "text_place": title_place,
+                "straighten": straighten_value,
+                "harmonize_on": harmonize_value,
+                "harmonize_strength": harmonize_strength_value,
             }
+            before = t.session.recipe
 
             def job(cancel):
                 view.say(t, "🎛️ Re-render with the inspector's settings")
@@ -793,7 +864,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
 
             run_job(t, site.recorded(t, "rerender", "inspector re-render", job))
             site.keep(t)
-            return {tab: t, **shown(view.chat(t))}
+            return {tab: t, **shown(view.chat(t, keep_inspector=t.session.recipe is before))}
 
         def apply_memory(t, choice, request: gr.Request, progress=PROGRESS):
             """Renders the chosen saved recipe, unchanged, on the current product."""

@@ -33,6 +33,13 @@ if TYPE_CHECKING:
 
 LORA_ROWS = 3  # fixed rows in the inspector (rerender's signature); further LoRAs of a recipe are kept
 NONE = "none"
+TEXT_LAYOUTS = [("none (badge and price only)", "none"), ("magazine cover", "cover"), ("banner", "banner")]
+HARMONIZE_DEFAULT = 0.5  # the strength the slider offers when matching the light is switched on
+# The inspector's fields that are the merchant's own typing: kept as typed when an edit is refused.
+INSPECTOR = ("scene", "lighting", "kelvin", "time_of_day", "framing", "seed", "market", "text_layout",
+             "text_title", "text_subtitle", "text_lines", "text_badge", "text_price", "text_place",
+             "straighten", "harmonize_on", "harmonize_strength",
+             *(f"lora_{i}{w}" for i in range(1, LORA_ROWS + 1) for w in ("", "_weight")))
 
 
 # ------------------------------------------------------------------------------------ the chat
@@ -133,9 +140,10 @@ def version_at(t: Tab, index: int) -> int | None:
 # ------------------------------------------------------------------- the chat's side: the recipe
 
 
-def chat(t: Tab) -> dict:
+def chat(t: Tab, keep_inspector: bool = False) -> dict:
     """Everything that follows the session's current version: the chat, the versions, the downloads
-    and the inspector."""
+    and the inspector. `keep_inspector`: the inspector's fields are left as the merchant typed them
+    (an edit that was refused made no version, and their words should not be lost)."""
     s = t.session
     out = {
         "chat": t.history,
@@ -171,12 +179,33 @@ def chat(t: Tab) -> dict:
             "framing": recipe.camera.framing,
             "seed": recipe.seed,
             "market": recipe.output.preset or NONE,
+            **looks_values(recipe),
         }
     )
     for i in range(LORA_ROWS):
         out[f"lora_{i + 1}"] = names[i]
         out[f"lora_{i + 1}_weight"] = weights[i]
+    if keep_inspector:
+        for name in INSPECTOR:
+            out.pop(name, None)
     return out
+
+
+def looks_values(recipe: Recipe) -> dict:
+    """The inspector's text and retouch fields for a recipe."""
+    text, retouch = recipe.text, recipe.retouch
+    return {
+        "text_layout": text.layout,
+        "text_title": text.title,
+        "text_subtitle": text.subtitle,
+        "text_lines": "\n".join(text.lines),
+        "text_badge": text.badge,
+        "text_price": text.price,
+        "text_place": text.place,
+        "straighten": retouch.straighten,
+        "harmonize_on": retouch.harmonize > 0,
+        "harmonize_strength": retouch.harmonize or HARMONIZE_DEFAULT,
+    }
 
 
 def inspector_edits(
@@ -190,10 +219,21 @@ def inspector_edits(
     seed: float | None,
     seed_lock: bool,
     market: str | None,
+    text_layout: str | None = None,
+    text_title: str | None = None,
+    text_subtitle: str | None = None,
+    text_lines: str | None = None,
+    text_badge: str | None = None,
+    text_price: str | None = None,
+    text_place: str | None = None,
+    straighten: bool | None = None,
+    harmonize_on: bool | None = None,
+    harmonize_strength: float | None = None,
 ) -> dict:
     """The inspector's widget values as `Session.edit` arguments. An empty dropdown clears the time
     of day and the marketplace; an unlocked seed draws a new one; LoRAs of the recipe beyond the
-    inspector's rows are not shown, so they are kept."""
+    inspector's rows are not shown, so they are kept. The cover lines box has one line per cover
+    line; matching the light off is strength 0. (Session.edit passes on only what changed.)"""
     picked = [(n, round(float(w if w is not None else 0.0), 3)) for n, w in loras if n and n != NONE]
     if recipe is not None:
         taken = {n for n, _ in picked}
@@ -208,6 +248,19 @@ def inspector_edits(
         "marketplace": market or NONE,
         "seed": seed,
         "new_seed": not seed_lock,
+        "text": {
+            "layout": text_layout or NONE,
+            "title": text_title or "",
+            "subtitle": text_subtitle or "",
+            "lines": (text_lines or "").splitlines(),
+            "badge": text_badge or "",
+            "price": text_price or "",
+            "place": text_place or "top",
+        },
+        "retouch": {
+            "straighten": bool(straighten),
+            "harmonize": float(harmonize_strength or HARMONIZE_DEFAULT) if harmonize_on else 0.0,
+        },
     }
 
 

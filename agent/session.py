@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from sceneshop.agent.commands import Message, read_message, request_message
-from sceneshop.agent.llm.toolbox import LoraPick, edit_fields
+from sceneshop.agent.llm.toolbox import LoraPick, edit_fields, look_changes
 from sceneshop.agent.memory.entry import MemoryEntry
 from sceneshop.agent.planning import Conversation
 from sceneshop.agent.recipe import MAX_SEED, Recipe, Subject
@@ -347,6 +347,8 @@ class Session:
         marketplace: str | None = None,
         seed: float | None = None,
         new_seed: bool = False,
+        text: dict | None = None,
+        retouch: dict | None = None,
         progress=None,
         cancel=None,
     ) -> Turn:
@@ -354,7 +356,8 @@ class Session:
         version. None keeps a field, and so does a value equal to the current one (only real changes
         are edited, named in the version's request). `time_of_day` and `marketplace` take "none" to
         clear; `loras` is the complete new list of (name, weight); `seed` is an exact seed, and
-        `new_seed` draws a different one instead."""
+        `new_seed` draws a different one instead. `text` and `retouch` are the looks sections'
+        values (sceneshop.agent.llm.toolbox.look_changes says which keys)."""
         if self.recipe is None:
             return Turn("Make a picture first; then edit its recipe here.", kind="info")
         fields = {
@@ -367,6 +370,8 @@ class Session:
             "marketplace": marketplace,
             "seed": seed,
             "new_seed": new_seed,
+            "text": text,
+            "retouch": retouch,
         }
         return self._guarded(
             lambda: self.add_version(self._edited(**fields), progress=progress, cancel=cancel)
@@ -453,7 +458,8 @@ class Session:
         memory = self.studio.memory
         return memory.save(self.user, self.recipe, rating, name or None, thumbnail=self._thumbnail())
 
-    def _edited(self, *, scene, lighting, kelvin, time_of_day, framing, loras, marketplace, seed, new_seed):
+    def _edited(self, *, scene, lighting, kelvin, time_of_day, framing, loras, marketplace, seed, new_seed,
+                text=None, retouch=None):
         """`edit`'s recipe: only the values that differ from the current recipe are passed on, so
         the version's request names just what the merchant changed."""
         parent = self.recipe
@@ -487,6 +493,7 @@ class Session:
             if not 0 <= seed <= MAX_SEED:
                 raise RecipeError(f"seed {seed} is outside 0–{MAX_SEED}; type another, or unlock it")
             changes["seed"] = seed
+        changes.update(look_changes(parent, text, retouch))
         has_photo = self.image is not None or parent.mode != "text_to_image"
         recipe = edit_fields(
             parent, self.studio.catalog, _edit_request(changes), by=_INSPECTOR, has_photo=has_photo, **changes
@@ -996,6 +1003,8 @@ def _edit_request(changes: dict) -> str:
             continue
         if key == "loras":
             value = ", ".join(f"{p.name} {p.weight:g}" for p in value) or "none"
+        elif isinstance(value, list):  # cover lines
+            value = "; ".join(value) or "none"
         said.append(f"{key.replace('_preset', '').replace('_', ' ')} {value}")
     return f"inspector: {', '.join(said) or 'no change, rendered again'}"
 

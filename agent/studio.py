@@ -283,13 +283,15 @@ class Studio:
         return segment_image(image, box=box, cancel=cancel)
 
     def render(self, recipe: Recipe, image=None, mask=None, *, progress=None, cancel=None):
-        """The pictures of `recipe`: the recipe is checked against the catalog here; the photo and
-        mask by the engine's own first step (sceneshop.tools.inputs.check_inputs), which also finds
-        the product when no mask is given."""
+        """The pictures of `recipe`: the recipe is checked against the catalog, the photo and mask
+        by sceneshop.tools.inputs.check_inputs (which also finds the product when no mask is given)."""
         check_against_catalog(recipe, self.catalog)
-        # The looks around the engine need the product's mask before it (straighten) and after it
-        # (text, harmonize), so the inputs are completed here; the engine's own check_inputs then
-        # finds nothing missing.
+        # The one check of the inputs for a studio render is here, not in the engine: the looks
+        # around the engine need the completed mask before it (straighten) and after it (text,
+        # harmonize), and a Ray engine should get it as bytes rather than segment again. The
+        # engines keep their own check_inputs for callers that reach them directly; the mask this
+        # call returns carries check_inputs' mark, so theirs passes it through without checking it
+        # again.
         from sceneshop.tools.finish import prepare_product  # the image stack: on first use, not for a plan
         from sceneshop.tools.inputs import check_inputs
 

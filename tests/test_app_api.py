@@ -157,6 +157,48 @@ def test_the_inspector_renders_its_edits_as_a_child_version(studio, photo):
     }
 
 
+def test_the_inspector_edits_the_text_layer_and_retouch_and_keeps_refused_words(studio, photo):
+    client = Client(studio.url, verbose=False)
+    base = turn(client, "put it on a beach at sunset", photo)["recipe"]
+    kept = {"scene": "beach", "lighting": base["lighting"]["preset"], "kelvin": base["lighting"]["kelvin"],
+            "time_of_day": "sunset", "framing": base["camera"]["framing"],
+            "lora_1": "none", "lora_1_weight": 0, "lora_2": "none", "lora_2_weight": 0,
+            "lora_3": "none", "lora_3_weight": 0,
+            "seed": base["seed"], "seed_lock": True, "market": "none"}
+    cover = {"text_layout": "cover", "title": "STAY HYDRATED", "subtitle": "summer essentials",
+             "lines": "10 bottles we love\n\nSPF guide", "badge": "-20%", "price": "", "title_place": "top",
+             "straighten": False, "harmonize": True, "harmonize_strength": 0.4}
+    got = outputs(client, "/rerender", client.predict(*kept.values(), *cover.values(), api_name="/rerender"))
+    recipe = json.loads(got[RECIPE])
+    assert recipe["parent_id"] == base["id"]
+    assert recipe["text"] == {"layout": "cover", "title": "STAY HYDRATED", "subtitle": "summer essentials",
+                              "lines": ["10 bottles we love", "SPF guide"], "badge": "-20%", "price": "",
+                              "place": "top"}
+    assert recipe["retouch"] == {"straighten": False, "harmonize": 0.4}
+    assert "STAY HYDRATED" not in recipe["prompt"]  # drawn over the picture, never asked of the engine
+    assert got["Title (masthead / headline)"] == "STAY HYDRATED" and got["Strength"] == 0.4
+    assert got["Cover lines (one per line, up to 4)"] == "10 bottles we love\nSPF guide"
+
+    # Too long and too many: refused in plain words, no new version, and what was typed stays.
+    bad = {**cover, "title": "THE LONGEST SUMMER OF HYDRATION EVER WRITTEN", "lines": "a\nb\nc\nd\ne"}
+    refused = outputs(client, "/rerender",
+                      client.predict(*kept.values(), *bad.values(), api_name="/rerender"))
+    assert json.loads(refused[RECIPE])["id"] == recipe["id"]
+    said = texts(refused[CHAT])[-1]
+    assert "the title is 44 characters; it fits at most 40 — shorten it" in said
+    assert "there are 5 cover lines; a cover has at most 4 — remove some" in said
+    assert refused["Title (masthead / headline)"] != "STAY HYDRATED"  # not reset to the recipe's
+
+    # Layout none keeps the badge and the price; matching the light off is strength 0.
+    plain = {**cover, "text_layout": "none", "title": "", "subtitle": "", "lines": "", "price": "€24.90",
+             "harmonize": False}
+    done = json.loads(outputs(client, "/rerender",
+                              client.predict(*kept.values(), *plain.values(), api_name="/rerender"))[RECIPE])
+    assert done["text"] == {**recipe["text"], "layout": "none", "title": "", "subtitle": "", "lines": [],
+                            "price": "€24.90"}
+    assert done["retouch"]["harmonize"] == 0.0
+
+
 def test_likes_fill_this_users_memory_only_and_apply_reuses_the_recipe(studio, photo, tmp_path):
     alice, bob = Client(studio.url, verbose=False), Client(studio.url, verbose=False)
     liked = turn(alice, "put it on a beach at sunset", photo)["recipe"]

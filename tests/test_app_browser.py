@@ -354,3 +354,34 @@ def test_the_conversation_survives_a_reload_and_a_restart_and_a_batch_runs_meanw
     finally:
         context.close()
         running.close()
+
+
+def test_the_inspector_types_a_cover_and_keeps_a_refused_title(browser, studio_url, photo):
+    context = browser.new_context(viewport={"width": 1400, "height": 1300})
+    page = open_studio(context, studio_url)
+    send(page, "put it on marble", photo)
+    wait_for_reply(page, "Version 1:")
+    page.get_by_role("tab", name="Recipe").click()  # the upload opened the cut-out step
+    page.locator("#text-layer").get_by_text("Text on the picture").click()
+    page.locator("#text-layout input").click()
+    page.get_by_role("option", name="magazine cover").click()
+    page.locator("#text-title textarea").fill("STAY HYDRATED")
+    page.locator("#text-lines textarea").fill("the espresso edit\nslow mornings")
+    page.locator("#text-badge textarea").fill("-20%")
+    page.locator("#rerender").click()
+    wait_for_reply(page, "Version 2:")
+    src = page.locator("#chat img[src*='v002-']").first.evaluate("img => img.src")
+    recipe = Recipe.from_json(Image.open(io.BytesIO(page.request.get(src).body())).info["sceneshop:recipe"])
+    assert (recipe.text.layout, recipe.text.title, recipe.text.lines, recipe.text.badge) == (
+        "cover", "STAY HYDRATED", ["the espresso edit", "slow mornings"], "-20%")
+    shot(page, "11-inspector-cover")
+
+    # A title too long: said plainly in the chat, no version 3, and the typed words are still there.
+    too_long = "THE LONGEST SUMMER OF HYDRATION EVER WRITTEN"
+    page.locator("#text-title textarea").fill(too_long)
+    page.locator("#rerender").click()
+    wait_for_reply(page, "it fits at most 40")
+    assert page.locator("#text-title textarea").input_value() == too_long
+    assert page.locator("#chat").get_by_text("Version 3:").count() == 0
+    shot(page, "12-inspector-title-too-long")
+    context.close()

@@ -14,12 +14,14 @@ from safetensors.torch import load_file, save_file
 from sceneshop.agent.planner.prompt import compose_prompt
 from sceneshop.agent.recipe import Camera, LoraChoice, Output, Recipe
 from sceneshop.tools.catalog import load_catalog
-from sceneshop.tools.composite import framing_fill, place_product, product_core
+from sceneshop.tools.composite import place_product, product_core
 from sceneshop.tools.diffusion.engine import DiffusionEngine, generation_size
 from sceneshop.tools.diffusion.loras import resolve_lora
 from sceneshop.tools.diffusion.tiny import build_sd15, build_sdxl, save_lora
 from sceneshop.tools.diffusion.weights import check, pick_device, pick_dtype
 from sceneshop.tools.errors import Cancelled, CatalogError, EngineError, InputError
+from sceneshop.tools.preview.renderer import EmbeddedRenderer
+from sceneshop.tools.preview.staging import surface_line
 from sceneshop.tools.segment import segment
 
 W, H = 64, 48  # non-square, so a width/height mix-up shows
@@ -88,6 +90,14 @@ def planned(**changes) -> Recipe:
     return r
 
 
+PREVIEW = EmbeddedRenderer(reason="the placement the preview renderer gives")
+
+
+def staged(r: Recipe, image: Image.Image, mask: Image.Image):
+    """The product layer as the preview renderer stages it: the diffusion engine must agree."""
+    return PREVIEW.placement(r, image, mask)
+
+
 def pixels(image: Image.Image) -> np.ndarray:
     return np.asarray(image, dtype=np.int16)
 
@@ -116,27 +126,50 @@ def test_every_mode_returns_the_requested_size_and_reports_each_step(engines, ph
 @pytest.mark.parametrize("family", ["sd15", "sdxl"])
 def test_replace_background_keeps_product_pixels_exactly(engines, photo, family):
     image, mask = photo
-    # Medium framing on a canvas of the photo's size keeps the photo's framing: the product pixels
-    # of the output are the input's own.
-    out = engines[family].render(recipe(mode="replace_background"), image, mask)[0]
-    core = product_core(mask)
+    # Medium framing on a canvas of the photo's size keeps the photo's scale; the product is moved
+    # down onto the surface line by whole pixels, so its pixels are still the input's own.
+    r = recipe(mode="replace_background")
+    out = engines[family].render(r, image, mask)[0]
+    placed = staged(r, image, mask)
+    assert placed.scale == 1
+    core = product_core(placed.mask)
     assert core.sum() > 100
-    assert np.array_equal(pixels(out)[core], pixels(image)[core])
-    assert np.abs(pixels(out)[np.asarray(mask) == 0] - 128).mean() > 5  # the background was painted
+    assert np.array_equal(pixels(out)[core], pixels(placed.product)[core])
+    dy = placed.box[1] - 8
+    assert np.array_equal(pixels(placed.product)[8 + dy:45 + dy, 24:41], pixels(image)[8:45, 24:41])
+    assert np.abs(pixels(out)[np.asarray(placed.mask) == 0] - 128).mean() > 5  # the background was painted
     # A close framing re-places the product (scaled up): exact to the placed layer.
     close = recipe(mode="replace_background", camera=Camera(framing="close"))
     out = engines[family].render(close, image, mask)[0]
-    placed = place_product(image, mask, W, H, framing_fill(close, None, image.size, (W, H)))
+    placed = staged(close, image, mask)
     assert placed.scale > 1
     core = product_core(placed.mask)
     assert np.array_equal(pixels(out)[core], pixels(placed.product)[core])
+
+
+@pytest.mark.parametrize("scene", ["studio_white", "marble", "beach", "cafe", "podium", "custom"])
+def test_the_product_stands_on_the_scene_surface_line_as_in_the_preview(engines, photo, scene):
+    image, mask = photo
+    r = recipe(mode="replace_background", scene=recipe().scene.model_copy(update={"preset": scene}))
+    out = engines["sd15"].render(r, image, mask)[0]
+    placed_mask = engines["sd15"].product_mask(r, image, mask)
+    line = surface_line(load_catalog().scene(scene if scene != "custom" else "studio_grey"), H)
+    opaque = np.flatnonzero((np.asarray(placed_mask) >= 128).any(axis=1))
+    assert opaque[-1] == line  # the lowest opaque row lies on the line
+    # The same placement as the preview renderer's, and its pixels bit-exact in the output.
+    preview = staged(r, image, mask)
+    assert np.array_equal(np.asarray(placed_mask), np.asarray(preview.mask))
+    core = product_core(preview.mask)
+    assert core.sum() > 100 and np.array_equal(pixels(out)[core], pixels(preview.product)[core])
+    preview_out = PREVIEW.render(r, image, mask)[0]
+    assert np.array_equal(pixels(preview_out)[core], pixels(out)[core])
 
 
 def test_real_photo_keeps_the_cup_exactly(engines, coffee, coffee_mask):
     r = recipe(mode="replace_background", width=96, height=64)
     out = engines["sd15"].render(r, coffee, coffee_mask)[0]
     assert out.size == (96, 64)
-    placed = place_product(coffee, coffee_mask, 96, 64, framing_fill(r, None, coffee.size, (96, 64)))
+    placed = staged(r, coffee, coffee_mask)
     core = product_core(placed.mask)
     assert core.sum() > 500
     assert np.array_equal(pixels(out)[core], pixels(placed.product)[core])
@@ -166,7 +199,8 @@ def test_marketplace_preset_outpaints_at_native_size_and_keeps_product(engines, 
     out = engines["sd15"].render(recipe(mode="replace_background", output=Output(preset="instagram_post")),
                                  image, mask)
     assert [o.size for o in out] == [(1080, 1350)]
-    placed = place_product(image, mask, 1080, 1350, market.fill)
+    placed = staged(recipe(mode="replace_background", output=Output(preset="instagram_post")), image, mask)
+    assert placed.scale == pytest.approx(place_product(image, mask, 1080, 1350, market.fill).scale)
     core = product_core(placed.mask)
     assert np.array_equal(pixels(out[0])[core], pixels(placed.product)[core])
     # The tiny model's native size is 64 px: 1080x1350 is denoised at 56x72 and upscaled.
@@ -353,8 +387,11 @@ def test_without_a_mask_the_product_is_segmented_and_kept(engines, photo, mode):
     out = engines["sd15"].render(recipe(mode=mode, strength=0.9), image, None)[0]
     assert np.array_equal(pixels(out), pixels(engines["sd15"].render(recipe(mode=mode, strength=0.9),
                                                                      image, found)[0]))
-    core = product_core(found)
-    assert core.sum() > 100 and np.array_equal(pixels(out)[core], pixels(image)[core])
+    # replace_background stands the product on the surface line (whole-pixel shift); restyle keeps it.
+    kept = staged(recipe(mode=mode), image, found) if mode == "replace_background" else None
+    core = product_core(kept.mask if kept else found)
+    assert core.sum() > 100
+    assert np.array_equal(pixels(out)[core], pixels(kept.product if kept else image)[core])
 
 
 def test_cancel_stops_within_one_step(engines):
@@ -405,9 +442,11 @@ def test_dedicated_inpaint_model_paints_the_background_with_loras(folders, photo
     with pytest.raises(EngineError, match="does not fit"):
         engine.render(recipe(loras=loras(("product_photo_sd15", 0.5))), image, mask)
     assert engine.render(recipe(mode="replace_background"), image, mask)[0].size == (W, H)
-    out = engine.render(recipe(mode="replace_background", loras=loras(("neon_glow", 0.6))), image, mask)[0]
-    core = product_core(mask)
-    assert np.array_equal(pixels(out)[core], pixels(image)[core])
+    r = recipe(mode="replace_background", loras=loras(("neon_glow", 0.6)))
+    out = engine.render(r, image, mask)[0]
+    placed = staged(r, image, mask)
+    core = product_core(placed.mask)
+    assert np.array_equal(pixels(out)[core], pixels(placed.product)[core])
     assert "neon_glow" in engine.inpainter.loras.loaded and engine.inpainter is not engine.base
     assert engine.inpainter.pipes["inpaint"].unet.config.in_channels == 9
 

@@ -525,3 +525,82 @@ def test_http_session_lookup_answer_in_words(server, offline, coffee, coffee_mas
     assert server.requests[0]["tool_choice"] == "required" and server.requests[1]["tool_choice"] == "auto"
     names = {t["function"]["name"] for t in server.requests[0]["tools"]}
     assert names == {"plan_recipe", "list_scenes", "list_loras"}  # nothing to edit yet, no memory
+
+
+# ------------------------------------------------------- looks: text, retouch, person (issue 13)
+
+
+def test_the_tool_schemas_offer_the_looks_with_their_limits():
+    for name in ("plan_recipe", "edit_recipe"):
+        props = convert_to_openai_tool(REGISTRY[name])["function"]["parameters"]["properties"]
+        for arg in ("text_layout", "title", "subtitle", "cover_lines", "badge", "price", "title_place",
+                    "straighten", "harmonize", "person"):
+            assert props[arg]["description"], (name, arg)
+        assert "at most 40 characters" in props["title"]["description"]
+    edit = convert_to_openai_tool(REGISTRY["edit_recipe"])["function"]["parameters"]["properties"]
+    assert "dress_model" in str(edit["mode"]) and edit["clear_text"]["description"]
+
+
+def test_a_cover_with_title_and_lines_is_planned_into_the_text_layer_not_the_prompt(offline):
+    cover = {**BEACH, "text_layout": "cover", "title": "STAY HYDRATED", "subtitle": "summer essentials",
+             "cover_lines": ["10 bottles we love", "SPF guide"], "badge": "-20%"}
+    planner, _ = scripted(offline, call("plan_recipe", cover))
+    recipe = planner.plan("magazine cover with the title STAY HYDRATED", image_size=(600, 400))
+    text = recipe.text
+    assert (text.layout, text.title, text.subtitle, text.lines, text.badge) == (
+        "cover", "STAY HYDRATED", "summer essentials", ["10 bottles we love", "SPF guide"], "-20%")
+    assert "STAY HYDRATED" not in recipe.prompt and "HYDRATED" not in recipe.negative_prompt
+    assert (recipe.width, recipe.height) == (480, 600)  # a cover is upright, and the notes say so
+    assert any("a cover is upright" in n for n in recipe.notes)
+    assert any(n.startswith("text: cover title 'STAY HYDRATED'") for n in recipe.notes)
+    assert not any(PLANNED_OFFLINE in n for n in recipe.notes)
+
+
+def test_a_title_too_long_and_too_many_lines_go_back_in_plain_words_then_the_fix_is_used(offline):
+    planner, model = scripted(
+        offline,
+        call("plan_recipe", BEACH),
+        call("edit_recipe", {"title": "THE LONGEST SUMMER OF HYDRATION EVER WRITTEN",
+                             "cover_lines": list("abcde")}),
+        call("edit_recipe", {"title": "STAY HYDRATED", "cover_lines": list("abcd")}),
+    )
+    first = planner.plan("beach", image_size=(600, 400))
+    second = planner.plan("title it THE LONGEST SUMMER …", first)
+    complaint = model.calls[2]["messages"][-1].content
+    assert "the title is 44 characters; it fits at most 40 — shorten it" in complaint
+    assert "there are 5 cover lines; a cover has at most 4 — remove some" in complaint
+    assert (second.text.title, second.text.lines) == ("STAY HYDRATED", list("abcd"))
+    assert second.text.layout == "cover"  # a title needs a layout; a cover is the general one
+
+
+def test_retouch_person_and_clear_text_are_edits_with_notes_that_say_the_pixels_change(offline):
+    planner, model = scripted(
+        offline,
+        call("plan_recipe", {**BEACH, "badge": "NEW", "price": "€24.90"}),
+        call("edit_recipe", {"straighten": True, "harmonize": 0.5}),
+        call("edit_recipe", {"harmonize": 1.5}),  # out of range: back to the model
+        call("edit_recipe", {"person": "a woman in her 30s, natural make-up", "clear_text": True}),
+    )
+    first = planner.plan("beach", image_size=(600, 400))
+    assert (first.text.badge, first.text.price, first.text.layout) == ("NEW", "€24.90", "none")
+    fitted = planner.plan("make it stand straight and match the light", first)
+    assert changed_fields(first, fitted) == {"retouch.straighten", "retouch.harmonize"}
+    assert any("resamples it" in n for n in fitted.notes) and any("pixels change" in n for n in fitted.notes)
+    worn = planner.plan("on a woman in her 30s, natural make-up, and no text", fitted)
+    back = model.calls[3]["messages"][-1].content
+    assert "the harmonize strength must be between 0 and 1 (got 1.5)" in back
+    assert (worn.mode, worn.person) == ("dress_model", "a woman in her 30s, natural make-up")
+    assert worn.text.empty and worn.retouch == fitted.retouch
+    context = model.calls[3]["messages"][1].content
+    assert '"retouch": {"straighten": true, "harmonize": 0.5}' in context  # the model sees the looks
+
+
+def test_a_person_without_a_product_photo_goes_back_to_the_model(offline):
+    turn = ToolTurn(CATALOG, "a woman wearing it", by="test")
+    obs = run_call(turn, {"name": "plan_recipe", "args": {**BEACH, "person": "a woman"}, "id": "1"},
+                   tools_for(turn))
+    assert not obs.ok and "a model needs a photo of the garment" in obs.text
+    asked = {**BEACH, "mode": "dress_model", "person": "a woman"}
+    obs = run_call(turn, {"name": "plan_recipe", "args": asked, "id": "2"}, tools_for(turn))
+    assert not obs.ok and "mode 'dress_model' needs a product photo" in obs.text
+

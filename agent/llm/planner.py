@@ -394,7 +394,8 @@ def context_message(turn: ToolTurn, history=()) -> str:
 def editable_fields(recipe: Recipe) -> dict:
     """The parts of a recipe the model may change, without ids, prompts or sampler settings."""
     return recipe.model_dump(
-        include={"mode", "subject", "scene", "lighting", "time_of_day", "camera", "loras", "output", "seed"}
+        include={"mode", "subject", "scene", "lighting", "time_of_day", "camera", "loras", "output", "seed",
+                 "text", "retouch", "person"}
     )
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from langchain_core.tools import InjectedToolArg, StructuredTool
 from pydantic import BaseModel, Field, ValidationError
 
+from sceneshop.agent.looks import TextLayout, TextPlace
 from sceneshop.agent.planner.apply import fit_size
 from sceneshop.agent.recipe import (
     ERRORS_SHOWN,
@@ -111,6 +112,16 @@ def plan_recipe(
     loras: list[LoraPick] | None = None,
     marketplace: str | None = None,
     count: Annotated[int, Field(ge=1, le=8)] = 1,
+    text_layout: TextLayout | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    cover_lines: list[str] | None = None,
+    badge: str | None = None,
+    price: str | None = None,
+    title_place: TextPlace | None = None,
+    straighten: bool | None = None,
+    harmonize: float | None = None,
+    person: str | None = None,
 ) -> str:
     """Plan a fresh recipe for a new scene (use edit_recipe to change the current one).
 
@@ -132,6 +143,20 @@ def plan_recipe(
         loras: style LoRAs with weights; only names from the catalog, one base family.
         marketplace: a marketplace output preset name (fixes size and background), or omit.
         count: how many pictures to make (1-8).
+        text_layout: words drawn over the finished picture: "cover" (magazine cover: title = masthead,
+            subtitle = headline, cover_lines), "banner" (title = headline on a band, subtitle under it)
+            or "none". Text is never part of the image prompt.
+        title: the cover's masthead or the banner's headline, at most 40 characters ("" removes it).
+        subtitle: the cover's headline or the line under a banner's title, at most 80 characters.
+        cover_lines: the cover lines, at most 4 of at most 60 characters each ([] removes them).
+        badge: a round sticker such as "-20%" or "NEW", at most 12 characters ("" removes it).
+        price: a price tag such as "€24.90", at most 16 characters ("" removes it).
+        title_place: where the title sits: top, middle or bottom.
+        straighten: true only when the user asks the product to stand straight (this resamples it).
+        harmonize: 0-1; only when the user asks to match the scene's light ("make it fit"): how far the
+            product's colour moves towards the scene's (0.5 is a good start; 0 = off, exact pixels).
+        person: mode dress_model: who wears the garment instead of the mannequin, in the user's words
+            ("a woman in her 30s, natural make-up"); needs an image model to paint the person.
     """
     catalog = turn.catalog
     preset = catalog.scene(scene_preset) if scene_preset != "custom" else None
@@ -165,7 +190,13 @@ def plan_recipe(
         data.update(parent_id=parent.id, seed=parent.seed, width=parent.width, height=parent.height)
         if mode is None:
             data["mode"] = parent.mode
-    recipe = _finish(turn, _validated(data), f"planned by {turn.by}")
+    recipe = _validated(data)
+    look_args = dict(text_layout=text_layout, title=title, subtitle=subtitle, cover_lines=cover_lines,
+                     badge=badge, price=price, title_place=title_place, straighten=straighten,
+                     harmonize=harmonize, person=person, mode=mode)
+    if any(v is not None for v in look_args.values()):
+        recipe = apply_look_fields(recipe, **look_args, has_photo=_has_photo(turn))
+    recipe = _finish(turn, recipe, f"planned by {turn.by}")
     return f"recipe ready: {summarize(recipe)}"
 
 
@@ -190,6 +221,18 @@ def edit_recipe(
     marketplace: str | None = None,
     count: Annotated[int | None, Field(ge=1, le=8)] = None,
     new_seed: bool = False,
+    mode: Mode | None = None,
+    text_layout: TextLayout | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    cover_lines: list[str] | None = None,
+    badge: str | None = None,
+    price: str | None = None,
+    title_place: TextPlace | None = None,
+    clear_text: bool = False,
+    straighten: bool | None = None,
+    harmonize: float | None = None,
+    person: str | None = None,
 ) -> str:
     """Change fields of the current recipe; every field you omit stays as it is.
 
@@ -212,6 +255,22 @@ def edit_recipe(
         marketplace: a marketplace output preset name, or "none" to clear it.
         count: how many pictures to make (1-8).
         new_seed: true for a new variation (draws a new seed).
+        mode: replace_background, restyle, inpaint or dress_model (a person instead of the mannequin).
+        text_layout: words drawn over the finished picture: "cover" (magazine cover: title = masthead,
+            subtitle = headline, cover_lines), "banner" (title = headline on a band, subtitle under it)
+            or "none". Text is never part of the image prompt.
+        title: the cover's masthead or the banner's headline, at most 40 characters ("" removes it).
+        subtitle: the cover's headline or the line under a banner's title, at most 80 characters.
+        cover_lines: the cover lines, at most 4 of at most 60 characters each ([] removes them).
+        badge: a round sticker such as "-20%" or "NEW", at most 12 characters ("" removes it).
+        price: a price tag such as "€24.90", at most 16 characters ("" removes it).
+        title_place: where the title sits: top, middle or bottom ("move the title down" = one lower).
+        clear_text: true for "no text": removes every word from the picture.
+        straighten: true only when the user asks the product to stand straight (this resamples it).
+        harmonize: 0-1; only when the user asks to match the scene's light ("make it fit"): how far the
+            product's colour moves towards the scene's (0.5 is a good start; 0 = off, exact pixels).
+        person: mode dress_model: who wears the garment instead of the mannequin, in the user's words
+            ("a woman in her 30s, natural make-up"); needs an image model to paint the person.
     """
     if turn.current is None:
         raise RecipeError("there is no current recipe to edit yet; call plan_recipe for a fresh one")
@@ -239,6 +298,18 @@ def edit_recipe(
         marketplace=marketplace,
         count=count,
         new_seed=new_seed,
+        mode=mode,
+        text_layout=text_layout,
+        title=title,
+        subtitle=subtitle,
+        cover_lines=cover_lines,
+        badge=badge,
+        price=price,
+        title_place=title_place,
+        clear_text=clear_text,
+        straighten=straighten,
+        harmonize=harmonize,
+        person=person,
     )
     turn.recipe = recipe
     turn.render = True
@@ -426,12 +497,26 @@ def edit_fields(
     count: int | None = None,
     new_seed: bool = False,
     seed: int | None = None,
+    mode: str | None = None,
+    text_layout: str | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    cover_lines: list[str] | None = None,
+    badge: str | None = None,
+    price: str | None = None,
+    title_place: str | None = None,
+    clear_text: bool = False,
+    straighten: bool | None = None,
+    harmonize: float | None = None,
+    person: str | None = None,
 ) -> Recipe:
     """The child of `parent` with these fields changed and every omitted one kept, its prompt composed
     again and checked against the catalog: the one way a recipe is edited field by field (the
     edit_recipe tool, the studio's inspector). The fields mean what edit_recipe's docstring says;
     `seed` sets an exact seed (new_seed draws a different one instead); `by` names the editor in the
-    notes; `has_photo` says whether there is a product photo for a mode that needs one."""
+    notes; `has_photo` says whether there is a product photo for a mode that needs one. The looks
+    (text, straighten, harmonize, person) go through `apply_look_fields`, whose problems (a title
+    too long, five cover lines) are refused in plain words, never shortened."""
     data = parent.model_dump()
     scene, lighting = data["scene"], data["lighting"]
     if scene_preset is not None and scene_preset != scene["preset"]:
@@ -470,9 +555,154 @@ def edit_fields(
         data["seed"] = draw_seed(avoid=parent.seed)
     elif seed is not None:
         data["seed"] = seed
+    if mode is not None and mode != "dress_model":
+        data["mode"] = mode
     data.update(parent_id=parent.id, request=request, notes=[])
     data.pop("id")
-    return _completed(_validated(data), catalog, f"edited by {by}", has_photo=has_photo)
+    recipe = _validated(data)
+    recipe = apply_look_fields(
+        recipe, text_layout=text_layout, title=title, subtitle=subtitle,
+        cover_lines=cover_lines, badge=badge, price=price, title_place=title_place,
+        clear_text=clear_text, straighten=straighten, harmonize=harmonize, person=person,
+        mode=mode, has_photo=has_photo,
+    )
+    return _completed(recipe, catalog, f"edited by {by}", has_photo=has_photo)
+
+
+def apply_look_fields(
+    recipe: Recipe,
+    *,
+    text_layout: str | None = None,
+    title: str | None = None,
+    subtitle: str | None = None,
+    cover_lines: list[str] | None = None,
+    badge: str | None = None,
+    price: str | None = None,
+    title_place: str | None = None,
+    clear_text: bool = False,
+    straighten: bool | None = None,
+    harmonize: float | None = None,
+    person: str | None = None,
+    mode: str | None = None,
+    has_photo: bool = True,
+) -> Recipe:
+    """A copy of `recipe` with its looks sections set as given (None keeps a field): the text
+    layer through the embedded planner's own `apply_text`, straighten / harmonize / the person
+    through `apply_looks`, so the notes read the same whoever asked. A value the recipe cannot hold
+    raises RecipeError in plain words (which field, how long it is, the limit) and nothing is cut."""
+    from sceneshop.agent.planner.looks import LooksEdit, apply_looks
+    from sceneshop.agent.planner.text import TextEdit, apply_text
+
+    recipe = recipe.model_copy(deep=True)
+    notes = recipe.notes  # the planners' own wording lands in the copy's notes
+    fields = {name: value for name, value in
+              (("title", title), ("subtitle", subtitle), ("badge", badge), ("price", price))
+              if value is not None}
+    lines = None if cover_lines is None else [str(line) for line in cover_lines]
+    if text_layout == "none":
+        # "No layout" leaves no place for a title block (apply_text would make it a cover again);
+        # the badge and the price go with any layout and stay.
+        if any(fields.get(n) for n in ("title", "subtitle")) or lines:
+            raise RecipeError("a title, subtitle or cover lines need a layout: pick cover or banner, or "
+                              "clear them")
+        fields.update(title="", subtitle="")
+        lines = []
+    text = TextEdit(layout=text_layout, fields=fields, lines=lines, place=title_place, clear=clear_text)
+    model = True if mode == "dress_model" or person else (False if mode is not None else None)
+    looks = LooksEdit(model=model, person=person or None, straighten=straighten, harmonize=harmonize)
+    try:
+        _check_text(recipe.text, text)
+        if text:
+            apply_text(recipe, text, notes)
+            if text_layout == "none":
+                recipe.text.layout = "none"
+        if looks:
+            apply_looks(recipe, looks, has_photo, notes)
+    except ValidationError as exc:
+        raise RecipeError(plain_problem(exc)) from None
+    if model and recipe.mode != "dress_model":  # apply_looks said why (no photo) in the notes
+        raise RecipeError(notes[-1])
+    return recipe
+
+
+_WHAT = {"title": "the title", "subtitle": "the subtitle", "lines": "the cover lines",
+         "badge": "the badge", "price": "the price", "person": "the person",
+         "harmonize": "the harmonize strength", "layout": "the text layout", "place": "the title place"}
+
+
+def look_changes(parent: Recipe, text: dict | None = None, retouch: dict | None = None) -> dict:
+    """The `edit_fields` arguments for the inspector's text and retouch values that differ from
+    `parent` (so a version's request names only what changed). `text` holds layout, title,
+    subtitle, lines (a list, or one string with a line each), badge, price and place; `retouch`
+    straighten (bool) and harmonize (0 = off)."""
+    changes: dict = {}
+    current = parent.text
+    for key, arg in (("layout", "text_layout"), ("title", "title"), ("subtitle", "subtitle"),
+                     ("badge", "badge"), ("price", "price"), ("place", "title_place")):
+        value = (text or {}).get(key)
+        if value is None:
+            continue
+        value = " ".join(str(value).split())
+        if value != getattr(current, key) and (value or key not in ("layout", "place")):
+            changes[arg] = value
+    lines = (text or {}).get("lines")
+    if lines is not None:
+        if isinstance(lines, str):
+            lines = lines.splitlines()
+        lines = [" ".join(str(line).split()) for line in lines]
+        lines = [line for line in lines if line]
+        if lines != current.lines:
+            changes["cover_lines"] = lines
+    straighten = (retouch or {}).get("straighten")
+    if straighten is not None and bool(straighten) != parent.retouch.straighten:
+        changes["straighten"] = bool(straighten)
+    harmonize = (retouch or {}).get("harmonize")
+    if harmonize is not None and round(float(harmonize), 3) != parent.retouch.harmonize:
+        changes["harmonize"] = round(float(harmonize), 3)
+    return changes
+
+
+def _check_text(current, edit) -> None:
+    """Validates the text layer as the edit would leave it, all fields at once, so every problem is
+    named in one message (apply_text sets them one by one and would stop at the first)."""
+    from sceneshop.agent.looks import TextLayer
+
+    data = {} if edit.clear else current.model_dump()
+    data.update(edit.fields)
+    if edit.lines is not None:
+        data["lines"] = edit.lines
+    if edit.layout:
+        data["layout"] = edit.layout
+    if edit.place:
+        data["place"] = edit.place
+    TextLayer.model_validate(data)
+
+
+def plain_problem(exc: ValidationError) -> str:
+    """A looks field's validation error as a merchant would say it: "the title is 52 characters;
+    it fits at most 40 — shorten it" (one clause per problem)."""
+    parts = []
+    for err in exc.errors()[:ERRORS_SHOWN]:
+        name = str(err["loc"][-1]) if err["loc"] else ""
+        if isinstance(err["loc"][-1] if err["loc"] else None, int) and len(err["loc"]) > 1:
+            name = str(err["loc"][-2])
+        what = _WHAT.get(name, f"the {name}" if name else "a value")
+        got, ctx = err.get("input"), err.get("ctx") or {}
+        if err["type"] == "string_too_long":
+            parts.append(f"{what} is {len(got)} characters; it fits at most {ctx.get('max_length')} — "
+                         "shorten it")
+        elif err["type"] == "too_long" and name == "lines":
+            parts.append(f"there are {len(got)} cover lines; a cover has at most {ctx.get('max_length')} "
+                         "— remove some")
+        elif err["type"] == "value_error":
+            parts.append(str(ctx.get("error") or err["msg"]))
+        elif err["type"] in ("less_than_equal", "greater_than_equal"):
+            parts.append(f"{what} must be between 0 and 1 (got {capped(got)})")
+        elif err["type"] == "literal_error":
+            parts.append(f"{what} must be one of {ctx.get('expected')} (got {capped(got)})")
+        else:
+            parts.append(f"{what}: {err['msg']} (got {capped(got)})")
+    return "; ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------- helpers

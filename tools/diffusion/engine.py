@@ -14,9 +14,15 @@ Decisions worth knowing:
 - replace_background and inpaint paint only outside the kept region (the product mask, or the
   inverse of the user's repaint mask), then `composite_product` puts the kept pixels back bit-exact.
 - Outpainting: when the output size (recipe size or marketplace preset) differs from the photo,
-  the product is placed on the new canvas with `place_product` and everything around it is painted
-  by the same inverted-mask inpainting. How large the product is placed follows the
-  rule of sceneshop.tools.composite.framing_fill, so preview and diffusion frame it alike.
+  the product is placed on the new canvas and everything around it is painted by the same
+  inverted-mask inpainting. In replace_background it is staged exactly as the preview renderer
+  stages it (sceneshop.tools.preview.staging.stage_product: the framing_fill scale, its lowest row
+  on the scene preset's surface line, room left for the text layer), so a recipe frames the product
+  alike in both engines and a switch of engine does not move it. The shadows, though, are the
+  image model's: the repaint mask covers the floor around the product, so the model paints the
+  contact and cast shadows with the floor it invents (strength 1.0 starts from noise, so a shadow
+  drawn into the start image would not survive, and one drawn over the result would be a second
+  shadow fighting the model's own light). inpaint and dress_model keep the photo's framing.
 - restyle is img2img over the whole frame (recipe.strength); a new aspect ratio is cropped around
   the product, not padded, and the product is composited back afterwards.
 - Models have a native size (SD 1.5: 512 px, SDXL: 1024 px). Larger outputs are generated at the
@@ -51,6 +57,7 @@ from sceneshop.tools.diffusion.weights import (
 )
 from sceneshop.tools.errors import Cancelled, EngineError
 from sceneshop.tools.inputs import check_inputs
+from sceneshop.tools.preview.staging import stage_product, staging_scene
 from sceneshop.tools.wording import add_triggers
 
 
@@ -168,7 +175,7 @@ class DiffusionEngine:
             job.product, job.product_mask, job.repaint = dress_layers(image, mask, job.size)
             job.init, job.strength = job.product, 1.0
         else:
-            self._prepare_inpaint(job, recipe, image, mask, market)
+            self._prepare_inpaint(job, recipe, image, mask, market, catalog)
         if int(recipe.steps * job.strength) < 1:
             raise EngineError(f"strength {job.strength} with {recipe.steps} steps leaves no denoising "
                               "step; raise strength or steps")
@@ -186,17 +193,22 @@ class DiffusionEngine:
         job.product = job.init
         job.strength = recipe.strength
 
-    def _prepare_inpaint(self, job: _Job, recipe, image, mask, market: Marketplace | None) -> None:
+    def _prepare_inpaint(self, job: _Job, recipe, image, mask, market: Marketplace | None,
+                         catalog) -> None:
         if recipe.mode == "replace_background":
-            keep = mask.convert("L")
             fill = framing_fill(recipe, market, image.size, job.size)
             # The background is generated from scratch: nothing of the old one should leak in.
             job.strength = 1.0
+            # Staged like the preview (see the module's docstring); a fixed-colour marketplace keeps
+            # the product centred, as the preview does.
+            stand = not (market and market.background)
+            placement = stage_product(recipe, catalog, staging_scene(recipe, catalog), image,
+                                      mask.convert("L"), *job.size, fill, stand=stand)
         else:  # inpaint: the mask is the area to repaint, so the rest of the photo is kept
             keep = ImageOps.invert(mask.convert("L"))
-            fill = None  # keep the photo's own framing; a new aspect ratio is outpainted around it
             job.strength = recipe.strength
-        placement = place_product(image, keep, *job.size, fill)
+            # The photo's own framing (fill None); a new aspect ratio is outpainted around it.
+            placement = place_product(image, keep, *job.size, None)
         job.product, job.product_mask = placement.product, placement.mask
         job.init = placement.product
         job.repaint = ImageOps.invert(placement.mask)

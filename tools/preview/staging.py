@@ -54,6 +54,13 @@ def surface_line(scene: ScenePreset, height: int) -> int | None:
     return min(height - 1, int(round(fraction * height)))
 
 
+def staging_scene(recipe, catalog: Catalog) -> ScenePreset:
+    """The preset whose surface the product stands on: the recipe's, or for a "custom" scene the
+    studio sweep the preview renderer draws one as (so both engines use the same line)."""
+    name = recipe.scene.preset
+    return catalog.scene(name if name != "custom" else "studio_grey")
+
+
 def is_glossy(scene: ScenePreset, words: str) -> bool:
     return scene.glossy or any(re.search(rf"\b{w}\b", words) for w in GLOSSY_WORDS)
 
