@@ -286,12 +286,10 @@ class Studio:
         """The pictures of `recipe`: the recipe is checked against the catalog, the photo and mask
         by sceneshop.tools.inputs.check_inputs (which also finds the product when no mask is given)."""
         check_against_catalog(recipe, self.catalog)
-        # The one check of the inputs for a studio render is here, not in the engine: the looks
-        # around the engine need the completed mask before it (straighten) and after it (text,
-        # harmonize), and a Ray engine should get it as bytes rather than segment again. The
-        # engines keep their own check_inputs for callers that reach them directly; the mask this
-        # call returns carries check_inputs' mark, so theirs passes it through without checking it
-        # again.
+        # The inputs are checked and completed here: the looks around the engine need the product's
+        # mask before it (straighten) and after it (text, harmonize). The engine checks again, for
+        # callers that reach it directly (CLI, Ray worker); with the mask given that is a few size
+        # comparisons, so one rule serves both without a second way of skipping it.
         from sceneshop.tools.finish import prepare_product  # the image stack: on first use, not for a plan
         from sceneshop.tools.inputs import check_inputs
 

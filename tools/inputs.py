@@ -11,14 +11,6 @@ from sceneshop.tools.errors import InputError
 from sceneshop.tools.segment import segment
 
 MODES = ("replace_background", "text_to_image", "restyle", "inpaint", "dress_model")
-# The mark check_inputs leaves on a mask it approved: (mode, photo size). Every rule below depends
-# only on the mode and the sizes (and, for inpaint, the mask's own pixels, which the approved mask
-# keeps), so a mask carrying the mark for this mode and a photo of that size passes again without
-# being checked again. That makes the check run once per render: the studio checks first (it needs
-# the completed mask for straightening and the text layer), and the engine, whose own check stays
-# for direct callers (the CLI's engine benchmarks, a Ray worker whose mask arrived as PNG bytes and
-# so without the mark), finds the mark and goes straight on.
-CHECKED = "sceneshop.checked"
 
 
 def check_photo(mode: str, has_photo: bool) -> None:
@@ -42,11 +34,7 @@ def check_inputs(
     text_to_image ignores any photo and mask. Every other mode needs the photo. The mask marks the
     product (white = keep) — except in inpaint, where it marks the area to repaint. Without a mask
     the product is found by segmentation (`sceneshop.tools.segment`), but never in inpaint: there a
-    guessed product mask would repaint the product itself. A mask this function approved for the
-    same mode and photo size is returned as it is (see CHECKED)."""
-    if (mask is not None and image is not None and mask.size == image.size
-            and mask.info.get(CHECKED) == (recipe.mode, image.size)):
-        return image, mask
+    guessed product mask would repaint the product itself."""
     check_photo(recipe.mode, image is not None)
     if recipe.mode == "text_to_image":
         return None, None
@@ -71,7 +59,4 @@ def check_inputs(
         raise InputError(
             "the inpaint mask covers the whole photo; use restyle or text_to_image to repaint everything"
         )
-    if mask.info.get(CHECKED) != (recipe.mode, image.size):
-        mask = mask.copy()  # the caller's own mask object is not marked behind its back
-        mask.info[CHECKED] = (recipe.mode, image.size)
     return image, mask
