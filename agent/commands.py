@@ -341,12 +341,24 @@ def _topic(plain: str, words: _Words) -> str:
     return "other"
 
 
+# Something of the uploaded photo still seen in the new picture: "the couch from my original photo is
+# showing through", "bits of my kitchen tiles are still visible round the pump". The photo the
+# merchant sent ("my/the original/old photo") or a verb of being seen with "still" or "through".
+_LEFT_OVER = re.compile(
+    r"\bfrom\s+(?:my|the|our)\s+(?:original|old|own|first|real|uploaded)\s+(?:photo|picture|pic|image|shot)\b"
+    r"|\b(?:showing|shows|show|seen|peeking|poking|bleeding|coming)\s+through\b"
+    r"|\bstill\s+(?:visible|showing|there|in\s+(?:the|it|there)|shows|show|see|seen|around|round|peeking|poking)\b"
+    r"|\b(?:can|could)\s+still\s+see\b"
+)
+
+
 def _is_cutout(text: str, words: _Words) -> bool:
     """A complaint about the cut-out: a part of the outline with a fault ("jaggy edges"), a piece of
-    the product lost ("you chopped off the saucer") or of the old photo kept ("… is stuck to it")."""
+    the product lost ("you chopped off the saucer") or of the old photo kept ("… is stuck to it",
+    "… from my original photo is showing through")."""
     for clause in _clauses(text):
         plain = _plain(clause)
-        if words.cut_lost.search(plain) or words.cut_kept.search(plain):
+        if words.cut_lost.search(plain) or words.cut_kept.search(plain) or _LEFT_OVER.search(plain):
             return True
         if words.cut_parts.search(plain) and words.cut_faults.search(plain):
             return True

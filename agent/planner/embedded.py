@@ -14,6 +14,7 @@ from sceneshop.agent.commands import Message, read_message
 from sceneshop.agent.embeddings import embed, known_words, model_key
 from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.apply import apply_intent
+from sceneshop.agent.planner.clauses import restructure
 from sceneshop.agent.planner.intent import Intent, read_intent
 from sceneshop.agent.planner.lexicon import Lexicon
 from sceneshop.agent.planner.looks import apply_looks, read_looks
@@ -94,6 +95,8 @@ class EmbeddedPlanner:
         if parent is not None and (text_edit or looks_edit) and not has_words(words, self.vocab):
             recipe = parent.child(text)  # only looks were asked for: the rest stays as it was
         else:
+            if message.colour is None:  # (the colour's span is in the words as they are)
+                words = restructure(words, self.vocab, editing=parent is not None) or words
             intent = self.understand(words, parent is not None, colour=message.colour)
             recipe = apply_intent(intent, text, parent, size, catalog=self.catalog, vocab=self.vocab,
                                   lora_family=self.lora_family)

@@ -85,17 +85,24 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                 is_pack = phrase_key(nxt.text).split()[-1].rstrip("s") in containers
                 category = product.extra if is_pack else other.extra
             else:
-                # "soap bar", "tea tin": a container word right after the product is part of it.
+                # "soap bar", "tea tin": a container word right after the product is part of it;
+                # "soap dispenser", "bottle of gin": so is a noun no word list knows, right after it
+                # (or after "of" when the product word is a container) and before where it is put.
                 pack = re.match(r"[\s\-]+([a-z]+)\b", reading.work[m.end:])
                 if pack and pack.group(1).rstrip("s") in containers:
                     intent.subject = _subject_words(reading, m, vocab, end=m.end + pack.end())
+                else:
+                    packed = phrase_key(m.text).split()[-1].rstrip("s") in containers
+                    head = _compound_head(reading, m, vocab, container=packed)
+                    if head:
+                        intent.subject = _subject_words(reading, m, vocab, end=head)
                 break
             intent.subject = _subject_words(reading, m, vocab, end=nxt.end)
             intent.category = category
             nxt.used = True
             break
     if intent.subject is None and not editing:
-        named = _named_product(reading, vocab)
+        named = _named_product(reading, vocab) or _opening_noun(reading, vocab)
         if named:  # "our new cold brew can on a picnic table": what the merchant calls theirs
             intent.subject, intent.category = named, "general"
     lora_ops: dict[str, list[tuple[str, str]]] = {}
@@ -105,6 +112,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                 lora_ops.setdefault(effect.value, []).append((_lora_op(reading, m, vocab), m.text))
                 m.used = True
                 _take_style_noun(reading, m, vocab)
+                _take_simile(reading, m)
 
     scene_candidates = []
     for m in reading.matches:
@@ -243,6 +251,89 @@ def _named_product(reading: Reading, vocab: dict) -> str | None:
             reading.claim(start, end)
             return " ".join(reading.work[start:end].split())[:200]
     return None
+
+
+_SIMILE = re.compile(r"\s*(?:style|look|effect|vibe|aesthetic)?\s*(?:like|as\s+in|a\s+la|à\s+la"
+                     r"|reminiscent\s+of|in\s+the\s+style\s+of|inspired\s+by)\b[^,;.!?:]*")
+
+
+def _take_simile(reading: Reading, m: Match) -> None:
+    """ "pixel art like an old 8-bit video game": what a style is likened to explains the style; it is
+    not something to draw."""
+    found = _SIMILE.match(reading.work, m.end)
+    if found and found.end() > found.start():
+        reading.claim(found.start(), found.end())
+
+
+def _unknown_noun(reading: Reading, token: re.Match, stops: set[str]) -> bool:
+    """A word no word list gives a meaning to: not filler, a preposition or a keyword of the catalog."""
+    word = token.group()
+    return word.isalpha() and len(word) > 2 and word not in stops and not any(
+        o.start <= token.start() < o.end and o.effects for o in reading.matches)
+
+
+def _stop_words(vocab: dict) -> set[str]:
+    conv = vocab["conversation"]
+    words = [*vocab["filler"], *vocab["prepositions"], *vocab["scene_prepositions"],
+             *vocab["product_modifiers"], *vocab["colours"], *vocab["not_picture_words"],
+             *conv["statement_verbs"], *conv["not_product_words"], *conv["request_verbs"],
+             *vocab["remove_words"]]
+    return {phrase_key(w) for w in words}
+
+
+def _compound_head(reading: Reading, m: Match, vocab: dict, *, container: bool) -> int | None:
+    """Where the product phrase ends when an unknown noun right after the product word is its head
+    ("soap dispenser", "candle snuffer") or, after a container, its contents ("bottle of gin"): the
+    noun must be followed by a preposition, a clause break or the end, so "soap on a rope" and "mug
+    red" are not read so."""
+    stops = _stop_words(vocab)
+    preps = {phrase_key(w) for w in [*vocab["prepositions"], *vocab["scene_prepositions"]]}
+    pattern = r"\s+of\s+(?:the\s+|my\s+|some\s+)?([a-z]+)\b" if container else r"[\s\-]+([a-z]+)\b"
+    nxt = re.match(pattern, reading.work[m.end:])
+    if not nxt:
+        return None
+    token = re.compile(r"[a-z]+").match(reading.work, m.end + nxt.start(1))
+    if token is None or not _unknown_noun(reading, token, stops):
+        return None
+    after = reading.work[m.end + nxt.end():]
+    following = re.match(r"\s*([\w']+)", after)
+    ends = not after.strip() or re.match(r"\s*[,;.!?:()]", after)
+    if not ends and (following is None or following.group(1) not in preps):
+        return None
+    return m.end + nxt.end()
+
+
+def _opening_noun(reading: Reading, vocab: dict) -> str | None:
+    """A product no word list knows, said first: the noun phrase that opens a request, before where it
+    is put ("bamboo toothbrush next to a sink", "a notebook on a pastel blue background"). Every word
+    of it must be unknown to the catalog (else it is a scene: "wooden table by a window")."""
+    stops = _stop_words(vocab) - {phrase_key(w) for w in vocab["product_modifiers"]}
+    preps = {phrase_key(w) for w in [*vocab["prepositions"], *vocab["scene_prepositions"]]}
+    tokens = list(re.finditer(r"[\w'\-]+", reading.work))
+    i = 0
+    while i < len(tokens) and tokens[i].group() in ("a", "an", "the", "some", "one", "two"):
+        i += 1
+    words = []
+    for t in tokens[i: i + 4]:
+        if t.group() in preps:
+            break
+        gap = reading.work[(words[-1].end() if words else t.start()): t.start()]
+        if re.search(r"[,;.!?:]", gap):
+            return None
+        words.append(t)
+    else:
+        return None  # no place said after it: not "a product on/in somewhere"
+    if not words or len(words) > 3:
+        return None
+    modifiers = {phrase_key(w) for w in vocab["product_modifiers"]}
+    surfaces = {phrase_key(w) for w in vocab.get("surface_nouns", [])} | {"table", "tables", "scene", "shot",
+                                                                         "photo", "picture", "setup"}
+    if words[-1].group() in modifiers or words[-1].group() in surfaces or not all(
+            w.group() in modifiers or _unknown_noun(reading, w, stops) for w in words):
+        return None
+    start, end = words[0].start(), words[-1].end()
+    reading.claim(start, end)
+    return " ".join(reading.work[start:end].split())[:200]
 
 
 def _disliked(clause: str, vocab: dict) -> str | None:
