@@ -87,6 +87,8 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
             return Message(text, "yes")
         if _NO.fullmatch(plain):
             return Message(text, "no")
+    if not has_picture and _TIME_GREETING.fullmatch(text):
+        return Message(text, "question", topic="greeting")  # "morning! 🙂": a hello, not a sunrise
     chat = [c for c in _clauses(text) if not words.only(c, words.chatter)]
     core = ", ".join(chat) if len(chat) != len(_clauses(text)) else text
     if not chat:  # "hi", "thanks, that's perfect now", "ok cool"
@@ -259,6 +261,13 @@ _NAME = re.compile(
 )
 
 
+# A time of day said alone, as the whole message, with no picture yet: "morning!", "evening all 👋". With
+# a picture on screen the same word may ask for that light, so it is read as a request there.
+_TIME_GREETING = re.compile(
+    r"\s*(?:good\s+)?(?:morning|mornin'?|afternoon|evening|gm)(?:\s+(?:all|everyone|folks|there|team))?"
+    r"\s*(?:[^\w\s]+\s*)*", re.I)
+
+
 def _compare_asked(plain: str) -> tuple[int | None, int | None] | None:
     """ "compare the last two" -> (None, None); "compare version 1 and 3" -> (1, 3); else None."""
     if not _COMPARE.search(plain):
@@ -346,7 +355,7 @@ def _topic(plain: str, words: _Words) -> str:
 # merchant sent ("my/the original/old photo") or a verb of being seen with "still" or "through".
 _LEFT_OVER = re.compile(
     r"\bfrom\s+(?:my|the|our)\s+(?:original|old|own|first|real|uploaded)\s+(?:photo|picture|pic|image|shot)\b"
-    r"|\b(?:showing|shows|show|seen|peeking|poking|bleeding|coming)\s+through\b"
+    r"|\b(?:showing|shows|show|peeking|poking|bleeding)\s+through\b"
     r"|\bstill\s+(?:visible|showing|there|in\s+(?:the|it|there)|shows|show|see|seen|around|round|peeking|poking)\b"
     r"|\b(?:can|could)\s+still\s+see\b"
 )
@@ -513,7 +522,7 @@ def _reference(text: str, words: _Words, has_picture: bool = False) -> tuple[Ref
             start = lead.start() if lead and lead.group() else m.start()
             found, span = Reference(days=days, saved=True), (start, m.end())
     if not found:
-        if not has_picture and (m := words.same.search(plain)):
+        if not has_picture and ((m := words.same.search(plain)) or (m := _SAME_LOOK.search(plain))):
             # With a picture on screen "same thing, but closer" is feedback on it.
             found, span = Reference(same=True), m.span()
         elif m := _THE_ONE_X.search(plain):
@@ -535,6 +544,12 @@ def _reference(text: str, words: _Words, has_picture: bool = False) -> tuple[Ref
     return found, rest
 
 
+# Sameness said of a look: an adjective of sameness and a noun for a look ("identical look", "matching
+# setup", "the exact same vibe").
+_SAME_LOOK = re.compile(
+    r"\b(?:same|identical|matching|similar|consistent|exact\s+same)\s+(?:look|style|setup|set\s+up|scene|vibe"
+    r"|settings|background|backdrop|feel|treatment|shot|aesthetic|styling)s?\b"
+)
 _DAYS_AGO = re.compile(r"\b" + _COUNT + r"\s+(days?|weeks?)\s+ago\b")
 
 

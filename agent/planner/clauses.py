@@ -49,6 +49,15 @@ _EXISTENTIAL = re.compile(
     r"^(?:there(?:'s|\s+is|\s+are|'re)|i\s+see|i\s+can\s+see)\s+(?:a|an|some|the|this|that)?\s*", re.I)
 # "that works", "this rocks": a verdict on the picture.
 _VERDICT = re.compile(r"(?:(?:yeah|yes|yep|yup|ok|okay|well|oh|ah|hey)\s+)*(?:that|this|it)\s+[a-z]+s")
+# A clause that only says what stays as it is: "same settings", "keep everything else the same",
+# "leave the rest", "otherwise unchanged".
+_UNCHANGED = re.compile(
+    r"(?:(?:but|and|with|otherwise|just|please)\s+)*(?:(?:the|all|exactly\s+the)\s+)?"
+    r"(?:same|identical|unchanged)(?:\s+[a-z]+){0,2}"
+    r"|(?:(?:but|and|just|please)\s+)*(?:keep|leave)\s+(?:everything|all|the\s+rest|it\s+all|the\s+others?)"
+    r"(?:\s+else)?(?:\s+(?:the\s+same|as\s+(?:it\s+is|is|they\s+are)|alone|unchanged))?(?:\s+please)?"
+    r"|(?:otherwise|everything\s+else|the\s+rest)\s+(?:the\s+)?(?:same|unchanged|as\s+is)"
+)
 # Words that end the noun phrase a statement is about ("the laptop | looks fake").
 _PREDICATE_STARTS = {"should", "ought", "must", "could", "would", "needs", "kinda", "really", "just", "that",
                      "which", "totally", "super", "way", "so", "too"}
@@ -79,6 +88,8 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
         low = clause.lower()
         if editing and _VERDICT.fullmatch(low):
             continue
+        if _UNCHANGED.fullmatch(low):
+            continue  # "same settings", "keep everything else the same": what stays, nothing to draw
         if low.startswith("if ") or low == "if":
             continue  # "if that makes sense", "if possible": a condition draws nothing
         m = _I_VERB.match(clause)
@@ -117,6 +128,21 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
     if kept == [c.strip() for c in clauses]:
         return words  # no rule applied: the words as the merchant wrote them
     return ", ".join(kept)
+
+
+def _has_verb(predicate: list[str], preps: set[str]) -> bool:
+    """Whether the words after a noun phrase make a statement: a form of "be"/"look"/"seem", a modal,
+    an adverb of degree, a relative clause, or a present-tense verb right after the thing or a pronoun
+    ("the vase clashes", "the candle behind it hogs attention")."""
+    before = None
+    for w in predicate:
+        if w in _BEING or w in _PREDICATE_STARTS or w.endswith(("'s", "'re", "n't")):
+            return True
+        if (before is None or before in ("it", "them", "me")) and w.endswith("s") and not w.endswith("ss") \
+                and w not in preps and len(w) > 3:
+            return True
+        before = w
+    return False
 
 
 class _Rules:
@@ -180,6 +206,8 @@ class _Rules:
         if any(w in self.picture_nouns or w.rstrip("s") in self.picture_nouns for w in thing):
             return None  # "the light is too harsh": the planner's feedback rules read that
         predicate = " ".join(tokens[rest_at:])
+        if not _has_verb(tokens[rest_at:], self.preps):
+            return None  # "the same mug on a table": a description, no statement
         wish = _WISH.match(f"{name} {predicate}")
         if wish:
             what = [w for w in wish.group("what").split() if w not in ("please", "pls", "instead")]
