@@ -231,3 +231,17 @@ def test_a_restored_session_remembers_the_products_name(tmp_path, studio, coffee
     after.start_over()
     after.send("on a wooden table")
     assert after.recipe.subject.description == "espresso cup"
+
+
+def test_words_in_capitals_or_quotes_with_a_text_noun_are_the_title(planner):
+    from sceneshop.agent.planner.text import read_text
+
+    rest, edit = read_text("stick the words SPRING EDIT in bold letters along the bottom")
+    assert (edit.fields, edit.place) == ({"title": "SPRING EDIT"}, "bottom")
+    assert "SPRING" not in rest and "letters" not in rest and "words" not in rest
+    assert read_text('add some lettering saying "Hand made" please')[1].fields == {"title": "Hand made"}
+    # a text noun without a literal string asks for nothing to be written
+    assert not read_text("the words on the label look blurry")[1]
+    base = planner.plan("my candle on marble", image_size=PHOTO)
+    edited = planner.plan("put the text SALE TODAY at the top", base, image_size=PHOTO)
+    assert edited.text.title == "SALE TODAY" and "sale" not in edited.prompt.lower()
