@@ -245,3 +245,14 @@ def test_words_in_capitals_or_quotes_with_a_text_noun_are_the_title(planner):
     base = planner.plan("my candle on marble", image_size=PHOTO)
     edited = planner.plan("put the text SALE TODAY at the top", base, image_size=PHOTO)
     assert edited.text.title == "SALE TODAY" and "sale" not in edited.prompt.lower()
+
+
+def test_a_place_no_room_preset_is_stays_in_the_merchants_words(planner):
+    lobby = planner.plan("my watch in a hotel lobby", image_size=PHOTO)
+    assert lobby.scene.preset != "bedroom" and "hotel lobby" in lobby.prompt
+    assert planner.plan("my watch in a meadow", image_size=PHOTO).scene.preset == "garden"  # outdoors: broad
+
+
+def test_this_followed_by_a_place_is_not_a_product_name(planner):
+    assert planner.plan("put this in a greenhouse", image_size=PHOTO).subject.description == "product"
+    assert planner.plan("my new mug on marble", image_size=PHOTO).subject.description == "mug"

@@ -36,6 +36,11 @@ SIMILARITY_MIN = 0.50
 # ...and must beat the next-best scene by this much: a word that is not a place ("craft", "soft")
 # sits about equally close to several presets.
 SIMILARITY_MARGIN = 0.04
+# A room is a specific place: a place said in the merchant's words ("in a hotel lobby") takes the
+# nearest interior preset only when it is this close (a hotel lobby is not a bedroom, at 0.58);
+# otherwise the scene stays neutral and the merchant's words carry the place. Outdoor presets are
+# broad ("a lush meadow" is a garden at 0.58) and keep SIMILARITY_MIN.
+ROOM_SIMILARITY_MIN = 0.62
 
 EXAMPLE = "put this dress on a beach at sunset"
 
@@ -148,6 +153,9 @@ class EmbeddedPlanner:
                     per_scene[name] = (float(score), queries[q])
         ranked = sorted(per_scene.items(), key=lambda kv: -kv[1][0])
         (best, (score, query)), second = ranked[0], (ranked[1][1][0] if len(ranked) > 1 else -1.0)
+        room = self.catalog.scene(best).kind == "interior"
+        if room and score < ROOM_SIMILARITY_MIN and any(feedback.is_place(c) for c in texts):
+            return  # no room preset is that place: the merchant's words say it
         if score >= SIMILARITY_MIN and score - second >= SIMILARITY_MARGIN:
             intent.scene = best
             intent.scene_from = f"similar to '{query}', {score:.2f}"

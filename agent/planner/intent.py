@@ -238,8 +238,11 @@ def _named_product(reading: Reading, vocab: dict) -> str | None:
         if t.group() not in markers or reading.negated(Match(t.start(), t.end(), t.group(), ())):
             continue
         words = []
+        preps = {phrase_key(w) for w in vocab["prepositions"]}
         for nxt in tokens[i + 1: i + 6]:
-            gap = reading.work[tokens[i].end(): nxt.start()] if not words else ""
+            gap = reading.work[(words[-1] if words else tokens[i]).end(): nxt.start()]
+            if nxt.group() in preps and not words:
+                break  # "put this in a greenhouse": "this" is the product, unnamed
             if nxt.group() in stops and not words:
                 continue  # "my new …"
             if re.search(r"[,;.!?]", gap) or nxt.group() in stops or any(
