@@ -256,3 +256,12 @@ def test_a_place_no_room_preset_is_stays_in_the_merchants_words(planner):
 def test_this_followed_by_a_place_is_not_a_product_name(planner):
     assert planner.plan("put this in a greenhouse", image_size=PHOTO).subject.description == "product"
     assert planner.plan("my new mug on marble", image_size=PHOTO).subject.description == "mug"
+
+
+def test_a_definite_noun_names_a_product_that_has_no_name_yet(planner):
+    unnamed = planner.plan("on a lilac background", image_size=PHOTO)
+    assert planner.plan("and now the hand soap", unnamed, image_size=PHOTO).subject.description == "hand soap"
+    for edit in ("put the candle next to it", "remove the candle"):  # a prop, not the product
+        assert planner.plan(edit, unnamed, image_size=PHOTO).subject.description == "product"
+    named = planner.plan("my mug on a lilac background", image_size=PHOTO)
+    assert planner.plan("and now the candle", named, image_size=PHOTO).subject.description == "mug"

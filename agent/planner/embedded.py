@@ -102,7 +102,8 @@ class EmbeddedPlanner:
         else:
             if message.colour is None:  # (the colour's span is in the words as they are)
                 words = restructure(words, self.vocab, editing=parent is not None) or words
-            intent = self.understand(words, parent is not None, colour=message.colour)
+            unnamed = parent is not None and parent.subject.description.strip().lower() in ("", "product")
+            intent = self.understand(words, parent is not None, colour=message.colour, unnamed=unnamed)
             recipe = apply_intent(intent, text, parent, size, catalog=self.catalog, vocab=self.vocab,
                                   lora_family=self.lora_family)
         apply_text(recipe, text_edit, recipe.notes)
@@ -124,10 +125,11 @@ class EmbeddedPlanner:
     # the index they score against (bench/plan_accuracy.py counts them by patching
     # sceneshop.agent.planner.embedded.embed).
     def understand(self, text: str, editing: bool = False, *,
-                   colour: tuple[str, int, int] | None = None) -> Intent:
+                   colour: tuple[str, int, int] | None = None, unnamed: bool = False) -> Intent:
         """What the words ask for; `editing` = there is a previous recipe to change; `colour` = the
         product-colour request the message reading found in `text` (Message.colour)."""
-        intent = read_intent(self.lexicon.read(text), self.catalog, self.vocab, colour, editing=editing)
+        intent = read_intent(self.lexicon.read(text), self.catalog, self.vocab, colour, editing=editing,
+                             unnamed=unnamed)
         if intent.scene is None and intent.clauses:
             self._similar_scene(intent, editing)
         return intent

@@ -50,7 +50,8 @@ class Intent:
 
 
 def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
-                colour: tuple[str, int, int] | None = None, *, editing: bool = False) -> Intent:
+                colour: tuple[str, int, int] | None = None, *, editing: bool = False,
+                unnamed: bool = False) -> Intent:
     """What the matched words ask for; `colour` is the product-colour request the message reading
     found (sceneshop.agent.commands.Message.colour), its span in the request's text; `editing`: the
     words change a current recipe. A scene said only in other words ("a lush meadow") is left to the
@@ -69,7 +70,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
     containers = {phrase_key(w) for w in vocab.get("containers", [])}
     for i, m in enumerate(reading.matches):
         product = next((e for e in m.effects if e.kind == "product"), None)
-        if product and not reading.negated(m) and _is_subject(reading, m, vocab, editing):
+        if product and not reading.negated(m) and _is_subject(reading, m, vocab, editing, unnamed):
             intent.subject, intent.category = _subject_words(reading, m, vocab), product.extra
             m.used = True
             nxt = reading.matches[i + 1] if i + 1 < len(reading.matches) else None
@@ -404,7 +405,8 @@ def _scene_rank(reading: Reading, m: Match, scene: str, catalog: Catalog, vocab:
     return (place_rank > 0, kind_rank, place_rank, m.end - m.start, -m.start)
 
 
-def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False) -> bool:
+def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
+                unnamed: bool = False) -> bool:
     """A product word is the merchant's product unless it sits in the scene: "on a picnic
     blanket", "with a notebook" are scene; "this dress", "with the headphones", "for my soap"
     and "shot of the watch" are the product. A noun in the background ("there's a chair") never
@@ -412,6 +414,7 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False) 
     "here's the honey jar")."""
     scene_words = {str(w) for w in vocab["scene_prepositions"]}
     markers = {str(w) for w in vocab["product_markers"]}
+    request_verbs = {phrase_key(w) for w in vocab["conversation"]["request_verbs"]}
     words = reading.words_before(m.start, 4)
     close = [w for w in words if w not in ("a", "an", "the", "some", "big", "small", "little")]
     if close and close[-1] in {str(b) for b in vocab["conversation"]["background_markers"]}:
@@ -422,6 +425,9 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False) 
         markers = {"this", "these", "my", "our", "your", "here's", "heres"}
     for i in range(len(words) - 1, -1, -1):
         word = words[i]
+        if unnamed and word == "the" and (i == 0 or words[i - 1] not in scene_words | request_verbs):
+            # The picture's product has no name yet (a new photo): "and now the body lotion" names it.
+            return True
         if word == "with":
             nxt = words[i + 1] if i + 1 < len(words) else ""
             return nxt not in ("a", "an", "some")
