@@ -575,9 +575,20 @@ def _strip_one(x: str, words: _Words) -> str:
     return " ".join(kept)
 
 
+_DONE_THEN = re.compile(
+    r"\b(?:that\s+|which\s+)?(?:i|we)\s+(?:did|made|had|used|shot|saved|created|tried|liked|loved|picked)"
+    r"(?:\s+(?:for|with|of|on)\s+(?:my|our|the|a|an|that)\s+[\w'-]+(?:\s+[\w'-]+)?(?=\s+(?:same|and|but|then|again"
+    r"|please|now|for|like|as)\b|\s*$|\s*,))?"
+)
+
+
 def _rest(text: str, words: _Words) -> str:
     """What a message asks besides a reference: its clauses that describe something (a statement
     such as "I didn't want a bedroom" or "was nicer" is not a request)."""
+    # What the merchant did then describes the earlier picture, not this one: "(the pink one) I did
+    # for my lipstick", "(the one) we made for the sale"; a verb of memory opens the reference.
+    text = _DONE_THEN.sub(" ", text)
+    text = re.sub(r"(?:^|(?<=,))\s*(?:do\s+you\s+|can\s+you\s+)?(?:remember|recall)\b", " ", text)
     kept = []
     for clause in re.split(r"\s*,\s*|\s+but\s+|\s+and\s+(?=then\b)", text):
         tokens = clause.split()

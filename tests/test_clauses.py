@@ -265,3 +265,9 @@ def test_a_definite_noun_names_a_product_that_has_no_name_yet(planner):
         assert planner.plan(edit, unnamed, image_size=PHOTO).subject.description == "product"
     named = planner.plan("my mug on a lilac background", image_size=PHOTO)
     assert planner.plan("and now the candle", named, image_size=PHOTO).subject.description == "mug"
+
+
+def test_what_was_done_then_describes_the_earlier_picture_not_this_one():
+    message = read_message("remember the blue one we made for my candle? same for this soap")
+    assert message.kind == "go_back" and message.reference.words == "blue"
+    assert "candle" not in message.words and "remember" not in message.words and "soap" in message.words
