@@ -87,6 +87,8 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
             return Message(text, "yes")
         if _NO.fullmatch(plain):
             return Message(text, "no")
+    if not has_picture and _TIME_GREETING.fullmatch(text):
+        return Message(text, "question", topic="greeting")  # "morning! 🙂": a hello, not a sunrise
     chat = [c for c in _clauses(text) if not words.only(c, words.chatter)]
     core = ", ".join(chat) if len(chat) != len(_clauses(text)) else text
     if not chat:  # "hi", "thanks, that's perfect now", "ok cool"
@@ -247,7 +249,8 @@ _COMPARE = re.compile(
 )
 _ASKING = r"(?:(?:please|pls|can\s+(?:you|u)|could\s+(?:you|u)|would\s+(?:you|u)|let'?s|just)\s+)?"
 _SAVE = re.compile(
-    _ASKING + r"(?:save|remember|keep)\s+(?:this|it|that)(?:\s+(?:look|recipe|one|version|picture))?"
+    _ASKING + r"(?:save|remember|keep|stash|store|bookmark|pin|star|favou?rite|hold\s+on\s+to|hang\s+on\s+to)"
+    r"\s+(?:this|it|that)(?:\s+(?:look|recipe|one|version|picture))?"
     r"(?:\s+(?:as|under)\s+[\"']?(?P<name>[^\"']+?)[\"']?)?",
     re.I,
 )
@@ -256,6 +259,13 @@ _NAME = re.compile(
     r"(?:\s+(?:look|recipe|one|version|picture|style))?\s+(?:as\s+|to\s+)?[\"']?(?P<name>[^\"']+?)[\"']?",
     re.I,
 )
+
+
+# A time of day said alone, as the whole message, with no picture yet: "morning!", "evening all 👋". With
+# a picture on screen the same word may ask for that light, so it is read as a request there.
+_TIME_GREETING = re.compile(
+    r"\s*(?:good\s+)?(?:morning|mornin'?|afternoon|evening|gm)(?:\s+(?:all|everyone|folks|there|team))?"
+    r"\s*(?:[^\w\s]+\s*)*", re.I)
 
 
 def _compare_asked(plain: str) -> tuple[int | None, int | None] | None:
@@ -267,18 +277,27 @@ def _compare_asked(plain: str) -> tuple[int | None, int | None] | None:
     return (numbers[0], numbers[1]) if len(numbers) >= 2 else (None, None)
 
 
+# A verb that throws something away with "all of it" as its object throws the whole picture away:
+# "scrap all that", "bin everything", "ditch it all" (not "remove the cup": that is one thing).
+_DISCARD_ALL = re.compile(
+    r"\b(?:scrap|bin|ditch|trash|forget|drop|dump|toss|chuck|lose|kill|nuke|wipe|clear|junk|throw\s+out"
+    r"|throw\s+away|get\s+rid\s+of|undo)\s+(?:all\s+(?:of\s+)?(?:that|this|it|these|those)\b|everything\b"
+    r"|(?:it|that|this)\s+all\b|the\s+lot\b|all\b(?!\s+(?:the|my|of)\b))"
+)
+
+
 def _start_over(text: str, words: _Words) -> tuple[str, tuple[str, ...]] | None:
     """(the request after "start over", what to keep) or None when not asked: "start over but keep it
     square" keeps the size; "let's start from scratch - a garden" asks for a garden."""
     plain = _plain(text)
-    m = words.start_over.search(plain)
+    m = words.start_over.search(plain) or _DISCARD_ALL.search(plain)
     if not m:
         return None
     keep: list[str] = []
     rest = []
     for clause in _clauses(text):
         low = _plain(clause)
-        low = words.start_over.sub(" ", low)
+        low = _DISCARD_ALL.sub(" ", words.start_over.sub(" ", low))
         low = re.sub(r"\bwith\s+the\s+same\s+(?:product|photo|image|picture|item)\b", " ", low)
         kept = re.search(r"\b(?:but\s+|and\s+|just\s+)?(?:keep|keeping|except|apart\s+from)\b(?P<what>.*)$",
                          low)
@@ -331,12 +350,24 @@ def _topic(plain: str, words: _Words) -> str:
     return "other"
 
 
+# Something of the uploaded photo still seen in the new picture: "the couch from my original photo is
+# showing through", "bits of my kitchen tiles are still visible round the pump". The photo the
+# merchant sent ("my/the original/old photo") or a verb of being seen with "still" or "through".
+_LEFT_OVER = re.compile(
+    r"\bfrom\s+(?:my|the|our)\s+(?:original|old|own|first|real|uploaded)\s+(?:photo|picture|pic|image|shot)\b"
+    r"|\b(?:showing|shows|show|peeking|poking|bleeding)\s+through\b"
+    r"|\bstill\s+(?:visible|showing|there|in\s+(?:the|it|there)|shows|show|see|seen|around|round|peeking|poking)\b"
+    r"|\b(?:can|could)\s+still\s+see\b"
+)
+
+
 def _is_cutout(text: str, words: _Words) -> bool:
     """A complaint about the cut-out: a part of the outline with a fault ("jaggy edges"), a piece of
-    the product lost ("you chopped off the saucer") or of the old photo kept ("… is stuck to it")."""
+    the product lost ("you chopped off the saucer") or of the old photo kept ("… is stuck to it",
+    "… from my original photo is showing through")."""
     for clause in _clauses(text):
         plain = _plain(clause)
-        if words.cut_lost.search(plain) or words.cut_kept.search(plain):
+        if words.cut_lost.search(plain) or words.cut_kept.search(plain) or _LEFT_OVER.search(plain):
             return True
         if words.cut_parts.search(plain) and words.cut_faults.search(plain):
             return True
@@ -374,9 +405,45 @@ def _cannot(clause: str, words: _Words) -> str | None:
 
 
 def _is_undo(text: str, words: _Words) -> bool:
+    """An undo asked in one clause, the other clauses only judging the picture: "no that's worse —
+    can you undo it", "eh I don't love it, could you revert that". A clause that describes something
+    ("undo that and make it warmer") makes the message a request."""
+    clauses = _clauses(text) or [text]
+    undone = False
+    for clause in clauses:
+        if _undo_clause(clause, words):
+            undone = True
+        elif not _judges_only(clause, words):
+            return False
+    return undone
+
+
+def _judges_only(clause: str, words: _Words) -> bool:
+    """A clause that only says what the merchant thinks ("no that's worse", "I don't love it"): a
+    statement (a verb such as is/looks/love or a negation) or no picture words at all."""
+    tokens = _plain(clause).split()
+    if any(t in words.statement_verbs or t.endswith("n't") or _is_contracted_be(t) for t in tokens):
+        return True
+    return not words.content(clause)
+
+
+_PRONOUNS = {"that", "it", "this", "there", "here", "what", "he", "she", "they", "you", "we", "who"}
+
+
+def _is_contracted_be(token: str) -> bool:
+    """ "that's", "it's", "they're": a pronoun and a form of "be" -- a statement, not a request."""
+    head, _, tail = token.partition("'")
+    return head in _PRONOUNS and tail in ("s", "re")
+
+
+def _undo_clause(text: str, words: _Words) -> bool:
     """An undo phrase ("undo", "go back") with nothing around it but the words vocabulary.yaml
-    allows ("go back to the beach" is a reference, not an undo)."""
+    allows ("go back to the beach" is a reference, not an undo); a request opener ("could you …")
+    asks for it politely and changes nothing."""
     norm = words.hedges.sub(" ", _plain(text))
+    opener = words.openers.match(norm)
+    if opener:
+        norm = norm[opener.end():]
     for phrase in words.undo_phrases:
         found = phrase_pattern(phrase).search(norm)
         if found:
@@ -397,6 +464,11 @@ _VERSION_NUMBER = re.compile(r"\b(?:version|v|number|no|#)\s*#?(\d{1,3})\b")
 _ORDINAL = re.compile(
     r"\b(?:the|that|my)\s+(?:very\s+)?(" + "|".join(_ORDINALS) + r")\s+" + _ONE + r"\b"
     r"|^(" + "|".join(_ORDINALS) + r")\s+" + _ONE + r"\b"
+)
+# An ordinal said alone is a reference too when nothing it could count follows it: "show me the very
+# first again", "the original was best" ("the first" + a noun is a thing: "the second candle").
+_ORDINAL_ALONE = re.compile(
+    r"\b(?:the|that|my)\s+(?:very\s+)?(" + "|".join([*_ORDINALS, "original", "start"]) + r")" + _AFTER_ONE
 )
 _COUNT = r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a couple|couple)"
 _STEPS = r"(?:versions?|ones?|steps?|pictures?|images?|changes?|edits?|times)"
@@ -432,6 +504,8 @@ def _reference(text: str, words: _Words, has_picture: bool = False) -> tuple[Ref
         found, span = Reference(number=int(m.group(1))), m.span()
     elif m := _ORDINAL.search(plain):
         found, span = Reference(number=_ORDINALS[m.group(1) or m.group(2)]), m.span()
+    elif m := _ORDINAL_ALONE.search(plain):
+        found, span = Reference(number=_ORDINALS.get(m.group(1), 1)), m.span()
     elif m := _AGO.search(plain):
         n = m.group(1) or m.group(2)
         found, span = Reference(ago=int(n) if n.isdigit() else _NUMBERS[n]), m.span()
@@ -448,7 +522,7 @@ def _reference(text: str, words: _Words, has_picture: bool = False) -> tuple[Ref
             start = lead.start() if lead and lead.group() else m.start()
             found, span = Reference(days=days, saved=True), (start, m.end())
     if not found:
-        if not has_picture and (m := words.same.search(plain)):
+        if not has_picture and ((m := words.same.search(plain)) or (m := _SAME_LOOK.search(plain))):
             # With a picture on screen "same thing, but closer" is feedback on it.
             found, span = Reference(same=True), m.span()
         elif m := _THE_ONE_X.search(plain):
@@ -470,6 +544,12 @@ def _reference(text: str, words: _Words, has_picture: bool = False) -> tuple[Ref
     return found, rest
 
 
+# Sameness said of a look: an adjective of sameness and a noun for a look ("identical look", "matching
+# setup", "the exact same vibe").
+_SAME_LOOK = re.compile(
+    r"\b(?:same|identical|matching|similar|consistent|exact\s+same)\s+(?:look|style|setup|set\s+up|scene|vibe"
+    r"|settings|background|backdrop|feel|treatment|shot|aesthetic|styling)s?\b"
+)
 _DAYS_AGO = re.compile(r"\b" + _COUNT + r"\s+(days?|weeks?)\s+ago\b")
 
 
@@ -495,9 +575,20 @@ def _strip_one(x: str, words: _Words) -> str:
     return " ".join(kept)
 
 
+_DONE_THEN = re.compile(
+    r"\b(?:that\s+|which\s+)?(?:i|we)\s+(?:did|made|had|used|shot|saved|created|tried|liked|loved|picked)"
+    r"(?:\s+(?:for|with|of|on)\s+(?:my|our|the|a|an|that)\s+[\w'-]+(?:\s+[\w'-]+)?(?=\s+(?:same|and|but|then|again"
+    r"|please|now|for|like|as)\b|\s*$|\s*,))?"
+)
+
+
 def _rest(text: str, words: _Words) -> str:
     """What a message asks besides a reference: its clauses that describe something (a statement
     such as "I didn't want a bedroom" or "was nicer" is not a request)."""
+    # What the merchant did then describes the earlier picture, not this one: "(the pink one) I did
+    # for my lipstick", "(the one) we made for the sale"; a verb of memory opens the reference.
+    text = _DONE_THEN.sub(" ", text)
+    text = re.sub(r"(?:^|(?<=,))\s*(?:do\s+you\s+|can\s+you\s+)?(?:remember|recall)\b", " ", text)
     kept = []
     for clause in re.split(r"\s*,\s*|\s+but\s+|\s+and\s+(?=then\b)", text):
         tokens = clause.split()

@@ -594,6 +594,10 @@ class Session:
         recipe = reply.recipe
         if self.current is None and look is None and self._kept is not None:
             recipe = self.studio.keep(recipe, *self._kept)
+        if recipe.parent_id is None and self.product is not None and \
+                recipe.subject.description.strip().lower() in ("", "product"):
+            # "start over: snowy mountains": a fresh chain for the same photo, so the same product
+            recipe = self.studio.for_product(recipe, self.product)
         self._kept = None
         limits = self._cannot(message)
         said = [cannot(why, self._product_name()) for why in limits]
@@ -903,6 +907,14 @@ class Session:
             session.versions.append(Version(int(stored["number"]), recipe, images, checks))
         current = state.get("current")
         session.current = next((v for v in session.versions if v.number == current), None)
+        # The product's name is the one its latest picture was made with ("my latte cup").
+        named = [v.recipe.subject for v in session.versions
+                 if v.recipe.subject.description.strip().lower() not in ("", "product")]
+        shown = session.current.recipe.subject if session.current else None
+        if shown is not None and shown.description.strip().lower() not in ("", "product"):
+            session.product = shown.model_copy()
+        elif named:
+            session.product = named[-1].model_copy()
         session._offered_colour = extra.get("offered_colour")
         return session
 

@@ -235,8 +235,48 @@ def changes(before: Recipe, after: Recipe, catalog: Catalog) -> list[str]:
     gone_words = [w.removeprefix("with ") for w in b_pos if w not in a_pos and w not in tones]
     if new_negative or gone_words:
         out.append("without " + _and(new_negative + gone_words))
+    out += text_changes(before.text, after.text)
+    out += retouch_changes(before.retouch, after.retouch)
     if not out and after.seed != before.seed:
         out.append("a new variation of the same look")
+    return out
+
+
+_TEXT_FIELDS = {"title": "the title", "subtitle": "the subtitle", "badge": "the badge",
+                "price": "the price tag"}
+_LAYOUTS = {"cover": "a magazine-cover layout", "banner": "a banner layout", "none": "no text layout"}
+
+
+def text_changes(before, after) -> list[str]:
+    """What changed in the words drawn over the picture, in plain words ("the title now “GLOW ON”")."""
+    out: list[str] = []
+    if after.empty and not before.empty:
+        return ["the text taken off"]
+    if after.layout != before.layout:
+        out.append(_LAYOUTS.get(after.layout, "a new text layout"))
+    for name, label in _TEXT_FIELDS.items():
+        old, new = getattr(before, name), getattr(after, name)
+        if new == old:
+            continue
+        out.append(f"{label} now “{new}”" if new else f"without {label}")
+    if after.lines != before.lines:
+        out.append("new cover lines" if after.lines else "without the cover lines")
+    if after.place != before.place and not after.empty:
+        out.append(f"the title moved to the {after.place}")
+    return out
+
+
+def retouch_changes(before, after) -> list[str]:
+    """What changed in the retouches of the product itself ("the product straightened")."""
+    out: list[str] = []
+    if after.straighten != before.straighten:
+        out.append("the product straightened" if after.straighten else "the product no longer straightened")
+    if after.harmonize != before.harmonize:
+        if not after.harmonize:
+            out.append("the product's own light kept as photographed")
+        else:
+            out.append("the product's light matched to the scene" + (
+                " more closely" if after.harmonize > before.harmonize and before.harmonize else ""))
     return out
 
 

@@ -1,5 +1,7 @@
 """Conversation accuracy (issue 11): runs multi-turn merchant conversations through the studio's own
-chat path and reports how many pass, per issue bullet and per split (dev / holdout).
+chat path and reports how many pass, per issue bullet and per split (dev / holdout / fresh: fresh is a
+frozen held-out set in its own file, conversations_fresh.yaml, written before the second round of
+planner work and never tuned to).
 
 Each conversation gets a fresh studio exactly as the studio builds one for a chat: the in-process
 embedded planner, the embedded preview renderer and a recipe memory in a temporary ChromaDB folder;
@@ -8,8 +10,10 @@ every message goes through `Session.send`, as the app and `sceneshop chat` do. T
 described at the top of the data file. A conversation passes only when every check of every turn
 passes; every reply must also pass the global plain-words rule (no internals).
 
-    python bench/conversation_accuracy.py [--data bench/data/conversations.yaml] [--verbose]
-        [--split dev|holdout] [--only ID-PREFIX] [--json results.json]
+    python bench/conversation_accuracy.py [--data FILE ...] [--verbose]
+        [--split dev|holdout|fresh] [--only ID-PREFIX] [--json results.json]
+
+Without --data it runs bench/data/conversations.yaml and bench/data/conversations_fresh.yaml.
 
 Exits 0 whatever the score (2 only when the data file itself is malformed).
 """
@@ -50,7 +54,7 @@ LAYOUT = "sceneshop.*"
 
 USER = "merchant"
 BULLETS = ["classify", "prompt", "product", "recall", "replies", "fresh_looks", "ordinary"]
-SPLITS = ["dev", "holdout"]
+SPLITS = ["dev", "holdout", "fresh"]
 KINDS = {"result", "answer", "info", "clarify", "cutout", "refuse"}
 CHECKS = {
     "kind", "renders", "version_shown", "builds_on", "same_look_as", "like_saved", "scene", "scene_not",
@@ -532,16 +536,23 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, default=Path(__file__).parent / "data" / "conversations.yaml")
+    data = Path(__file__).parent / "data"
+    parser.add_argument("--data", type=Path, nargs="+",
+                        default=[data / "conversations.yaml", data / "conversations_fresh.yaml"])
     parser.add_argument("--verbose", action="store_true", help="print every turn's reply, recipe and prompt")
     parser.add_argument("--split", choices=SPLITS, help="run one split only")
     parser.add_argument("--only", help="run conversations whose id starts with this")
     parser.add_argument("--json", type=Path, help="also write the per-turn results here")
     args = parser.parse_args(argv)
-    try:
-        convs = validate(yaml.safe_load(args.data.read_text(encoding="utf-8")))
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        print(f"bad data file {args.data}: {exc}")
+    convs = []
+    for path in args.data:
+        try:
+            convs += validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            print(f"bad data file {path}: {exc}")
+            return 2
+    if len({c["id"] for c in convs}) != len(convs):
+        print("bad data files: a conversation id is repeated across files")
         return 2
     if args.split:
         convs = [c for c in convs if c.get("split", "dev") == args.split]
@@ -555,8 +566,8 @@ def main(argv=None) -> int:
     print(f"\n{len(convs)} conversations, {sum(len(c['turns']) for c in convs)} turns, "
           f"{time.perf_counter() - start:.0f} s; planner: {bench.planner.name}, engine: {bench.engine.name}, "
           f"layout: {LAYOUT}")
-    print("  per bullet (dev+holdout): " + ", ".join(
-        f"{b} {counts[(b, 'dev')]}+{counts[(b, 'holdout')]}" for b in BULLETS))
+    print("  per bullet (" + "+".join(SPLITS) + "): " + ", ".join(
+        f"{b} " + "+".join(str(counts[(b, s)]) for s in SPLITS) for b in BULLETS))
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")

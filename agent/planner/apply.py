@@ -158,7 +158,7 @@ def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[i
 
 
 def _set_scene(recipe: Recipe, scene: str, carried: list[str], catalog: Catalog) -> None:
-    preset = catalog.scene(scene)
+    preset = feedback.scene_preset(catalog, scene)  # "custom": the merchant's own words are the scene
     recipe.scene.preset = scene
     recipe.scene.props = feedback.props_for(preset, recipe.scene.clutter)
     recipe.scene.description = ", ".join(carried)

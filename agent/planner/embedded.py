@@ -14,6 +14,7 @@ from sceneshop.agent.commands import Message, read_message
 from sceneshop.agent.embeddings import embed, known_words, model_key
 from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.apply import apply_intent
+from sceneshop.agent.planner.clauses import restructure
 from sceneshop.agent.planner.intent import Intent, read_intent
 from sceneshop.agent.planner.lexicon import Lexicon
 from sceneshop.agent.planner.looks import apply_looks, read_looks
@@ -35,6 +36,11 @@ SIMILARITY_MIN = 0.50
 # ...and must beat the next-best scene by this much: a word that is not a place ("craft", "soft")
 # sits about equally close to several presets.
 SIMILARITY_MARGIN = 0.04
+# A room is a specific place: a place said in the merchant's words ("in a hotel lobby") takes the
+# nearest interior preset only when it is this close (a hotel lobby is not a bedroom, at 0.58);
+# otherwise the scene stays neutral and the merchant's words carry the place. Outdoor presets are
+# broad ("a lush meadow" is a garden at 0.58) and keep SIMILARITY_MIN.
+ROOM_SIMILARITY_MIN = 0.62
 
 EXAMPLE = "put this dress on a beach at sunset"
 
@@ -94,7 +100,10 @@ class EmbeddedPlanner:
         if parent is not None and (text_edit or looks_edit) and not has_words(words, self.vocab):
             recipe = parent.child(text)  # only looks were asked for: the rest stays as it was
         else:
-            intent = self.understand(words, parent is not None, colour=message.colour)
+            if message.colour is None:  # (the colour's span is in the words as they are)
+                words = restructure(words, self.vocab, editing=parent is not None) or words
+            unnamed = parent is not None and parent.subject.description.strip().lower() in ("", "product")
+            intent = self.understand(words, parent is not None, colour=message.colour, unnamed=unnamed)
             recipe = apply_intent(intent, text, parent, size, catalog=self.catalog, vocab=self.vocab,
                                   lora_family=self.lora_family)
         apply_text(recipe, text_edit, recipe.notes)
@@ -116,10 +125,11 @@ class EmbeddedPlanner:
     # the index they score against (bench/plan_accuracy.py counts them by patching
     # sceneshop.agent.planner.embedded.embed).
     def understand(self, text: str, editing: bool = False, *,
-                   colour: tuple[str, int, int] | None = None) -> Intent:
+                   colour: tuple[str, int, int] | None = None, unnamed: bool = False) -> Intent:
         """What the words ask for; `editing` = there is a previous recipe to change; `colour` = the
         product-colour request the message reading found in `text` (Message.colour)."""
-        intent = read_intent(self.lexicon.read(text), self.catalog, self.vocab, colour, editing=editing)
+        intent = read_intent(self.lexicon.read(text), self.catalog, self.vocab, colour, editing=editing,
+                             unnamed=unnamed)
         if intent.scene is None and intent.clauses:
             self._similar_scene(intent, editing)
         return intent
@@ -145,6 +155,9 @@ class EmbeddedPlanner:
                     per_scene[name] = (float(score), queries[q])
         ranked = sorted(per_scene.items(), key=lambda kv: -kv[1][0])
         (best, (score, query)), second = ranked[0], (ranked[1][1][0] if len(ranked) > 1 else -1.0)
+        room = self.catalog.scene(best).kind == "interior"
+        if room and score < ROOM_SIMILARITY_MIN and any(feedback.is_place(c) for c in texts):
+            return  # no room preset is that place: the merchant's words say it
         if score >= SIMILARITY_MIN and score - second >= SIMILARITY_MARGIN:
             intent.scene = best
             intent.scene_from = f"similar to '{query}', {score:.2f}"

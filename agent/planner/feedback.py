@@ -31,6 +31,15 @@ def is_removal(clause: str, vocab: dict) -> bool:
     return _remove_lead(clause, vocab) is not None
 
 
+# Where a thing is, not what is next to it: "in a hotel lobby", "at a skatepark" (not "next to a vase").
+_PLACE = re.compile(r"^(?:in|at|inside|into)\s+(?:a|an|the|some|my|our)?\s*[a-z]", re.I)
+
+
+def is_place(clause: str) -> bool:
+    """Whether a clause of the merchant's words names where the product is ("in a hotel lobby")."""
+    return _PLACE.match(clause.strip()) is not None
+
+
 def clamp_kelvin(kelvin: int, vocab: dict) -> int:
     return int(min(vocab["kelvin_max"], max(vocab["kelvin_min"], kelvin)))
 
@@ -96,6 +105,9 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
     "remove the X" / "without X": a prop or earlier words go; anything else becomes "no X",
     which compose_prompt sends to the negative prompt."""
     clauses = split_description(recipe.scene.description) if (parent is not None) else []
+    if any(is_place(c) for c in intent.clauses):
+        # "in a train station" after "in a recording studio": the product is in one place at a time.
+        clauses = [c for c in clauses if not is_place(c)]
     negatives = []
     for removal in intent.removals:
         rest = _remove_lead(removal, vocab) or ""
@@ -103,6 +115,10 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
         if not target:
             continue
         words = _target_words(target, vocab)
+        product = {clean_word(w) for w in recipe.subject.description.split()}
+        if words and {clean_word(t) for t in target.split()} <= product:
+            notes.append(f"kept '{target}': it is the product")  # "the bottle looks too small"
+            continue
         removed = False
         if parent is not None and words:
             kept_props = [p for p in recipe.scene.props if not _mentions(p, words)]
@@ -118,6 +134,9 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
                 clauses = kept
                 removed = True
         lead = removal.split()[0].lower()
+        if removed and parent is not None and recipe.scene.preset != "custom" and words and \
+                _mentions(scene_preset(catalog, recipe.scene.preset).description, words):
+            removed = False  # the preset's own words name it ("desk with laptop"): "no laptop" keeps it out
         if not removed or lead in ("no", "without"):
             # "no people": also kept from the picture where no prop named it (a busy street)
             negatives.append(removal if lead in ("no", "without") else f"no {target}")

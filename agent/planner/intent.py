@@ -50,7 +50,8 @@ class Intent:
 
 
 def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
-                colour: tuple[str, int, int] | None = None, *, editing: bool = False) -> Intent:
+                colour: tuple[str, int, int] | None = None, *, editing: bool = False,
+                unnamed: bool = False) -> Intent:
     """What the matched words ask for; `colour` is the product-colour request the message reading
     found (sceneshop.agent.commands.Message.colour), its span in the request's text; `editing`: the
     words change a current recipe. A scene said only in other words ("a lush meadow") is left to the
@@ -69,7 +70,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
     containers = {phrase_key(w) for w in vocab.get("containers", [])}
     for i, m in enumerate(reading.matches):
         product = next((e for e in m.effects if e.kind == "product"), None)
-        if product and not reading.negated(m) and _is_subject(reading, m, vocab, editing):
+        if product and not reading.negated(m) and _is_subject(reading, m, vocab, editing, unnamed):
             intent.subject, intent.category = _subject_words(reading, m, vocab), product.extra
             m.used = True
             nxt = reading.matches[i + 1] if i + 1 < len(reading.matches) else None
@@ -85,17 +86,24 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                 is_pack = phrase_key(nxt.text).split()[-1].rstrip("s") in containers
                 category = product.extra if is_pack else other.extra
             else:
-                # "soap bar", "tea tin": a container word right after the product is part of it.
+                # "soap bar", "tea tin": a container word right after the product is part of it;
+                # "soap dispenser", "bottle of gin": so is a noun no word list knows, right after it
+                # (or after "of" when the product word is a container) and before where it is put.
                 pack = re.match(r"[\s\-]+([a-z]+)\b", reading.work[m.end:])
                 if pack and pack.group(1).rstrip("s") in containers:
                     intent.subject = _subject_words(reading, m, vocab, end=m.end + pack.end())
+                else:
+                    packed = phrase_key(m.text).split()[-1].rstrip("s") in containers
+                    head = _compound_head(reading, m, vocab, container=packed)
+                    if head:
+                        intent.subject = _subject_words(reading, m, vocab, end=head)
                 break
             intent.subject = _subject_words(reading, m, vocab, end=nxt.end)
             intent.category = category
             nxt.used = True
             break
     if intent.subject is None and not editing:
-        named = _named_product(reading, vocab)
+        named = _named_product(reading, vocab) or _opening_noun(reading, vocab)
         if named:  # "our new cold brew can on a picnic table": what the merchant calls theirs
             intent.subject, intent.category = named, "general"
     lora_ops: dict[str, list[tuple[str, str]]] = {}
@@ -105,6 +113,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                 lora_ops.setdefault(effect.value, []).append((_lora_op(reading, m, vocab), m.text))
                 m.used = True
                 _take_style_noun(reading, m, vocab)
+                _take_simile(reading, m)
 
     scene_candidates = []
     for m in reading.matches:
@@ -230,8 +239,11 @@ def _named_product(reading: Reading, vocab: dict) -> str | None:
         if t.group() not in markers or reading.negated(Match(t.start(), t.end(), t.group(), ())):
             continue
         words = []
+        preps = {phrase_key(w) for w in vocab["prepositions"]}
         for nxt in tokens[i + 1: i + 6]:
-            gap = reading.work[tokens[i].end(): nxt.start()] if not words else ""
+            gap = reading.work[(words[-1] if words else tokens[i]).end(): nxt.start()]
+            if nxt.group() in preps and not words:
+                break  # "put this in a greenhouse": "this" is the product, unnamed
             if nxt.group() in stops and not words:
                 continue  # "my new …"
             if re.search(r"[,;.!?]", gap) or nxt.group() in stops or any(
@@ -243,6 +255,89 @@ def _named_product(reading: Reading, vocab: dict) -> str | None:
             reading.claim(start, end)
             return " ".join(reading.work[start:end].split())[:200]
     return None
+
+
+_SIMILE = re.compile(r"\s*(?:style|look|effect|vibe|aesthetic)?\s*(?:like|as\s+in|a\s+la|à\s+la"
+                     r"|reminiscent\s+of|in\s+the\s+style\s+of|inspired\s+by)\b[^,;.!?:]*")
+
+
+def _take_simile(reading: Reading, m: Match) -> None:
+    """ "pixel art like an old 8-bit video game": what a style is likened to explains the style; it is
+    not something to draw."""
+    found = _SIMILE.match(reading.work, m.end)
+    if found and found.end() > found.start():
+        reading.claim(found.start(), found.end())
+
+
+def _unknown_noun(reading: Reading, token: re.Match, stops: set[str]) -> bool:
+    """A word no word list gives a meaning to: not filler, a preposition or a keyword of the catalog."""
+    word = token.group()
+    return word.isalpha() and len(word) > 2 and word not in stops and not any(
+        o.start <= token.start() < o.end and o.effects for o in reading.matches)
+
+
+def _stop_words(vocab: dict) -> set[str]:
+    conv = vocab["conversation"]
+    words = [*vocab["filler"], *vocab["prepositions"], *vocab["scene_prepositions"],
+             *vocab["product_modifiers"], *vocab["colours"], *vocab["not_picture_words"],
+             *conv["statement_verbs"], *conv["not_product_words"], *conv["request_verbs"],
+             *vocab["remove_words"]]
+    return {phrase_key(w) for w in words}
+
+
+def _compound_head(reading: Reading, m: Match, vocab: dict, *, container: bool) -> int | None:
+    """Where the product phrase ends when an unknown noun right after the product word is its head
+    ("soap dispenser", "candle snuffer") or, after a container, its contents ("bottle of gin"): the
+    noun must be followed by a preposition, a clause break or the end, so "soap on a rope" and "mug
+    red" are not read so."""
+    stops = _stop_words(vocab)
+    preps = {phrase_key(w) for w in [*vocab["prepositions"], *vocab["scene_prepositions"]]}
+    pattern = r"\s+of\s+(?:the\s+|my\s+|some\s+)?([a-z]+)\b" if container else r"[\s\-]+([a-z]+)\b"
+    nxt = re.match(pattern, reading.work[m.end:])
+    if not nxt:
+        return None
+    token = re.compile(r"[a-z]+").match(reading.work, m.end + nxt.start(1))
+    if token is None or not _unknown_noun(reading, token, stops):
+        return None
+    after = reading.work[m.end + nxt.end():]
+    following = re.match(r"\s*([\w']+)", after)
+    ends = not after.strip() or re.match(r"\s*[,;.!?:()]", after)
+    if not ends and (following is None or following.group(1) not in preps):
+        return None
+    return m.end + nxt.end()
+
+
+def _opening_noun(reading: Reading, vocab: dict) -> str | None:
+    """A product no word list knows, said first: the noun phrase that opens a request, before where it
+    is put ("bamboo toothbrush next to a sink", "a notebook on a pastel blue background"). Every word
+    of it must be unknown to the catalog (else it is a scene: "wooden table by a window")."""
+    stops = _stop_words(vocab) - {phrase_key(w) for w in vocab["product_modifiers"]}
+    preps = {phrase_key(w) for w in [*vocab["prepositions"], *vocab["scene_prepositions"]]}
+    tokens = list(re.finditer(r"[\w'\-]+", reading.work))
+    i = 0
+    while i < len(tokens) and tokens[i].group() in ("a", "an", "the", "some", "one", "two"):
+        i += 1
+    words = []
+    for t in tokens[i: i + 4]:
+        if t.group() in preps:
+            break
+        gap = reading.work[(words[-1].end() if words else t.start()): t.start()]
+        if re.search(r"[,;.!?:]", gap):
+            return None
+        words.append(t)
+    else:
+        return None  # no place said after it: not "a product on/in somewhere"
+    if not words or len(words) > 3:
+        return None
+    modifiers = {phrase_key(w) for w in vocab["product_modifiers"]}
+    surfaces = {phrase_key(w) for w in vocab.get("surface_nouns", [])} | {"table", "tables", "scene", "shot",
+                                                                         "photo", "picture", "setup"}
+    if words[-1].group() in modifiers or words[-1].group() in surfaces or not all(
+            w.group() in modifiers or _unknown_noun(reading, w, stops) for w in words):
+        return None
+    start, end = words[0].start(), words[-1].end()
+    reading.claim(start, end)
+    return " ".join(reading.work[start:end].split())[:200]
 
 
 def _disliked(clause: str, vocab: dict) -> str | None:
@@ -310,7 +405,8 @@ def _scene_rank(reading: Reading, m: Match, scene: str, catalog: Catalog, vocab:
     return (place_rank > 0, kind_rank, place_rank, m.end - m.start, -m.start)
 
 
-def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False) -> bool:
+def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
+                unnamed: bool = False) -> bool:
     """A product word is the merchant's product unless it sits in the scene: "on a picnic
     blanket", "with a notebook" are scene; "this dress", "with the headphones", "for my soap"
     and "shot of the watch" are the product. A noun in the background ("there's a chair") never
@@ -318,6 +414,7 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False) 
     "here's the honey jar")."""
     scene_words = {str(w) for w in vocab["scene_prepositions"]}
     markers = {str(w) for w in vocab["product_markers"]}
+    request_verbs = {phrase_key(w) for w in vocab["conversation"]["request_verbs"]}
     words = reading.words_before(m.start, 4)
     close = [w for w in words if w not in ("a", "an", "the", "some", "big", "small", "little")]
     if close and close[-1] in {str(b) for b in vocab["conversation"]["background_markers"]}:
@@ -328,6 +425,9 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False) 
         markers = {"this", "these", "my", "our", "your", "here's", "heres"}
     for i in range(len(words) - 1, -1, -1):
         word = words[i]
+        if unnamed and word == "the" and (i == 0 or words[i - 1] not in scene_words | request_verbs):
+            # The picture's product has no name yet (a new photo): "and now the body lotion" names it.
+            return True
         if word == "with":
             nxt = words[i + 1] if i + 1 < len(words) else ""
             return nxt not in ("a", "an", "some")

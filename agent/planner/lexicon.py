@@ -225,17 +225,26 @@ class Lexicon:
                 start_map.append(i)
                 end_map.append(i + 1)
 
+        fixes = []
+        for m in re.finditer(r"[a-z]+(?:-[a-z]+)+", norm):
+            # "paper-cut", "snow-globe": a hyphenated compound the catalog spells as one word.
+            joined = m.group().replace("-", "")
+            if joined in self.known:
+                fixes.append((m.start(), m.end(), m.group(), joined))
         for m in re.finditer(r"[a-z]+", norm):
-            fix = self._correct(m.group())
-            if fix is None:
+            if any(s <= m.start() < e for s, e, _, _ in fixes):
                 continue
-            keep(m.start())
+            fix = self._correct(m.group())
+            if fix is not None:
+                fixes.append((m.start(), m.end(), m.group(), fix))
+        for start, end, word, fix in sorted(fixes):
+            keep(start)
             for ch in fix:
                 work_parts.append(ch)
-                start_map.append(m.start())
-                end_map.append(m.end())
-            corrections.append((m.group(), fix))
-            pos = m.end()
+                start_map.append(start)
+                end_map.append(end)
+            corrections.append((word, fix))
+            pos = end
         keep(len(norm))
         work = "".join(work_parts)
 

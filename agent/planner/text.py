@@ -184,6 +184,8 @@ def read_text(request: str, folder: str | None = None) -> tuple[str, TextEdit]:
                     value = _shorten(value, LIMITS["subtitle" if name == "headline" else name])
                 edit.fields[name] = value
                 take(m.start(), end)
+    if "title" not in edit.fields:
+        _literal_words(request, low, w, edit, free, take)
     if pats["cover"].search(low):
         edit.layout = "cover"  # the words stay: they also pick the magazine_cover scene
     for m in pats["banner"].finditer(low):
@@ -194,6 +196,49 @@ def read_text(request: str, folder: str | None = None) -> tuple[str, TextEdit]:
     rest = "".join(ch if not t else ("," if i and not taken[i - 1] else " ")
                    for i, (ch, t) in enumerate(zip(request, taken, strict=True)))
     return " ".join(rest.split()), edit
+
+
+# Words the merchant wants written, said without naming a field: a text noun ("the words", "lettering")
+# and a literal string -- quoted, or a run of capitals -- in the same message. Capitals and quotes are
+# how English marks words to be copied as they are.
+_TEXT_NOUN = re.compile(r"(?<![\w'])(?:(?:put|write|add|print|stick|with|and)\s+)?(?:the\s+|some\s+|a\s+)?"
+                        r"(?:words?|text|lettering|letters|caption|slogan|writing|wording)"
+                        r"(?:\s+(?:saying|that\s+says|which\s+says|reading|that\s+reads|of))?(?![\w'])", re.I)
+_SIZE_OF_TYPE = re.compile(r"(?<![\w'])in\s+(?:big|large|bold|huge|small|tiny|capital|block|giant)?\s*"
+                           r"(?:letters|type|font|caps|capitals|lettering)(?![\w'])", re.I)
+_CAPS_RUN = re.compile(r"(?<![\w'])[A-Z][A-Z0-9&'’!%.\-]+(?:[ \t]+[A-Z0-9][A-Z0-9&'’!%.\-]*){0,5}(?![\w'])")
+_QUOTED = re.compile(r"[\"“]([^\"”]{2,40})[\"”]")
+_AT_PLACE = re.compile(
+    r"(?<![\w'])(?:at|on|across|along)\s+the\s+(?P<p>top|bottom|middle|centre|center)(?![\w'])", re.I)
+
+
+def _literal_words(request: str, low: str, w: dict, edit: TextEdit, free, take) -> None:
+    """ "put the words NOIR EDITION in big letters at the top": the title, where it goes, and the words
+    that said so, all taken out of the request."""
+    nouns = [m for m in _TEXT_NOUN.finditer(request) if free(*m.span())]
+    if not nouns:
+        return
+    found = next((m for m in _QUOTED.finditer(request) if free(*m.span())), None)
+    value = found.group(1).strip() if found else None
+    if found is None:
+        found = next((m for m in _CAPS_RUN.finditer(request) if free(*m.span())
+                      and sum(c.isalpha() for c in m.group()) >= 2), None)
+        value = found.group().rstrip(".!") if found else None
+    if not value:
+        return
+    edit.fields["title"] = _shorten(value, LIMITS["title"]) if len(value) > LIMITS["title"] else value
+    take(*found.span())
+    for m in _SIZE_OF_TYPE.finditer(request):
+        if free(*m.span()):
+            take(*m.span())
+    for m in nouns:
+        if free(*m.span()):
+            take(*m.span())
+    place = _AT_PLACE.search(request)
+    if place and free(*place.span()):
+        word = place.group("p").lower()
+        edit.place = {"centre": "middle", "center": "middle"}.get(word, word)
+        take(*place.span())
 
 
 def _percent(value: str) -> str:

@@ -1,0 +1,273 @@
+"""Rules that read a message's clause structure rather than its phrasings (issue 11, second round):
+removing verbs and their objects, statements about a thing in the picture, hedges, an undo said among
+judgements, ordinals said alone, leftover-photo complaints, product nouns no list knows, a new place
+replacing the old one, text-layer changes in replies, and the product name kept over start over and
+a restored session. The examples use words the planner's lists do not hold, so that a rule, not a
+phrase, is what passes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from sceneshop.agent.commands import read_message
+from sceneshop.agent.looks import TextLayer
+from sceneshop.agent.planner.clauses import restructure
+from sceneshop.agent.planner.embedded import EmbeddedPlanner
+from sceneshop.agent.planner.prompt import load_vocabulary
+from sceneshop.agent.session import Session
+from sceneshop.agent.store import WorkStore
+from sceneshop.agent.studio import Studio
+from sceneshop.agent.wording import changes, text_changes
+from sceneshop.tools.preview.renderer import EmbeddedRenderer
+
+PHOTO = (600, 400)
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return load_vocabulary()
+
+
+@pytest.fixture(scope="module")
+def planner():
+    return EmbeddedPlanner()
+
+
+# --------------------------------------------------------------------------- clause structure
+
+
+@pytest.mark.parametrize(
+    ("words", "rewritten"),
+    [
+        # a removing verb and its object
+        ("bin the napkin", "remove napkin"),
+        ("nix the wicker basket next to the jar", "remove wicker basket"),
+        # a pronoun object is the thing the message just talked about
+        ("the vase looks tacky, chuck it", "remove vase"),
+        ("there's a teapot behind it that looks silly, axe it", "remove teapot"),
+        # a statement about a thing in the picture is a complaint: the thing goes
+        ("the candle behind it hogs attention", "remove candle"),
+        # ...unless it wishes the thing another colour or material...
+        ("the rug should be navy", "navy rug"),
+        ("the tray ought to be brass", "brass tray"),
+        # ...or praises it
+        ("the plant looks gorgeous, warmer", "warmer"),
+        # what stays is not something to draw
+        ("another take, same framing", "another take"),
+        ("one more, leave the rest as it is", "one more"),
+        # hedges, conditions and other people's opinions are not picture words
+        ("umm I suppose a cosy attic with beams, if possible", "a cosy attic with beams"),
+        ("a loft with exposed brick, my clients adore brick, they hate clutter",
+         "a loft with exposed brick, my clients adore brick"),
+    ],
+)
+def test_clauses_are_rewritten_by_their_structure(vocab, words, rewritten):
+    assert restructure(words, vocab, editing=True) == rewritten
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "the light is too harsh",  # the picture's own quality: feedback rules read it
+        "the sand looks too orange",  # a colour to change, not a thing to take out
+        "on a beach at sunset with a red umbrella",  # a description: no rule applies
+        "warmer and closer",
+        "the same mug on a shelf",  # a noun phrase without a verb is a description, not a statement
+    ],
+)
+def test_clauses_no_rule_reads_are_left_as_written(vocab, words):
+    assert restructure(words, vocab, editing=True) == words
+
+
+def test_a_statement_is_only_a_complaint_when_there_is_a_picture(vocab):
+    assert restructure("the candle behind it hogs attention", vocab, editing=False) != "remove candle"
+
+
+def test_a_removed_thing_the_preset_describes_leaves_the_prompt(planner):
+    desk = planner.plan("headphones on an office desk", image_size=PHOTO)
+    assert "laptop" in desk.prompt
+    edited = planner.plan("the laptop looks tacky, chuck it", desk, image_size=PHOTO)
+    assert "laptop" not in edited.prompt and "laptop" in edited.negative_prompt
+    assert edited.scene.preset == desk.scene.preset and edited.subject == desk.subject
+
+
+def test_a_complaint_about_the_product_never_removes_it(planner):
+    mug = planner.plan("my mug on a wooden table", image_size=PHOTO)
+    edited = planner.plan("the mug looks tiny, lose it", mug, image_size=PHOTO)
+    assert "mug" in edited.prompt and "mug" not in edited.negative_prompt
+
+
+def test_a_new_place_replaces_the_old_place_words(planner):
+    first = planner.plan("my lamp in a wine cellar", image_size=PHOTO)
+    assert "wine cellar" in first.prompt
+    second = planner.plan("put it in a library instead", first, image_size=PHOTO)
+    assert "library" in second.prompt and "cellar" not in second.prompt
+    # a thing added beside it is not a place: the place stays
+    third = planner.plan("add a globe next to it", second, image_size=PHOTO)
+    assert "library" in third.prompt and "globe" in third.prompt
+
+
+@pytest.mark.parametrize(
+    ("request_", "product"),
+    [
+        ("candle snuffer on marble", "candle snuffer"),  # an unknown head noun after a product word
+        ("jar of pesto on a kitchen counter", "jar of pesto"),  # a container's contents
+        ("ukulele on a beach", "ukulele"),  # an unknown noun that opens the request
+        ("wooden table by a window", "product"),  # a scene said first is not a product
+        ("on a beach at sunset", "product"),
+    ],
+)
+def test_the_product_is_the_noun_the_request_is_about(planner, request_, product):
+    assert planner.plan(request_, image_size=PHOTO).subject.description == product
+
+
+def test_a_hyphenated_style_word_is_the_catalog_word(planner):
+    base = planner.plan("my scarf on linen", image_size=PHOTO)
+    edited = planner.plan("make it water-colour", base, image_size=PHOTO)
+    assert [c.name for c in edited.loras] == ["watercolor"]
+
+
+def test_what_a_style_is_likened_to_is_not_drawn(planner):
+    base = planner.plan("my watch on concrete", image_size=PHOTO)
+    edited = planner.plan("cinematic like a heist movie", base, image_size=PHOTO)
+    assert [c.name for c in edited.loras] == ["cinematic"]
+    assert "heist" not in edited.prompt
+
+
+# ------------------------------------------------------------------------------ message kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("nope, that's uglier - revert it please", "undo"),  # an undo among judgements
+        ("meh I don't like it. roll back", "undo"),
+        ("undo that and add a candle", "feedback"),  # an undo with a request is a request
+        ("bookmark this one", "save"),
+        ("trash everything: a garden", "start_over"),
+        ("part of my sofa still shows round the lid", "cutout"),  # the old photo still seen
+        ("my desk lamp from the old photo is poking through", "cutout"),
+        ("light coming through the window", "feedback"),  # a description, not a leftover
+        ("remove all the flowers", "feedback"),  # one thing out, not everything
+    ],
+)
+def test_message_kinds_by_clause_structure(text, kind):
+    assert read_message(text, has_picture=True).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("bring back the third again", 3),
+        ("the original was nicer", 1),
+        ("the very first, please", 1),
+    ],
+)
+def test_an_ordinal_said_alone_is_a_reference(text, number):
+    message = read_message(text, has_picture=True)
+    assert (message.kind, message.reference.number) == ("go_back", number)
+
+
+def test_a_time_of_day_alone_greets_before_there_is_a_picture():
+    assert read_message("afternoon all 👋").kind == "question"
+    assert read_message("evening", has_picture=True).kind == "feedback"  # with a picture: that light
+    assert read_message("morning light on a shelf").kind == "request"
+
+
+def test_sameness_said_of_a_look_is_the_latest_look():
+    message = read_message("here's the candle, matching vibe please")
+    assert message.kind == "go_back" and message.reference.same
+
+
+def test_an_ordinal_with_a_noun_is_a_thing():
+    assert read_message("add the second candle", has_picture=True).kind == "feedback"
+
+
+def test_start_over_after_discarding_all_keeps_only_the_new_words():
+    message = read_message("ditch it all, fresh start: a snowy cabin", has_picture=True)
+    assert (message.kind, message.words) == ("start_over", "snowy cabin")
+
+
+# ------------------------------------------------------------------------------------ replies
+
+
+def test_text_layer_changes_are_named_in_plain_words(planner):
+    assert text_changes(TextLayer(layout="cover", title="HELLO"), TextLayer(layout="cover", title="BYE")) == [
+        "the title now “BYE”"]
+    assert text_changes(TextLayer(title="HELLO"), TextLayer()) == ["the text taken off"]
+    cover = planner.plan("magazine cover with the title FRESH DROP", image_size=PHOTO)
+    renamed = planner.plan("change the title to NEW DROP", cover, image_size=PHOTO)
+    said = changes(cover, renamed, planner.catalog)
+    assert any("title" in line and "NEW DROP" in line for line in said)
+
+
+# ------------------------------------------------------------------------- the product's name
+
+
+@pytest.fixture(scope="module")
+def studio():
+    return Studio(planner=EmbeddedPlanner(), engine=EmbeddedRenderer())
+
+
+def test_start_over_keeps_the_products_name(studio, coffee):
+    session = Session(studio, user="alice")
+    session.set_product(coffee)
+    session.send("my espresso cup on a red backdrop")
+    assert session.recipe.subject.description == "espresso cup"
+    session.send("scrap all that, fresh start: a snowy cabin")
+    assert session.recipe.parent_id is None
+    assert session.recipe.subject.description == "espresso cup"
+
+
+def test_a_restored_session_remembers_the_products_name(tmp_path, studio, coffee):
+    before = Session(studio, user="alice")
+    before.set_product(coffee)
+    before.send("my espresso cup on marble")
+    with WorkStore(tmp_path) as store:
+        session_id = store.new_session_id()
+        store.save_session("alice", session_id, before.to_state(store, session_id))
+        after = Session.from_state(studio, store.load_session("alice", session_id), "alice")
+    assert after.product is not None and after.product.description == "espresso cup"
+    after.start_over()
+    after.send("on a wooden table")
+    assert after.recipe.subject.description == "espresso cup"
+
+
+def test_words_in_capitals_or_quotes_with_a_text_noun_are_the_title(planner):
+    from sceneshop.agent.planner.text import read_text
+
+    rest, edit = read_text("stick the words SPRING EDIT in bold letters along the bottom")
+    assert (edit.fields, edit.place) == ({"title": "SPRING EDIT"}, "bottom")
+    assert "SPRING" not in rest and "letters" not in rest and "words" not in rest
+    assert read_text('add some lettering saying "Hand made" please')[1].fields == {"title": "Hand made"}
+    # a text noun without a literal string asks for nothing to be written
+    assert not read_text("the words on the label look blurry")[1]
+    base = planner.plan("my candle on marble", image_size=PHOTO)
+    edited = planner.plan("put the text SALE TODAY at the top", base, image_size=PHOTO)
+    assert edited.text.title == "SALE TODAY" and "sale" not in edited.prompt.lower()
+
+
+def test_a_place_no_room_preset_is_stays_in_the_merchants_words(planner):
+    lobby = planner.plan("my watch in a hotel lobby", image_size=PHOTO)
+    assert lobby.scene.preset != "bedroom" and "hotel lobby" in lobby.prompt
+    assert planner.plan("my watch in a meadow", image_size=PHOTO).scene.preset == "garden"  # outdoors: broad
+
+
+def test_this_followed_by_a_place_is_not_a_product_name(planner):
+    assert planner.plan("put this in a greenhouse", image_size=PHOTO).subject.description == "product"
+    assert planner.plan("my new mug on marble", image_size=PHOTO).subject.description == "mug"
+
+
+def test_a_definite_noun_names_a_product_that_has_no_name_yet(planner):
+    unnamed = planner.plan("on a lilac background", image_size=PHOTO)
+    assert planner.plan("and now the hand soap", unnamed, image_size=PHOTO).subject.description == "hand soap"
+    for edit in ("put the candle next to it", "remove the candle"):  # a prop, not the product
+        assert planner.plan(edit, unnamed, image_size=PHOTO).subject.description == "product"
+    named = planner.plan("my mug on a lilac background", image_size=PHOTO)
+    assert planner.plan("and now the candle", named, image_size=PHOTO).subject.description == "mug"
+
+
+def test_what_was_done_then_describes_the_earlier_picture_not_this_one():
+    message = read_message("remember the blue one we made for my candle? same for this soap")
+    assert message.kind == "go_back" and message.reference.words == "blue"
+    assert "candle" not in message.words and "remember" not in message.words and "soap" in message.words
