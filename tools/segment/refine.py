@@ -47,6 +47,15 @@ class Params:
     # On the dev set's box hints 0.1 and 0.2 gave the same cut-outs on both halves.
     box_sides: bool = True
     box_gap: float = 0.2
+    # A remove click takes the region it is on: the pixels of like colour (fixed range around the
+    # clicked colour, in blurred Lab) connected to it inside the cut-out so far, so a chair leg that
+    # touches the bag goes as a whole, not as a disc. It never takes the product's core: the pixels
+    # the model is sure of (q >= core_prob) that lie deep inside the cut-out (farther from its edge
+    # than core_depth of the square root of its area), unless the click is on that core itself.
+    remove_regions: bool = True
+    region_tol: int = 18  # Lab units (OpenCV's 0..255 scale)
+    core_prob: float = 0.9
+    core_depth: float = 0.1
     # Soft alpha: keep the filtered probability as alpha only in this band (px at 512) around the edge.
     soft_band: int = 3
 
@@ -141,9 +150,43 @@ def fill_holes(mask: np.ndarray, prob: np.ndarray, prm: Params, neg=()) -> np.nd
     return mask | fill[lab]
 
 
-def _grabcut(rgb, q, mask, prm: Params, inside=None, pos=(), neg=(), click_r=0, maybe=None):
+def clicked_regions(rgb: np.ndarray, q: np.ndarray, mask: np.ndarray, neg, prm: Params = DEFAULT, click_r=6):
+    """What each remove click takes out of `mask` (see Params.remove_regions): HxW bool."""
+    H, W = mask.shape
+    out = np.zeros((H, W), bool)
+    if not neg:
+        return out
+    lab = cv2.cvtColor(cv2.medianBlur(np.ascontiguousarray(rgb), 5), cv2.COLOR_RGB2LAB)
+    m8 = mask.astype(np.uint8)
+    depth = cv2.distanceTransform(m8, cv2.DIST_L2, 5)
+    reach = prm.core_depth * np.sqrt(max(int(m8.sum()), 1))
+    core = (q >= prm.core_prob) & (depth >= reach)
+    _, core_lab = cv2.connectedComponents(core.astype(np.uint8), connectivity=8)
+    tol = (prm.region_tol,) * 3
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
+    for x, y in neg:
+        cv2.circle(out.view(np.uint8), (int(x), int(y)), max(2, int(click_r)), 1, -1)
+        if not mask[y, x]:
+            continue
+        # The product as its core grown back to the core's depth: an opening of the cut-out by the
+        # core, so a same-coloured part attached to it stops at the product's own edge.
+        others = (core & (core_lab != core_lab[y, x])).astype(np.uint8)
+        protect = cv2.distanceTransform(1 - others, cv2.DIST_L2, 5) <= reach if others.any() else others > 0
+        blocked = ~mask | protect
+        if blocked[y, x]:
+            continue
+        flood = np.pad(blocked, 1, constant_values=True).astype(np.uint8)
+        cv2.floodFill(lab, flood, (int(x), int(y)), 0, tol, tol, flags)
+        region = (flood[1:-1, 1:-1] == 1) & ~blocked
+        # the region's ragged edge (shading, the photo's noise) goes with it
+        region = cv2.dilate(region.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        out |= region & ~protect
+    return out
+
+
+def _grabcut(rgb, q, mask, prm: Params, inside=None, pos=(), neg=(), click_r=0, maybe=None, away=None):
     """One GrabCut pass at <= gc_size px seeded by the refined probability q and the current mask;
-    `maybe` marks background pixels to start as probable product."""
+    `maybe` marks background pixels to start as probable product, `away` pixels that are not."""
     H, W = q.shape
     s = min(1.0, prm.gc_size / max(H, W))
     size = (max(1, round(W * s)), max(1, round(H * s)))
@@ -163,6 +206,8 @@ def _grabcut(rgb, q, mask, prm: Params, inside=None, pos=(), neg=(), click_r=0, 
         if s < 1:
             ins = cv2.resize(inside.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
         sure_bg = ~ins  # outside the box is sure background; inside it nothing is
+    if away is not None:
+        sure_bg = sure_bg | (cv2.resize(away.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0)
     gc[sure_bg] = cv2.GC_BGD
     for (x, y), lab in [(p, cv2.GC_FGD) for p in pos] + [(p, cv2.GC_BGD) for p in neg]:
         cv2.circle(gc, (int(x * s), int(y * s)), max(2, int(click_r * s)), int(lab), -1)
@@ -227,19 +272,26 @@ def refine(rgb: np.ndarray, prob: np.ndarray, box=None, points=None, prm: Params
         if inside is not None:
             q = np.where(inside, q, 0.0)
     mask = q >= prm.threshold
+    away = None
+    click_r = round(6 * scale)
     if (box is not None and prm.box_grabcut) or pos or neg:
         if prm.components:
             mask = keep_components(mask, prm)
-        mask = _grabcut(rgb, q, mask, prm, inside, pos, neg, click_r=round(6 * scale))
+        if neg and prm.remove_regions:
+            away = clicked_regions(rgb, q, mask, neg, prm, click_r)
+        mask = _grabcut(rgb, q, mask, prm, inside, pos, neg, click_r, away=away)
         if inside is not None:
             mask &= inside
+        if away is not None:
+            mask &= ~away
     if prm.components:
         mask = keep_components(mask, prm, pos, neg)
     if prm.fill_holes:
         mask = fill_holes(mask, p, prm, neg)
     short = _short_of_box(mask, box, prm.box_gap) if box is not None and prm.box_sides else None
     if short is not None:
-        mask = _grabcut(rgb, q, mask, prm, inside, pos, neg, round(6 * scale), maybe=short) & inside
+        mask = _grabcut(rgb, q, mask, prm, inside, pos, neg, click_r, maybe=short, away=away) & inside
+        mask = mask & ~away if away is not None else mask
         mask = keep_components(mask, prm, pos, neg) if prm.components else mask
         mask = fill_holes(mask, p, prm, neg) if prm.fill_holes else mask
 
