@@ -299,6 +299,8 @@ def cutout_panel(t: Tab, turn: Turn | None, selected: bool = False) -> dict:
     text = f"**{verdict}**\n\n{CUTOUT_CLICKS}" if len(shown.images) > 1 else shown.reply
     if turn is not None and turn.kind == "error":
         text = f"⚠️ {turn.reply}\n\n{text}"
+    elif turn is not None and turn.kind == "info":  # "nothing to undo"
+        text = f"{turn.reply}\n\n{text}"
     if t.corner is not None:
         text = "▭ First corner set: now click the opposite corner of the box.\n\n" + text
     mask = s.product_mask
