@@ -48,14 +48,22 @@ class Params:
     box_sides: bool = True
     box_gap: float = 0.2
     # A remove click takes the region it is on: the pixels of like colour (fixed range around the
-    # clicked colour, in blurred Lab) connected to it inside the cut-out so far, so a chair leg that
-    # touches the bag goes as a whole, not as a disc. It never takes the product's core: the pixels
-    # the model is sure of (q >= core_prob) that lie deep inside the cut-out (farther from its edge
-    # than core_depth of the square root of its area), unless the click is on that core itself.
+    # clicked colour, in Lab after mean-shift smoothing, which flattens a sofa's shading or a plant's
+    # leaves) connected to it inside the cut-out so far, so a chair leg that touches the bag goes as
+    # a whole, not as a disc; a detached part goes whole. It never takes the product's core: the
+    # pixels the model is sure of (q >= core_prob) that lie deep inside the cut-out (farther from its
+    # edge than core_depth of the square root of its area), unless the click is on that core itself.
+    # Measured with one click on the deepest wrong pixel of the 9 dev photos with a wrong part over
+    # 0.5% of the photo: mIoU 0.827 before the click, 0.828 after it with the old disc and GrabCut,
+    # 0.837 with the region (median-blurred Lab), 0.848 with mean-shift (~0.2 s at 256 px).
     remove_regions: bool = True
     region_tol: int = 18  # Lab units (OpenCV's 0..255 scale)
     core_prob: float = 0.9
     core_depth: float = 0.1
+    region_smooth: int = 8  # mean-shift spatial radius at region_size px (0: a 5-px median instead)
+    region_size: int = 256
+    # Clicks that only remove skip GrabCut: its colour model regrew other furniture (a second plant).
+    neg_grabcut: bool = False
     # Soft alpha: keep the filtered probability as alpha only in this band (px at 512) around the edge.
     soft_band: int = 3
 
@@ -150,13 +158,37 @@ def fill_holes(mask: np.ndarray, prob: np.ndarray, prm: Params, neg=()) -> np.nd
     return mask | fill[lab]
 
 
+def _nearer_click(lab: np.ndarray, core: np.ndarray, xy, k: int = 4) -> np.ndarray:
+    """Pixels whose Lab colour is nearer the clicked one than every colour of the core (k-means)."""
+    x, y = xy
+    seed = lab[max(0, y - 2):y + 3, max(0, x - 2):x + 3].reshape(-1, 3).astype(np.float32).mean(axis=0)
+    colours = lab[core].astype(np.float32)
+    if len(colours) > 4000:
+        colours = colours[np.linspace(0, len(colours) - 1, 4000).astype(int)]
+    k = min(k, len(colours))
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
+    cv2.setRNGSeed(0)
+    _, _, centres = cv2.kmeans(colours, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    px = lab.reshape(-1, 3).astype(np.float32)
+    to_core = np.min(((px[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+    to_click = ((px - seed) ** 2).sum(-1)
+    return (to_click < to_core).reshape(lab.shape[:2])
+
+
 def clicked_regions(rgb: np.ndarray, q: np.ndarray, mask: np.ndarray, neg, prm: Params = DEFAULT, click_r=6):
     """What each remove click takes out of `mask` (see Params.remove_regions): HxW bool."""
     H, W = mask.shape
     out = np.zeros((H, W), bool)
     if not neg:
         return out
-    lab = cv2.cvtColor(cv2.medianBlur(np.ascontiguousarray(rgb), 5), cv2.COLOR_RGB2LAB)
+    if prm.region_smooth:
+        s = min(1.0, prm.region_size / max(H, W))
+        small = cv2.resize(rgb, (round(W * s), round(H * s)), interpolation=cv2.INTER_AREA)
+        flat = cv2.pyrMeanShiftFiltering(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), prm.region_smooth, 24)
+        flat = cv2.resize(flat, (W, H), interpolation=cv2.INTER_NEAREST)
+        lab = cv2.cvtColor(flat, cv2.COLOR_BGR2LAB)
+    else:
+        lab = cv2.cvtColor(cv2.medianBlur(np.ascontiguousarray(rgb), 5), cv2.COLOR_RGB2LAB)
     m8 = mask.astype(np.uint8)
     depth = cv2.distanceTransform(m8, cv2.DIST_L2, 5)
     reach = prm.core_depth * np.sqrt(max(int(m8.sum()), 1))
@@ -164,20 +196,34 @@ def clicked_regions(rgb: np.ndarray, q: np.ndarray, mask: np.ndarray, neg, prm: 
     _, core_lab = cv2.connectedComponents(core.astype(np.uint8), connectivity=8)
     tol = (prm.region_tol,) * 3
     flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
+    _, parts = cv2.connectedComponents(m8, connectivity=8)
     for x, y in neg:
         cv2.circle(out.view(np.uint8), (int(x), int(y)), max(2, int(click_r)), 1, -1)
         if not mask[y, x]:
             continue
+        others = (core & (core_lab != core_lab[y, x])).astype(np.uint8)
+        part = parts == parts[y, x]
+        # A detached part goes whole (as it did before regions), unless it is the main one.
+        if 2 * part.sum() < m8.sum():
+            out |= part
+            continue
         # The product as its core grown back to the core's depth: an opening of the cut-out by the
         # core, so a same-coloured part attached to it stops at the product's own edge.
-        others = (core & (core_lab != core_lab[y, x])).astype(np.uint8)
-        protect = cv2.distanceTransform(1 - others, cv2.DIST_L2, 5) <= reach if others.any() else others > 0
+        if others.any():
+            near = cv2.distanceTransform(1 - others, cv2.DIST_L2, 5)
+        else:  # the click is on the only core: nothing else to keep clear of
+            near = np.full((H, W), np.inf, np.float32)
+        protect = near <= reach
         blocked = ~mask | protect
         if blocked[y, x]:
             continue
         flood = np.pad(blocked, 1, constant_values=True).astype(np.uint8)
         cv2.floodFill(lab, flood, (int(x), int(y)), 0, tol, tol, flags)
         region = (flood[1:-1, 1:-1] == 1) & ~blocked
+        # Near the product, a pixel goes only when its colour is nearer the clicked colour than any of
+        # the product core's colours (a dark strap beside a bag's dark edge keeps the edge).
+        if others.any():
+            region &= (near > 2 * reach) | _nearer_click(lab, others > 0, (x, y))
         # the region's ragged edge (shading, the photo's noise) goes with it
         region = cv2.dilate(region.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
         out |= region & ~protect
@@ -279,7 +325,8 @@ def refine(rgb: np.ndarray, prob: np.ndarray, box=None, points=None, prm: Params
             mask = keep_components(mask, prm)
         if neg and prm.remove_regions:
             away = clicked_regions(rgb, q, mask, neg, prm, click_r)
-        mask = _grabcut(rgb, q, mask, prm, inside, pos, neg, click_r, away=away)
+        if (box is not None and prm.box_grabcut) or pos or prm.neg_grabcut or away is None:
+            mask = _grabcut(rgb, q, mask, prm, inside, pos, neg, click_r, away=away)
         if inside is not None:
             mask &= inside
         if away is not None:
