@@ -264,7 +264,8 @@ CUTOUT_CLICKS = (
     "- ➖ **Remove**: click what is not your product (a leftover of the room)\n"
     "- ➕ **Add**: click a part of your product that is missing\n"
     "- ▭ **Box**: click two opposite corners around your product\n\n"
-    "The 🖌 brush below fixes the last pixels. Every picture of this product uses this cut-out."
+    "The 🖌 brush below fixes the last pixels; ↶ Undo takes back the last fix. Every picture of this "
+    "product uses this cut-out."
 )
 CUTOUT_EMPTY = (
     "Attach a product photo (📎) in the chat: its cut-out shows here, and you can fix it "

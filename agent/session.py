@@ -61,7 +61,8 @@ class Choice:
 CUTOUT_HOW = (
     "To fix it, open the ✂️ Cut-out tab: choose ➖ Remove and click a part that is not your product, "
     "➕ Add and click a part of it that is missing, or ▭ Box and click two opposite corners around the "
-    "product. The 🖌 brush paints the last pixels; Reset goes back to the automatic cut-out. "
+    "product. The 🖌 brush paints the last pixels; ↶ Undo takes back the last fix and Reset goes back "
+    "to the automatic cut-out. "
     "Every picture of this product uses the fixed cut-out."
 )
 # Above this enlargement the product's own pixels are visibly soft in the result (Lanczos upscaling

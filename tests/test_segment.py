@@ -190,6 +190,27 @@ def test_a_remove_click_on_a_detached_part_takes_all_of_it():
     assert not after[stool].any() and after[bag].mean() > 0.99
 
 
+def test_a_box_side_the_cut_out_stops_short_of_is_searched_for_a_missed_product():
+    """Two products in one tight box; the model saw only the bag, not the phone beside it on the left."""
+    rng = np.random.default_rng(0)
+    rgb = np.full((512, 512, 3), (200, 190, 170), np.float64)
+    drawn = Image.new("L", (512, 512), 0)
+    ImageDraw.Draw(drawn).ellipse((110, 120, 330, 380), fill=255)
+    bag, phone = np.asarray(drawn) > 0, np.zeros((512, 512), bool)
+    phone[190:370, 25:95] = True
+    rgb[bag], rgb[phone] = (40, 70, 160), (200, 40, 40)
+    rgb = np.clip(rgb + rng.normal(0, 5, rgb.shape), 0, 255).astype(np.uint8)
+    prob = np.asarray(drawn.filter(ImageFilter.GaussianBlur(3))).astype(np.float32) / 255
+    tight = (22, 117, 334, 384)  # a few pixels round both, as a merchant draws it
+    assert (refine(rgb, prob, box=tight, prm=replace(DEFAULT, box_sides=False)) >= 128)[phone].mean() < 0.1
+    found = refine(rgb, prob, box=tight) >= 128
+    assert found[phone].mean() > 0.9 and found[bag].mean() > 0.99
+    assert (found & ~phone & ~bag).mean() < 0.01  # and not the floor between them
+    loose = (0, 60, 400, 450)  # loose all round: nothing says a product was missed
+    without = refine(rgb, prob, box=loose, prm=replace(DEFAULT, box_sides=False))
+    assert np.array_equal(refine(rgb, prob, box=loose), without)
+
+
 def test_a_remove_click_on_an_alpha_cutout_drops_that_part():
     cutout = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
     draw = ImageDraw.Draw(cutout)
