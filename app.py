@@ -454,9 +454,11 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
                                 elem_id="cutout-brush",
                             )
                             brush_btn = gr.Button("Apply the brush", elem_id="apply-brush")
-                        cut_reset = gr.Button(
-                            "↺ Reset to the automatic cut-out", size="sm", elem_id="cutout-reset"
-                        )
+                        with gr.Row():
+                            cut_undo = gr.Button("↶ Undo last click", size="sm", elem_id="cutout-undo")
+                            cut_reset = gr.Button(
+                                "↺ Reset to the automatic cut-out", size="sm", elem_id="cutout-reset"
+                            )
                     with gr.Tab("Recipe", id="recipe", elem_id="inspector"):
                         version_md = gr.Markdown("No version yet.", label="Version", elem_id="version-info")
                         scene = gr.Dropdown(choices["scenes"], value=None, label="Scene", elem_id="scene")
@@ -880,47 +882,61 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
             site.keep(t)
             return {tab: t, **shown(view.chat(t))}
 
-        def cutout_click(t, mode, evt: gr.SelectData, request: gr.Request):
-            """A click on the cut-out step's photo: remove or add the region there, or a box corner."""
+        def cutout_fix(t, request: gr.Request, fix) -> dict:
+            """What every fix of the cut-out step shares: under the tab's lock, `fix(t)` makes the fix
+            (a Turn, or None when nothing changed yet, e.g. a box's first corner); the panel shows the
+            result and a fix that was made is kept with the session."""
             t = ensure(t, request)
             with t.lock:
-                if t.cutout is None or t.session.image is None or evt.index is None:
-                    return {tab: t}
-                point = view.photo_point(t.session, evt.index)
-                turn = None
-                if mode == "box" and t.corner is None:
-                    t.corner = point  # the second click makes the box
-                elif mode == "box":
-                    corner, t.corner = t.corner, None
-                    turn = t.session.fix_cutout(box=view.corners_box(corner, point))
-                else:
-                    t.corner = None
-                    turn = t.session.fix_cutout(points=[(*point, mode == "add")])
+                turn = fix(t)
                 panel = shown(view.cutout_panel(t, turn))
             if turn is not None:
                 site.keep(t)  # the fixed cut-out is part of the kept session
             return {tab: t, **panel}
 
-        def cutout_reset(t, request: gr.Request):
-            t = ensure(t, request)
-            with t.lock:
+        def cutout_click(t, mode, evt: gr.SelectData, request: gr.Request):
+            """A click on the cut-out step's photo: remove or add the region there, or a box corner."""
+
+            def fix(t):
+                if t.cutout is None or t.session.image is None or evt.index is None:
+                    return None
+                point = view.photo_point(t.session, evt.index)
+                if mode == "box" and t.corner is None:
+                    t.corner = point  # the second click makes the box
+                    return None
+                if mode == "box":
+                    corner, t.corner = t.corner, None
+                    return t.session.fix_cutout(box=view.corners_box(corner, point))
                 t.corner = None
-                panel = shown(view.cutout_panel(t, t.session.fix_cutout(reset=True)))
-            site.keep(t)
-            return {tab: t, **panel}
+                return t.session.fix_cutout(points=[(*point, mode == "add")])
+
+            return cutout_fix(t, request, fix)
+
+        def cutout_reset(t, request: gr.Request):
+            def fix(t):
+                t.corner = None
+                return t.session.fix_cutout(reset=True)
+
+            return cutout_fix(t, request, fix)
+
+        def cutout_undo(t, request: gr.Request):
+            def fix(t):
+                t.corner = None
+                return t.session.undo_cutout()
+
+            return cutout_fix(t, request, fix)
 
         def cutout_brush(t, canvas, request: gr.Request):
-            t = ensure(t, request)
-            with t.lock:
+            def fix(t):
                 if t.session.image is None:
-                    return {tab: t, **shown(view.cutout_panel(t, t.session.cutout()))}
+                    return t.session.cutout()
                 paint, erase = view.brush_strokes(t.session, canvas)
                 if paint is None and erase is None:
                     gr.Warning("Paint on the photo first: green for product, red for what is not.")
-                    return {tab: t}
-                panel = shown(view.cutout_panel(t, t.session.fix_cutout(paint=paint, erase=erase)))
-            site.keep(t)
-            return {tab: t, **panel}
+                    return None
+                return t.session.fix_cutout(paint=paint, erase=erase)
+
+            return cutout_fix(t, request, fix)
 
         def stop(t):
             if t is not None and t.cancel is not None:
@@ -1201,6 +1217,7 @@ def build_app(studio=None, memory=None) -> gr.Blocks:
             show_progress_on=[cut_preview],
         )
         cut_reset.click(cutout_reset, [tab], [tab, *cutout_view], api_name="cutout_reset")
+        cut_undo.click(cutout_undo, [tab], [tab, *cutout_view], api_name="cutout_undo")
         brush_btn.click(
             cutout_brush,
             [tab, cut_editor],

@@ -317,7 +317,8 @@ CUTOUT_CLICKS = (
     "- ➖ **Remove**: click what is not your product (a leftover of the room)\n"
     "- ➕ **Add**: click a part of your product that is missing\n"
     "- ▭ **Box**: click two opposite corners around your product\n\n"
-    "The 🖌 brush below fixes the last pixels. Every picture of this product uses this cut-out."
+    "The 🖌 brush below fixes the last pixels; ↶ Undo takes back the last fix. Every picture of this "
+    "product uses this cut-out."
 )
 CUTOUT_EMPTY = (
     "Attach a product photo (📎) in the chat: its cut-out shows here, and you can fix it "
@@ -352,6 +353,8 @@ def cutout_panel(t: Tab, turn: Turn | None, selected: bool = False) -> dict:
     text = f"**{verdict}**\n\n{CUTOUT_CLICKS}" if len(shown.images) > 1 else shown.reply
     if turn is not None and turn.kind == "error":
         text = f"⚠️ {turn.reply}\n\n{text}"
+    elif turn is not None and turn.kind == "info":  # "nothing to undo"
+        text = f"{turn.reply}\n\n{text}"
     if t.corner is not None:
         text = "▭ First corner set: now click the opposite corner of the box.\n\n" + text
     mask = s.product_mask

@@ -61,7 +61,8 @@ class Choice:
 CUTOUT_HOW = (
     "To fix it, open the ✂️ Cut-out tab: choose ➖ Remove and click a part that is not your product, "
     "➕ Add and click a part of it that is missing, or ▭ Box and click two opposite corners around the "
-    "product. The 🖌 brush paints the last pixels; Reset goes back to the automatic cut-out. "
+    "product. The 🖌 brush paints the last pixels; ↶ Undo takes back the last fix and Reset goes back "
+    "to the automatic cut-out. "
     "Every picture of this product uses the fixed cut-out."
 )
 # Above this enlargement the product's own pixels are visibly soft in the result (Lanczos upscaling
@@ -123,6 +124,8 @@ class Session:
         # given, else segmented once on first need, or as the merchant fixed it (`fix_cutout`).
         self.product_mask: Image.Image | None = None
         self.cutout_hints = CutoutHints()
+        # The cut-outs before each fix (hints and mask), newest last, for "↶ Undo last click".
+        self._cutout_undo: list[tuple[CutoutHints, Image.Image | None]] = []
         self._offered_colour: str | None = None  # the background colour a clarifying question offered
         # (session id, id(picture)) -> (picture, its file in the work store): see `_stored`
         self._files: dict[tuple[str, int], tuple[Image.Image, Path]] = {}
@@ -141,6 +144,7 @@ class Session:
         self._given_mask = mask
         self.product_mask = None
         self.cutout_hints = CutoutHints()
+        self._cutout_undo = []
         self.product = None  # a new photo is a new product, until the merchant names it
 
     @property
@@ -332,8 +336,26 @@ class Session:
         except SceneshopError as exc:
             reply = f"That fix could not be used: {exc}."
             return Turn(reply, self.recipe, kind="error", version=self._number())
+        self._cutout_undo.append((old, self.product_mask))
         before, self.cutout_hints, self.product_mask = self.product_mask, hints, mask
         return self._cutout_turn("" if reset or before is None else _change(before, mask))
+
+    def undo_cutout(self) -> Turn:
+        """Takes back the last fix of the cut-out (a click, a box, a brush stroke or a reset) and shows
+        the cut-out as it was before it; an "info" turn when there is nothing to take back."""
+        if self.image is None:
+            return Turn("Attach a product photo first (📎); then fix its cut-out here.", kind="info")
+        if not self._cutout_undo:
+            return Turn("Nothing to undo: the cut-out has not been fixed yet.", self.recipe, kind="info")
+        hints, mask = self._cutout_undo.pop()
+        self.cutout_hints, self.product_mask = hints, mask
+        if mask is None:  # the fix came before the first cut-out was shown: make it again
+            try:
+                self.product_mask = self._cut_out(hints)
+            except SceneshopError as exc:
+                self.product_mask = None
+                return Turn(f"✂️ Cut-out: I could not find the product ({exc}).", self.recipe, kind="error")
+        return self._cutout_turn(" — the last fix is undone")
 
     def edit(
         self,

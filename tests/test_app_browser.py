@@ -242,6 +242,15 @@ def test_cut_out_step_a_removed_region_is_absent_from_the_scene(browser, studio_
     assert preview.getpixel(saucer) != original.getpixel(saucer)
     shot(page, "09-cutout-after-a-remove-click")
 
+    # Undo brings the saucer back; the same click again takes it out again.
+    page.locator("#cutout-undo").click()
+    info.get_by_text("the last fix is undone").wait_for()
+    assert picture(page, "#cutout-preview img").getpixel(saucer) == original.getpixel(saucer)
+    click_photo(page, saucer, size)
+    info.get_by_text("that fix took out").wait_for()
+    preview = picture(page, "#cutout-preview img")
+    assert preview.getpixel(saucer) != original.getpixel(saucer)
+
     send(page, "white background")
     wait_for_reply(page, "Version 1:")
     result = picture(page, "#chat img[src*='v001-']")

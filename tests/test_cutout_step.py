@@ -126,6 +126,32 @@ def test_the_brush_edits_the_mask_and_its_strokes_stay_over_later_clicks(studio,
     assert not cut[SAUCER[1], SAUCER[0]]
 
 
+def test_undo_takes_back_the_last_fix_one_at_a_time(studio, coffee, automatic):
+    session = Session(studio)
+    session.set_product(coffee)
+    nothing = session.undo_cutout()
+    assert nothing.kind == "info" and nothing.reply.startswith("Nothing to undo")
+    session.cutout()
+    session.fix_cutout(points=[(*SAUCER, False)])
+    after_click = hard(session.mask)
+    session.fix_cutout(box=(0, 0, 300, 400))
+    assert not hard(session.mask)[:, 300:].any()
+
+    turn = session.undo_cutout()  # the box goes, the click stays
+    assert turn.kind == "cutout" and "the last fix is undone" in turn.reply.splitlines()[0]
+    assert session.cutout_hints.box is None and session.cutout_hints.points == [(*SAUCER, False)]
+    assert np.array_equal(hard(session.mask), after_click)
+    session.fix_cutout(reset=True)
+    session.undo_cutout()  # a reset is a fix too
+    assert np.array_equal(hard(session.mask), after_click)
+    session.undo_cutout()  # back to the automatic cut-out
+    assert session.cutout_hints.points == [] and np.array_equal(hard(session.mask), automatic)
+    assert session.undo_cutout().kind == "info"
+    # A fix that could not be used leaves nothing to undo.
+    assert session.fix_cutout(points=[(9999, 0, False)]).kind == "error"
+    assert session.undo_cutout().kind == "info"
+
+
 def test_a_fix_that_cannot_be_used_is_said_and_the_cut_out_stays(studio, coffee):
     session = Session(studio)
     session.set_product(coffee)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from sceneshop.tools.errors import Cancelled, InputError
 from sceneshop.tools.segment import describe, model, segment
+from sceneshop.tools.segment.refine import DEFAULT, refine
 
 
 def iou(a, b) -> float:
@@ -143,6 +145,70 @@ def test_clicks_remove_and_add_regions(coffee):
     assert not base[20, 20] and added[20, 20]  # the clicked corner of the table is kept
     with pytest.raises(InputError, match=r"click \(900, 10\) is outside the 600x400 photo"):
         segment(coffee, points=[(900, 10, True)])
+
+
+def bag_with_a_chair_leg(leg_colour=(110, 70, 40)):
+    """A made photo: a blue bag on a beige floor with a chair leg touching the bag's lower right, the
+    saliency a model that sees the furniture gives (bag and leg alike). Returns rgb, prob, bag, leg."""
+    rng = np.random.default_rng(0)
+    rgb = np.full((512, 512, 3), (200, 190, 170), np.float64)
+    bag = Image.new("L", (512, 512), 0)
+    ImageDraw.Draw(bag).ellipse((110, 120, 330, 380), fill=255)
+    leg = Image.new("L", (512, 512), 0)
+    ImageDraw.Draw(leg).rectangle((290, 330, 312, 500), fill=255)
+    bag, leg = np.asarray(bag) > 0, np.asarray(leg) > 0
+    leg &= ~bag
+    rgb[bag], rgb[leg] = (40, 70, 160), leg_colour
+    rgb = np.clip(rgb + rng.normal(0, 5, rgb.shape), 0, 255).astype(np.uint8)
+    seen = Image.fromarray(((bag | leg) * 255).astype(np.uint8))
+    prob = np.asarray(seen.filter(ImageFilter.GaussianBlur(3)))
+    return rgb, prob.astype(np.float32) / 255, bag, leg
+
+
+@pytest.mark.parametrize("leg_colour", [(110, 70, 40), (40, 70, 160)], ids=["wood", "bag-coloured"])
+def test_a_remove_click_takes_the_attached_part_it_is_on_but_never_the_product(leg_colour):
+    rgb, prob, bag, leg = bag_with_a_chair_leg(leg_colour)
+    before = refine(rgb, prob) >= 128
+    assert before[leg].mean() > 0.95  # the leg is part of the automatic cut-out
+    after = refine(rgb, prob, points=[(300, 460, False)]) >= 128
+    # The whole leg, not a disc around the click (that left 97%); a bag-coloured leg keeps a stub
+    # where it meets the bag, as only the shape tells them apart there.
+    assert after[leg].mean() < (0.05 if leg_colour != (40, 70, 160) else 0.2)
+    assert after[bag].mean() > 0.99  # the bag stays, even when the leg has its colour
+    disc_only = refine(rgb, prob, points=[(300, 460, False)], prm=replace(DEFAULT, remove_regions=False))
+    assert (disc_only >= 128)[leg].mean() > 0.9
+
+
+def test_a_remove_click_on_a_detached_part_takes_all_of_it():
+    rgb, prob, bag, leg = bag_with_a_chair_leg()
+    stool = np.zeros_like(bag)
+    stool[20:90, 320:500] = True  # a detached piece of furniture the model also saw, half wood, half white
+    rgb[20:90, 320:410], rgb[20:90, 410:500] = (110, 70, 40), (250, 250, 250)
+    prob = np.maximum(prob, stool.astype(np.float32))
+    assert (refine(rgb, prob) >= 128)[stool].mean() > 0.95
+    after = refine(rgb, prob, points=[(340, 50, False)]) >= 128
+    assert not after[stool].any() and after[bag].mean() > 0.99
+
+
+def test_a_box_side_the_cut_out_stops_short_of_is_searched_for_a_missed_product():
+    """Two products in one tight box; the model saw only the bag, not the phone beside it on the left."""
+    rng = np.random.default_rng(0)
+    rgb = np.full((512, 512, 3), (200, 190, 170), np.float64)
+    drawn = Image.new("L", (512, 512), 0)
+    ImageDraw.Draw(drawn).ellipse((110, 120, 330, 380), fill=255)
+    bag, phone = np.asarray(drawn) > 0, np.zeros((512, 512), bool)
+    phone[190:370, 25:95] = True
+    rgb[bag], rgb[phone] = (40, 70, 160), (200, 40, 40)
+    rgb = np.clip(rgb + rng.normal(0, 5, rgb.shape), 0, 255).astype(np.uint8)
+    prob = np.asarray(drawn.filter(ImageFilter.GaussianBlur(3))).astype(np.float32) / 255
+    tight = (22, 117, 334, 384)  # a few pixels round both, as a merchant draws it
+    assert (refine(rgb, prob, box=tight, prm=replace(DEFAULT, box_sides=False)) >= 128)[phone].mean() < 0.1
+    found = refine(rgb, prob, box=tight) >= 128
+    assert found[phone].mean() > 0.9 and found[bag].mean() > 0.99
+    assert (found & ~phone & ~bag).mean() < 0.01  # and not the floor between them
+    loose = (0, 60, 400, 450)  # loose all round: nothing says a product was missed
+    without = refine(rgb, prob, box=loose, prm=replace(DEFAULT, box_sides=False))
+    assert np.array_equal(refine(rgb, prob, box=loose), without)
 
 
 def test_a_remove_click_on_an_alpha_cutout_drops_that_part():
