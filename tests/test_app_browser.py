@@ -36,8 +36,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
-SCRATCH = Path("/work/scratch")  # where the cut-out step's screenshot is looked at, when it exists
-JOBS_SHOT = Path("/work/scratch/jobs_tab.png")  # for the people reviewing this studio, when there
 TIMEOUT_MS = 60_000  # a turn takes ~1 s; the shared 2-core box can be much slower
 
 
@@ -232,8 +230,6 @@ def test_cut_out_step_a_removed_region_is_absent_from_the_scene(browser, studio_
     assert set(preview.getpixel((5, 5))) <= {153, 204}  # the table corner: the checkerboard
     assert "Cut-out: found one product" in page.locator("#chat").inner_text()
     shot(page, "08-cutout-step")
-    if SCRATCH.is_dir():
-        page.screenshot(path=str(SCRATCH / "cutout_step.png"))
 
     # "Remove a part" is the default click: the saucer there leaves the cut-out.
     click_photo(page, saucer, size)
@@ -358,8 +354,6 @@ def test_the_conversation_survives_a_reload_and_a_restart_and_a_batch_runs_meanw
         page.locator("#job-download").get_by_text(re.compile(r"batch-.*\.zip")).wait_for()
         assert "turn" in page.locator("#jobs-table").inner_text()  # the chat turns are listed too
         shot(page, "10-jobs-tab")
-        if JOBS_SHOT.parent.is_dir():
-            page.screenshot(path=str(JOBS_SHOT), full_page=True)
     finally:
         context.close()
         running.close()
