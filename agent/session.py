@@ -19,6 +19,7 @@ from sceneshop.agent.recipe import MAX_SEED, Recipe, Subject
 from sceneshop.agent.references import pick
 from sceneshop.agent.wording import (
     CUTOUT,
+    CUTOUT_HOW,
     answer,
     brief,
     cannot,
@@ -56,15 +57,6 @@ class Choice:
     version: int | None = None  # a version of this chat
     look_id: str | None = None  # a saved look (its memory entry id)
 
-# What to click in the studio's cut-out step; the planner's answer to "the chair is not part of it"
-# reuses it, so the chat and the step explain it in the same words.
-CUTOUT_HOW = (
-    "To fix it, open the ✂️ Cut-out tab: choose ➖ Remove and click a part that is not your product, "
-    "➕ Add and click a part of it that is missing, or ▭ Box and click two opposite corners around the "
-    "product. The 🖌 brush paints the last pixels; ↶ Undo takes back the last fix and Reset goes back "
-    "to the automatic cut-out. "
-    "Every picture of this product uses the fixed cut-out."
-)
 # Above this enlargement the product's own pixels are visibly soft in the result (Lanczos upscaling
 # of a photo shows blur from about 1.25x on product edges and print).
 SOFT_SCALE = 1.25

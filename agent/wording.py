@@ -348,9 +348,15 @@ def recolour_question(product: str, colour: str) -> str:
             f"Shall I make the background {colour} to match?")
 
 
-CUTOUT = ("That's the cut-out (the outline of your product), not the scene. Open the cut-out step and fix "
-          "it there: draw a box around the product, click on a part to add it or on a stray bit to remove "
-          "it, or paint the edge with the brush. The next picture uses the fixed cut-out.")
+# What to click in the studio's cut-out step: said after the cut-out's verdict, and in the answer to
+# a complaint about it ("the chair is not part of it"), so the chat and the step use the same words.
+CUTOUT_HOW = (
+    "To fix it, open the ✂️ Cut-out tab: choose ➖ Remove and click a part that is not your product, "
+    "➕ Add and click a part of it that is missing, or ▭ Box and click two opposite corners around the "
+    "product. The 🖌 brush paints the last pixels; ↶ Undo takes back the last fix and Reset goes back "
+    "to the automatic cut-out. Every picture of this product uses the fixed cut-out."
+)
+CUTOUT = "That's the cut-out (the outline of your product), not the scene. " + CUTOUT_HOW
 
 
 # ------------------------------------------------------------------------------------ questions

@@ -13,8 +13,9 @@ from PIL import Image, ImageDraw
 from sceneshop import studio_view as view
 from sceneshop.agent.cli.group import main as cli_main
 from sceneshop.agent.planner.embedded import EmbeddedPlanner
-from sceneshop.agent.session import CUTOUT_HOW, Session
+from sceneshop.agent.session import Session
 from sceneshop.agent.studio import Studio
+from sceneshop.agent.wording import CUTOUT_HOW
 from sceneshop.app import Tab
 from sceneshop.tools.composite import mask_box, place_product, placement_scale
 from sceneshop.tools.preview.renderer import EmbeddedRenderer

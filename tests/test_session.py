@@ -26,6 +26,7 @@ from sceneshop.agent.planner.embedded import EmbeddedPlanner
 from sceneshop.agent.session import Session
 from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.agent.studio import Studio
+from sceneshop.agent.wording import CUTOUT_HOW
 from sceneshop.tools.preview.renderer import EmbeddedRenderer
 
 # Fields a variation may not touch: all but identity, the request and the notes.
@@ -252,7 +253,7 @@ def test_a_cut_out_complaint_opens_the_cut_out_step_and_its_words_stay_out(sessi
     first = session.send("my mug on a beige background")
     turn = session.send("the edges around the handle look all jaggy, and my old curtain is stuck to it")
     assert turn.kind == "cutout" and not turn.images and len(session.versions) == 1
-    assert "box" in turn.reply and "brush" in turn.reply and "click" in turn.reply
+    assert CUTOUT_HOW in turn.reply  # what to click, in the cut-out step's own words
     assert session.recipe.id == first.recipe.id
     assert "curtain" not in session.recipe.prompt and session.recipe.scene.preset == "studio_beige"
 
