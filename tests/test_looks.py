@@ -283,6 +283,14 @@ def test_straighten_turns_a_tilted_product_upright_and_says_so(studio, renderer)
     assert straighten(Image.new("RGB", (100, 100)), disc)[2] is None
 
 
+def test_straighten_turns_a_strong_lean_the_merchant_asked_about_but_not_one_near_45_degrees():
+    image, mask = tilted_bar(25.0)  # as steep as a cup on a dev photo that the merchant asked about
+    _, upright, turned, _ = straighten(image, mask)
+    assert turned == pytest.approx(-25.0, abs=0.6) and abs(measure_tilt(upright)) < 0.6
+    image, mask = tilted_bar(42.0)  # nearly as near lying down as upright: left as it is
+    assert straighten(image, mask)[2] is None
+
+
 # ---------------------------------------------------------------- harmonizing
 
 

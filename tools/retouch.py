@@ -19,7 +19,10 @@ import numpy as np
 from PIL import Image
 
 MIN_TILT = 0.5  # degrees: below this a product counts as straight already
-MAX_TILT = 20.0  # degrees: a stronger lean is taken to be the product's design or the shot's intent
+# Degrees. Straightening runs only when the merchant asks, so any lean they see is worth turning; the
+# limit is the axis itself: near 45° "upright" and "lying down" are equally near, and a turn could lay
+# the product on its side.
+MAX_TILT = 35.0
 ELONGATION = 1.3  # principal-axis variance ratio below which a shape has no axis to straighten (round)
 # Largest change at strength 1: lightness (L*), red-green (a*), blue-yellow (b*), lightness spread.
 LIMITS = {"L": 10.0, "a": 5.0, "b": 8.0, "spread": 0.1}
@@ -56,8 +59,8 @@ def straighten(image: Image.Image, mask: Image.Image) -> tuple[Image.Image, Imag
     if abs(tilt) < MIN_TILT:
         return image, mask, None, f"the product already stands straight (tilt {tilt:+.1f}°)"
     if abs(tilt) > MAX_TILT:
-        return image, mask, None, (f"the product leans {abs(tilt):.0f}°, more than {MAX_TILT:.0f}°; that "
-                                   "looks intended, so it was left as photographed")
+        return image, mask, None, (f"the product leans {abs(tilt):.0f}°: too far to tell upright from lying "
+                                   "down, so it was left as photographed")
     hard = np.asarray(mask.convert("L")) >= 128
     ys, xs = np.nonzero(hard)
     centre = (float(xs.mean()), float(ys.mean()))
