@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sceneshop.agent.commands import Message, read_message
+from sceneshop.agent.commands import Message, question_topic, read_message
 from sceneshop.agent.embeddings import embed, known_words, model_key
 from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.apply import apply_intent
@@ -119,7 +119,25 @@ class EmbeddedPlanner:
             text = answer(message.topic, parent, self.catalog, photo=chat.image_size is not None,
                           engine=chat.engine, looks=looks)
             return Reply(text=text)
+        if message.kind in ("request", "feedback") and "?" in message.text and \
+                not self._draws(message, parent is not None):
+            # "nice, and is it free?": a question that names nothing to draw is answered in words,
+            # never with an empty scene (or the same picture again).
+            text = answer(question_topic(message.text), parent, self.catalog,
+                          photo=chat.image_size is not None, engine=chat.engine)
+            return Reply(text=text)
         return Reply(recipe=self.plan(message, parent, image_size=chat.image_size), render=True)
+
+    def _draws(self, message: Message, editing: bool) -> bool:
+        """Whether a message names anything to draw or change: a look, a title, a colour, or words
+        the planner reads as a scene, light, size, product or the merchant's own picture words."""
+        rest, text_edit = read_text(message.text, self.catalog.folder)
+        _, looks_edit = read_looks(rest, self.catalog.folder)
+        if text_edit or looks_edit or message.colour is not None:
+            return True
+        words = message.words or message.text
+        words = restructure(words, self.vocab, editing=editing) or words
+        return read_intent(self.lexicon.read(words), self.catalog, self.vocab, editing=editing).edits_fields
 
     # The keywords are read in lexicon.py and intent.py; only the embedding calls stay here, beside
     # the index they score against (bench/plan_accuracy.py counts them by patching
