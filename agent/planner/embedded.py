@@ -97,8 +97,16 @@ class EmbeddedPlanner:
             rest = after_looks
         if rest != text:
             words = read_message(rest, has_picture=parent is not None).words or rest
+        backdrop = None
+        if parent is not None and message.colour is None and not (text_edit or looks_edit):
+            backdrop = feedback.backdrop_colour(words, parent.scene.preset, self.vocab)
         if parent is not None and (text_edit or looks_edit) and not has_words(words, self.vocab):
             recipe = parent.child(text)  # only looks were asked for: the rest stays as it was
+        elif backdrop is not None:
+            # "try black" on a pink backdrop: the black backdrop, not the word "black" in the scene
+            intent = Intent(scene=backdrop, scene_from=f"a colour said on a colour backdrop: '{words}'")
+            recipe = apply_intent(intent, text, parent, size, catalog=self.catalog, vocab=self.vocab,
+                                  lora_family=self.lora_family)
         else:
             if message.colour is None:  # (the colour's span is in the words as they are)
                 words = restructure(words, self.vocab, editing=parent is not None) or words

@@ -40,6 +40,42 @@ def is_place(clause: str) -> bool:
     return _PLACE.match(clause.strip()) is not None
 
 
+# Shades said with a colour ("a deeper green", "pale yellow"): they leave the backdrop's colour as it is.
+_SHADES = {"pale", "paler", "soft", "softer", "deep", "deeper", "dusty", "muted", "bright", "brighter", "hot",
+           "pastel", "warm", "cool", "plain", "solid", "rich", "vivid", "darker", "lighter", "colour", "color",
+           "coloured", "colored", "shade", "tone", "one", "instead", "then", "or", "maybe", "perhaps", "now",
+           "go", "let's", "lets", "with", "what", "about", "how", "something", "more", "in"}
+
+
+def backdrop_colour(words: str, scene: str, vocab: dict) -> str | None:
+    """The backdrop a message that says only a colour asks for, while the picture is on a colour
+    backdrop ("pink background" then "try black", or just "yellow"): that colour's backdrop (the
+    gradient of that colour on a gradient), None when the words say anything else. The product is
+    never recoloured: a colour said of it ("make it green") is read before this (commands)."""
+    backdrops = vocab["background_colours"]
+    gradients = vocab.get("gradient_colours", {})
+    if scene not in {*backdrops.values(), *gradients.values()}:
+        return None
+    conv = vocab["conversation"]
+    ignored = {str(w).lower() for w in [*conv["hedges"], *conv["request_verbs"], *conv["thanks"],
+                                        *conv["glue"], *vocab["filler"]]} | _SHADES
+    low = " ".join(re.sub(r"[^\w\s'\-]", " ", words.lower()).split())
+    for opener in sorted((str(o) for o in conv["request_openers"]), key=len, reverse=True):
+        low = re.sub(rf"(?<![\w']){re.escape(opener)}(?![\w'])", " ", low)
+    found = None
+    for colour in sorted(backdrops, key=len, reverse=True):
+        m = re.search(rf"(?<![\w']){re.escape(colour)}(?![\w'])", low)
+        if m:
+            found = colour
+            low = low[: m.start()] + " " + low[m.end():]
+            break
+    if found is None or any(w not in ignored for w in low.split()):
+        return None
+    if scene in gradients.values() and found in gradients:
+        return gradients[found]
+    return backdrops[found]
+
+
 def clamp_kelvin(kelvin: int, vocab: dict) -> int:
     return int(min(vocab["kelvin_max"], max(vocab["kelvin_min"], kelvin)))
 
