@@ -135,6 +135,32 @@ def _mentions(text: str, words: set[str]) -> bool:
     return any(clean_word(t) in words for t in text.split())
 
 
+_JOINS = re.compile(r"(\s+(?:with|and|plus|&)\s+|\s*,\s*)", re.I)
+
+
+def _without_thing(clause: str, words: set[str]) -> str:
+    """A clause of scene words without the thing `words` name: "on a bar top with lemons and ice
+    cubes" without lemons is "on a bar top with ice cubes"; "" when the clause is the thing itself
+    (its first part names it: "lemon slices", "in a lemon grove")."""
+    if not _mentions(clause, words):
+        return clause
+    parts = _JOINS.split(clause)  # [part, join, part, join, part…]
+    if _mentions(parts[0], words):
+        return ""
+    out = [parts[0]]
+    pending = None  # the join of a part that went ("with" of "with lemons"), for the part after it
+    for i in range(1, len(parts), 2):
+        join, part = parts[i], parts[i + 1]
+        if _mentions(part, words):
+            pending = pending or join
+            continue
+        if pending is not None and "with" in pending.lower():
+            join = pending  # "with lemons and ice cubes" -> "with ice cubes"
+        pending = None
+        out += [join, part]
+    return "".join(out).strip()
+
+
 def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, vocab: dict,
                 notes: list[str]) -> None:
     """Puts the user's unclaimed words into scene.description (verbatim), and carries out
@@ -142,8 +168,16 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
     which compose_prompt sends to the negative prompt."""
     clauses = split_description(recipe.scene.description) if (parent is not None) else []
     if any(is_place(c) for c in intent.clauses):
-        # "in a train station" after "in a recording studio": the product is in one place at a time.
-        clauses = [c for c in clauses if not is_place(c)]
+        # "in a train station" after "in a recording studio": the product is in one place at a time,
+        # and what was said with the old place ("in a library, with old bookshelves") goes with it.
+        kept, after_place = [], False
+        for c in clauses:
+            if is_place(c) or (after_place and re.match(r"(?:with|and|plus)\s", c.strip(), re.I)):
+                after_place = True
+                continue
+            after_place = False
+            kept.append(c)
+        clauses = kept
     negatives = []
     for removal in intent.removals:
         rest = _remove_lead(removal, vocab) or ""
@@ -163,10 +197,10 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
                 notes.append(f"removed prop {', '.join(gone)}")
                 recipe.scene.props = kept_props
                 removed = True
-            kept = [c for c in clauses if not _mentions(c, words)]
-            if len(kept) != len(clauses):
+            kept = [rest for c in clauses if (rest := _without_thing(c, words))]
+            if kept != clauses:
                 gone = "; ".join(c for c in clauses if c not in kept)
-                notes.append(f"removed '{gone}' from the scene words")
+                notes.append(f"removed '{target}' from '{gone}' in the scene words")
                 clauses = kept
                 removed = True
         lead = removal.split()[0].lower()
