@@ -107,6 +107,11 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
         return Message(text, kind, name=name)
     if all(_is_question(clause, words) for clause in chat):  # "why so bright, tone it down" asks for a change
         return Message(text, "question", topic=_topic(plain, words))
+    if "?" in text and _topic(plain, words) in _NOT_PICTURE_TOPICS and not any(
+            words.openers.match(_JOINED.sub("", words.hedges.sub(" ", _plain(c)).strip())) for c in chat):
+        # "and my pictures stay private?", "it won't cost me anything?": asked without a question
+        # word, about something no picture shows
+        return Message(text, "question", topic=_topic(plain, words))
     if _is_cutout(core, words):
         return Message(text, "cutout")
     found = _reference(core, words, has_picture)
@@ -333,6 +338,8 @@ def _save_asked(text: str) -> tuple[str, str] | None:
     return None
 
 
+# What a merchant may ask about that no picture shows (vocabulary.yaml conversation.topics).
+_NOT_PICTURE_TOPICS = {"data", "cost", "speed"}
 _JOINED = re.compile(r"^(?:(?:and|but|or|btw|by\s+the\s+way|quick\s+question|one\s+more\s+thing|then)\s+)+")
 
 
@@ -400,6 +407,7 @@ def _outline_judged(plain: str, words: _Words) -> bool:
     """A statement about the product's outline that is not a praise: the outline word is what the
     clause is about ("the outline round the saucer is a bit wobbly", "edges are kinda furry"), not
     an edge of something in the scene ("the edge of the table is too close")."""
+    plain = re.sub(r"(?<=\w)'s\b", " is", plain)  # "outline's gone all blobby"
     part = words.cut_parts.search(plain)
     if part is None or words.cut_kept.search(plain):
         return False
@@ -482,8 +490,14 @@ def _prefers_before(clause: str, words: _Words) -> bool:
     plain = words.hedges.sub(" ", _plain(clause))
     if not (_PREFER.search(plain) and _BEFORE.search(plain)):
         return False
+    if re.search(r"\bthan\s+(?:" + _BEFORE.pattern + ")", plain):
+        return False  # "it's better than before": this one is preferred
     rest = _BEFORE.sub(" ", _PREFER.sub(" ", plain))
-    return not [w for w in words.content(rest) if w not in ("last", "how", "way", "as", "was", "it")]
+    return not [w for w in words.content(rest) if w not in _PREFER_GLUE]
+
+
+_PREFER_GLUE = {"last", "how", "way", "as", "was", "it", "looked", "seemed", "felt", "lot", "far", "more", "much",
+                "bit", "honestly", "tbh", "definitely", "think", "thought", "i'd", "say", "yeah"}
 
 
 def _feedback_in(clause: str, words: _Words) -> bool:
