@@ -609,6 +609,8 @@ def _reference(text: str, words: _Words, has_picture: bool = False) -> tuple[Ref
     elif m := _AGO.search(plain):
         n = m.group(1) or m.group(2)
         found, span = Reference(ago=int(n) if n.isdigit() else _NUMBERS[n]), m.span()
+    elif has_picture and _EARLIER_ONE.search(plain):
+        pass  # "the earlier one was better": the version before this one (an undo), not a saved look
     elif (m := words.time_re.search(plain)) or (m := _DAYS_AGO.search(plain)):
         # "like the one I did yesterday", "same as last time", "from 3 days ago": a time and
         # something done then.
@@ -650,6 +652,7 @@ _SAME_LOOK = re.compile(
     r"\b(?:same|identical|matching|similar|consistent|exact\s+same)\s+(?:look|style|setup|set\s+up|scene|vibe"
     r"|settings|background|backdrop|feel|treatment|shot|aesthetic|styling)s?\b"
 )
+_EARLIER_ONE = re.compile(r"\bthe\s+earlier\s+" + _ONE + r"\b")
 _DAYS_AGO = re.compile(r"\b" + _COUNT + r"\s+(days?|weeks?)\s+ago\b")
 
 

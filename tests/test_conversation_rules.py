@@ -82,6 +82,8 @@ def test_a_colour_said_alone_switches_the_backdrop_and_the_product_keeps_its_col
         ("nah, I liked it more before - revert pls", "undo", ""),
         ("to be honest the previous version was nicer", "undo", ""),
         ("it looked way better earlier", "undo", ""),
+        ("the earlier one was better", "undo", ""),  # this chat's version before, not a saved look
+        ("I preferred the marble one", "go_back", "marble"),
         ("it's better than before", "feedback", ""),  # praise of this picture: no undo
         ("can you make it clutter free?", "feedback", ""),  # a request, not a question about cost
     ],
@@ -90,7 +92,7 @@ def test_a_preference_for_an_earlier_picture_goes_back_to_it(text, kind, words):
     message = read_message(text, has_picture=True)
     assert message.kind == kind
     if kind == "go_back":
-        assert message.reference.words == words
+        assert message.reference.words == words and not message.words  # the preference draws nothing
 
 
 @pytest.mark.parametrize(
@@ -207,6 +209,8 @@ def test_a_question_that_names_nothing_to_draw_is_answered_without_a_render(plan
     session.send("a jar of honey on a rustic kitchen counter")
     kept = session.send("right, and my pictures stay private?")
     assert kept.kind == "answer" and len(session.versions) == 1
+    rights = session.send("can I use these commercially?")  # how, not what: nothing to draw
+    assert rights.kind == "answer" and len(session.versions) == 1
     asked = session.send("maybe a boathouse?")  # a question that names a place: a picture
     assert asked.kind == "result" and len(session.versions) == 2
 

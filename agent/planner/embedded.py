@@ -145,7 +145,10 @@ class EmbeddedPlanner:
             return True
         words = message.words or message.text
         words = restructure(words, self.vocab, editing=editing) or words
-        return read_intent(self.lexicon.read(words), self.catalog, self.vocab, editing=editing).edits_fields
+        intent = read_intent(self.lexicon.read(words), self.catalog, self.vocab, editing=editing)
+        if intent.clauses and all(_adverbs_only(c) for c in intent.clauses):
+            intent.clauses = []  # "can I use these commercially?": how, not what -- nothing to draw
+        return intent.edits_fields
 
     # The keywords are read in lexicon.py and intent.py; only the embedding calls stay here, beside
     # the index they score against (bench/plan_accuracy.py counts them by patching
@@ -207,6 +210,13 @@ def check_request(request) -> str:
             "Describe the scene in a few sentences"
         )
     return text
+
+
+def _adverbs_only(clause: str) -> bool:
+    """Whether a clause of leftover words holds only adverbs ("commercially", "legally"): they say
+    how something is done, never what is in the picture."""
+    tokens = re.findall(r"[a-z']+", clause.lower())
+    return bool(tokens) and all(t.endswith("ly") and len(t) > 4 for t in tokens)
 
 
 def has_words(text: str, vocab: dict) -> bool:
