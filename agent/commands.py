@@ -418,7 +418,8 @@ def _outline_judged(plain: str, words: _Words) -> bool:
     if between & words.scene_things:
         return False  # "the edge of the table is …": the scene's, not the product's
     said = plain[verb.end():].split()
-    if not said or set(said) & words.praise and not any(w in ("not", "no") or w.endswith("n't") for w in said):
+    negated = any(w in ("not", "no") or w.endswith("n't") for w in said)
+    if not said or set(said) & words.praise and not negated:
         return False  # "the edges look great now"
     return not set(said) & words.scene_things
 
@@ -496,8 +497,8 @@ def _prefers_before(clause: str, words: _Words) -> bool:
     return not [w for w in words.content(rest) if w not in _PREFER_GLUE]
 
 
-_PREFER_GLUE = {"last", "how", "way", "as", "was", "it", "looked", "seemed", "felt", "lot", "far", "more", "much",
-                "bit", "honestly", "tbh", "definitely", "think", "thought", "i'd", "say", "yeah"}
+_PREFER_GLUE = {"last", "how", "way", "as", "was", "it", "looked", "seemed", "felt", "lot", "far", "more",
+                "much", "bit", "honestly", "tbh", "definitely", "think", "thought", "i'd", "say", "yeah"}
 
 
 def _feedback_in(clause: str, words: _Words) -> bool:

@@ -42,7 +42,8 @@ def is_place(clause: str) -> bool:
 
 # Shades said with a colour ("a deeper green", "pale yellow"): they leave the backdrop's colour as it is.
 _SHADES = {"pale", "paler", "soft", "softer", "deep", "deeper", "dusty", "muted", "bright", "brighter", "hot",
-           "pastel", "warm", "cool", "plain", "solid", "rich", "vivid", "darker", "lighter", "colour", "color",
+           "pastel", "warm", "cool", "plain", "solid", "rich", "vivid", "darker", "lighter", "colour",
+           "color",
            "coloured", "colored", "shade", "tone", "one", "instead", "then", "or", "maybe", "perhaps", "now",
            "go", "let's", "lets", "with", "what", "about", "how", "something", "more", "in"}
 

@@ -249,8 +249,8 @@ def _new_place(clause: str, vocab: dict, props: set[str]) -> str | None:
 
 # Words of amount: what follows them is a thing to add ("a bit of ivy", "a couple of mugs").
 _AMOUNTS = {"few", "couple", "little", "bit", "lot", "bunch", "handful", "pair", "touch", "hint", "dash",
-            "splash", "bunch", "lot", "more", "second", "third", "different", "new", "other", "same", "bigger",
-            "smaller", "closer", "wider", "shot", "version", "variation", "picture", "photo", "look", "style"}
+            "splash", "more", "second", "third", "different", "new", "other", "same", "bigger", "smaller",
+            "closer", "wider", "shot", "version", "variation", "picture", "photo", "look", "style"}
 
 
 def _prop_words(catalog: Catalog) -> set[str]:
