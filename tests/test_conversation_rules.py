@@ -231,3 +231,13 @@ def test_a_noun_after_a_saved_look_name_is_part_of_the_reference(planner, render
         assert "setup" not in session.recipe.prompt and "harbour" not in session.recipe.prompt
     finally:
         memory.close()
+
+
+def test_a_place_offered_in_a_preset_place_leaves_that_preset(planner):
+    cafe = planner.plan("my mug in a cozy cafe", None, image_size=PHOTO)
+    assert cafe.scene.preset == "cafe"
+    then = planner.plan("make it a laundromat instead", cafe, image_size=PHOTO)
+    assert then.scene.preset != "cafe" and "cafe" not in then.prompt and "croissant" not in then.prompt
+    assert "laundromat" in then.prompt
+    sunset = planner.plan("try a sunset", cafe, image_size=PHOTO)  # a time, not a place
+    assert sunset.scene.preset == "cafe"

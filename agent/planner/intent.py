@@ -38,6 +38,7 @@ class Intent:
     clauses: list[str] = field(default_factory=list)
     removals: list[str] = field(default_factory=list)
     corrections: list[tuple[str, str]] = field(default_factory=list)
+    offered_place: bool = False  # "try a bakery": a place offered instead of the current one
 
     @property
     def edits_fields(self) -> bool:
@@ -174,7 +175,9 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
         if editing:
             # "try a greenhouse", "make it a bakery instead", "or a garage": a new place, said as
             # where the product is, so that it replaces the place said before (feedback.apply_words)
-            leftover = _new_place(leftover, vocab, props) or leftover
+            offered = _new_place(leftover, vocab, props)
+            if offered:
+                leftover, intent.offered_place = offered, True
         disliked = _disliked(leftover, vocab)
         if disliked:  # "there's a chair in the picture that's distracting": take the chair out
             intent.removals.append(f"remove {disliked}")
