@@ -107,14 +107,20 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
         return Message(text, kind, name=name)
     if all(_is_question(clause, words) for clause in chat):  # "why so bright, tone it down" asks for a change
         return Message(text, "question", topic=_topic(plain, words))
+    if "?" in text and _topic(plain, words) in _NOT_PICTURE_TOPICS and not any(
+            words.openers.match(_JOINED.sub("", words.hedges.sub(" ", _plain(c)).strip())) for c in chat):
+        # "and my pictures stay private?", "it won't cost me anything?": asked without a question
+        # word, about something no picture shows
+        return Message(text, "question", topic=_topic(plain, words))
     if _is_cutout(core, words):
         return Message(text, "cutout")
     found = _reference(core, words, has_picture)
     if found is not None:
         reference, rest = found
         return Message(text, "go_back", words=rest, reference=reference)
-    if _is_undo(core, words):
-        return Message(text, "undo")
+    undone = _undo_asked(core, words)
+    if undone is not None:  # "undo it, and it's too dark so brighter": undo, then the change
+        return Message(text, "undo", words=undone)
     kind = "feedback" if has_picture else "request"
     cannot, kept = [], []
     for clause in chat:
@@ -161,6 +167,10 @@ class _Words:
         cut = conv["cutout"]
         self.cut_parts, self.cut_faults = _alternation(cut["parts"]), _alternation(cut["faults"])
         self.cut_lost, self.cut_kept = _alternation(cut["lost"]), _alternation(cut["kept"])
+        self.praise = {phrase_key(w) for w in vocab["clauses"]["praise"]}
+        # Things of the scene, not of the product's outline: "the edge of the table".
+        self.scene_things = {phrase_key(w) for w in [*vocab["scene_colour_words"], *vocab["surface_nouns"],
+                                                     "frame", "picture", "photo", "image", "shot"]}
         cannot = conv["cannot"]
         self.wear, self.people = _alternation(cannot["wear"]), _alternation(cannot["people"], possessive=True)
         self.body = _alternation(cannot["body"])
@@ -177,6 +187,7 @@ class _Words:
         self.time_re = _alternation(list(refs["times"]), possessive=True)
         self.undo_phrases = sorted((phrase_key(p) for p in vocab["undo"]["phrases"]), key=len, reverse=True)
         self.undo_allowed = {phrase_key(w) for w in vocab["undo"]["allowed"]}
+        self.feedback = _alternation([w for ws in vocab["feedback"].values() for w in ws])
         self.start_over = _alternation(vocab["start_over"])
         self.keep = {field_: {phrase_key(w) for w in ws} for field_, ws in vocab["keep"].items()}
 
@@ -327,11 +338,18 @@ def _save_asked(text: str) -> tuple[str, str] | None:
     return None
 
 
+# What a merchant may ask about that no picture shows (vocabulary.yaml conversation.topics).
+_NOT_PICTURE_TOPICS = {"data", "cost", "speed"}
+_JOINED = re.compile(r"^(?:(?:and|but|or|btw|by\s+the\s+way|quick\s+question|one\s+more\s+thing|then)\s+)+")
+
+
 def _is_question(clause: str, words: _Words) -> bool:
     """A question asks for information: it opens with a question word ("what size is that?") or an
     auxiliary and a subject ("do u need a pic?"), and not with a request ("can you put it…",
     "what about a beach?")."""
-    plain = words.hedges.sub(" ", _plain(clause)).split()
+    plain = words.hedges.sub(" ", _plain(clause))
+    # A conjunction or an aside before it still asks ("and is it free?", "btw how long does it take?")
+    plain = _JOINED.sub("", plain).split()
     if not plain:
         return False
     opener = words.openers.match(" ".join(plain))
@@ -341,6 +359,12 @@ def _is_question(clause: str, words: _Words) -> bool:
     if first in words.question_words:
         return len(plain) < 2 or plain[1] not in ("about", "if")
     return first in words.question_aux and len(plain) > 1 and plain[1] in words.question_subjects
+
+
+def question_topic(text: str) -> str:
+    """What a question is about, for its answer ("how big will it be?" -> "size"; "other" when no
+    topic's words are in it)."""
+    return _topic(_plain(text), _Words.get())
 
 
 def _topic(plain: str, words: _Words) -> str:
@@ -371,7 +395,33 @@ def _is_cutout(text: str, words: _Words) -> bool:
             return True
         if words.cut_parts.search(plain) and words.cut_faults.search(plain):
             return True
+        if _outline_judged(plain, words):
+            return True
     return False
+
+
+_BEING_VERB = re.compile(r"\b(?:is|are|was|were|looks?|seems?|feels?|appears?|'s|'re|got|gone|went)\b")
+
+
+def _outline_judged(plain: str, words: _Words) -> bool:
+    """A statement about the product's outline that is not a praise: the outline word is what the
+    clause is about ("the outline round the saucer is a bit wobbly", "edges are kinda furry"), not
+    an edge of something in the scene ("the edge of the table is too close")."""
+    plain = re.sub(r"(?<=\w)'s\b", " is", plain)  # "outline's gone all blobby"
+    part = words.cut_parts.search(plain)
+    if part is None or words.cut_kept.search(plain):
+        return False
+    verb = _BEING_VERB.search(plain, part.end())
+    if verb is None:
+        return False
+    between = set(plain[part.end(): verb.start()].split())
+    if between & words.scene_things:
+        return False  # "the edge of the table is …": the scene's, not the product's
+    said = plain[verb.end():].split()
+    negated = any(w in ("not", "no") or w.endswith("n't") for w in said)
+    if not said or set(said) & words.praise and not negated:
+        return False  # "the edges look great now"
+    return not set(said) & words.scene_things
 
 
 def _negated(plain: str, start: int, words: _Words) -> bool:
@@ -404,18 +454,56 @@ def _cannot(clause: str, words: _Words) -> str | None:
     return None
 
 
-def _is_undo(text: str, words: _Words) -> bool:
-    """An undo asked in one clause, the other clauses only judging the picture: "no that's worse —
-    can you undo it", "eh I don't love it, could you revert that". A clause that describes something
-    ("undo that and make it warmer") makes the message a request."""
+def _undo_asked(text: str, words: _Words) -> str | None:
+    """An undo asked in one clause, the other clauses only judging the picture ("no that's worse —
+    can you undo it", "eh I don't love it, could you revert that") or asking for a change after it
+    ("undo that and add a candle", "undo it, it's too dark so brighter"): the change to make once
+    undone ("" for none), or None when no undo is asked. A preference for what came before ("it was
+    nicer before", "I preferred the previous one") is an undo too."""
     clauses = _clauses(text) or [text]
     undone = False
+    rest: list[str] = []
     for clause in clauses:
-        if _undo_clause(clause, words):
+        then = _undo_clause(clause, words)
+        if then is not None:
+            undone = True
+            if then:
+                rest.append(then)
+        elif _prefers_before(clause, words):
             undone = True
         elif not _judges_only(clause, words):
-            return False
-    return undone
+            rest.append(clause)
+        elif _feedback_in(clause, words):
+            rest.append(clause)  # "it's too dark": a judgement that asks for a change
+    return ", ".join(rest) if undone else None
+
+
+# A preference between two pictures ("better", "I preferred"), and the words for the one before this.
+_PREFER = re.compile(r"\b(?:better|nicer|prettier|best|preferred|prefer|liked|loved|happier|cuter|cleaner"
+                     r"|way\s+better|much\s+better)\b")
+_BEFORE = re.compile(r"\b(?:before|earlier|previously|previous|the\s+last\s+(?:one|version|picture|image)"
+                     r"|the\s+way\s+it\s+was|how\s+it\s+was|as\s+it\s+was)\b")
+
+
+def _prefers_before(clause: str, words: _Words) -> bool:
+    """ "it was better before", "nah I preferred it earlier", "the previous one was nicer": a
+    preference for the picture before this one, and nothing to draw."""
+    plain = words.hedges.sub(" ", _plain(clause))
+    if not (_PREFER.search(plain) and _BEFORE.search(plain)):
+        return False
+    if re.search(r"\bthan\s+(?:" + _BEFORE.pattern + ")", plain):
+        return False  # "it's better than before": this one is preferred
+    rest = _BEFORE.sub(" ", _PREFER.sub(" ", plain))
+    return not [w for w in words.content(rest) if w not in _PREFER_GLUE]
+
+
+_PREFER_GLUE = {"last", "how", "way", "as", "was", "it", "looked", "seemed", "felt", "lot", "far", "more",
+                "much", "bit", "honestly", "tbh", "definitely", "think", "thought", "i'd", "say", "yeah"}
+
+
+def _feedback_in(clause: str, words: _Words) -> bool:
+    """Whether a judging clause names a change the planner knows ("it's too dark", "too busy")."""
+    return words.feedback.search(_plain(clause)) is not None
 
 
 def _judges_only(clause: str, words: _Words) -> bool:
@@ -436,10 +524,11 @@ def _is_contracted_be(token: str) -> bool:
     return head in _PRONOUNS and tail in ("s", "re")
 
 
-def _undo_clause(text: str, words: _Words) -> bool:
+def _undo_clause(text: str, words: _Words) -> str | None:
     """An undo phrase ("undo", "go back") with nothing around it but the words vocabulary.yaml
-    allows ("go back to the beach" is a reference, not an undo); a request opener ("could you …")
-    asks for it politely and changes nothing."""
+    allows ("go back to the beach" is a reference, not an undo): "" -- or, when "and"/"then" joins a
+    change to it ("undo that and add a candle"), that change; None when the clause is no undo. A
+    request opener ("could you …") asks for it politely and changes nothing."""
     norm = words.hedges.sub(" ", _plain(text))
     opener = words.openers.match(norm)
     if opener:
@@ -447,18 +536,30 @@ def _undo_clause(text: str, words: _Words) -> bool:
     for phrase in words.undo_phrases:
         found = phrase_pattern(phrase).search(norm)
         if found:
+            then = ""
+            joined = re.search(r"\s(?:and(?:\s+then)?|then|so|plus)\s", norm[found.end():])
+            if joined:  # "undo that and make it warmer"
+                then = norm[found.end() + joined.end():].strip()
+                norm = norm[: found.end() + joined.start()]
             rest = norm[: found.start()] + " " + norm[found.end():]
-            return all(w in words.undo_allowed or w in words.filler for w in re.findall(r"[\w']+", rest))
-    return False
+            allowed = all(w in words.undo_allowed or w in words.filler for w in re.findall(r"[\w']+", rest))
+            if not allowed:
+                return None
+            if then and _judges_only(then, words) and not _feedback_in(then, words):
+                then = ""  # "undo it and sorry": nothing to change
+            return then
+    return None
 
 
 # ------------------------------------------------------------------------------- references
 
-_ONE = r"(?:one|ones|version|versions|picture|pictures|image|images|photo|photos|result|shot|pic|look|take)"
+_ONE = (r"(?:one|ones|version|versions|picture|pictures|image|images|photo|photos|result|shot|pic|look|take"
+        r"|treatment|recipe|setup)")
 # What may follow "the warm one" / "my sunset look" in a reference ("…again", "…for this one", "…was
 # better"), so that "the handle look all jaggy" is not one.
 _AFTER_ONE = (r"(?=\s*$|\s+(?:again|instead|for|please|pls|was|is|were|from|i|we|you|that|with|but|and|on|in"
-              r"|back|to|looked|one|then|now|though|too|can|could|would|will|let's|lets|ok|okay|thanks)\b)")
+              r"|back|to|looked|one|then|now|though|too|can|could|would|will|let's|lets|ok|okay|thanks"
+              r"|better|nicer|prettier|best|more|much|way|most|over|than)\b)")
 _VERSION_NUMBER = re.compile(r"\b(?:version|v|number|no|#)\s*#?(\d{1,3})\b")
 # "the first one", "that second picture" (not "add a second one": that is one more thing)
 _ORDINAL = re.compile(
@@ -509,6 +610,8 @@ def _reference(text: str, words: _Words, has_picture: bool = False) -> tuple[Ref
     elif m := _AGO.search(plain):
         n = m.group(1) or m.group(2)
         found, span = Reference(ago=int(n) if n.isdigit() else _NUMBERS[n]), m.span()
+    elif has_picture and _EARLIER_ONE.search(plain):
+        pass  # "the earlier one was better": the version before this one (an undo), not a saved look
     elif (m := words.time_re.search(plain)) or (m := _DAYS_AGO.search(plain)):
         # "like the one I did yesterday", "same as last time", "from 3 days ago": a time and
         # something done then.
@@ -550,6 +653,7 @@ _SAME_LOOK = re.compile(
     r"\b(?:same|identical|matching|similar|consistent|exact\s+same)\s+(?:look|style|setup|set\s+up|scene|vibe"
     r"|settings|background|backdrop|feel|treatment|shot|aesthetic|styling)s?\b"
 )
+_EARLIER_ONE = re.compile(r"\bthe\s+earlier\s+" + _ONE + r"\b")
 _DAYS_AGO = re.compile(r"\b" + _COUNT + r"\s+(days?|weeks?)\s+ago\b")
 
 

@@ -554,8 +554,8 @@ class Session:
             return self._save(message.name)
         if kind == "name":
             return self._name(message.name)
-        if kind == "undo":
-            return self.undo()
+        if kind == "undo":  # "undo that and add a candle": undone, then the change
+            return self._then(self.undo(), message.words, progress, cancel)
         if kind == "go_back":
             return self._go_back(message, progress, cancel)
         colour = self._colour_needs_asking(message)
@@ -603,7 +603,9 @@ class Session:
             if not words and message.kind == "question":
                 words = answer(message.topic, self.recipe, catalog, photo=self.image is not None,
                                engine=self.studio.engine_words)
-            kind = "answer" if message.kind == "question" else "info"
+            # A question the planner answered in words ("and is it free?") is an answer too.
+            asked = message.kind == "question" or (reply.recipe is None and "?" in message.text)
+            kind = "answer" if asked else "info"
             return Turn(words or "OK.", self.recipe, kind=kind, version=self._number())
         recipe = reply.recipe
         if self.current is None and look is None and self._kept is not None:
@@ -687,7 +689,8 @@ class Session:
         return self._make(message, progress, cancel, look=choice.recipe)
 
     def _then(self, shown: Turn, rest: str, progress, cancel) -> Turn:
-        """After going back to a version, the rest of the message ("the first one, but closer")."""
+        """After going back to a version (or undoing), the rest of the message ("the first one, but
+        closer", "undo that and add a candle")."""
         if not rest or shown.kind != "result":
             return shown
         return self._make(request_message(rest, has_picture=True), progress, cancel)

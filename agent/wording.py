@@ -390,6 +390,17 @@ def answer(topic: str, recipe: Recipe | None, catalog: Catalog, *, photo: bool, 
             plural = "s" if count > 1 else ""
             text += f"\n(You also marked {count} look{plural} as disliked; I steer away from those.)"
         return text.strip()
+    if topic == "data":
+        return ("Your product photo, this chat and its pictures are kept in this studio's own data folder, "
+                "so a reload brings them back; the Sessions tab lists them and Delete removes one with its "
+                "files. Looks are remembered only when you save them. Nobody else's sessions can open yours.")
+    if topic == "cost":
+        return ("I can't tell you prices: that depends on how this studio is run. Here I only make the "
+                f"pictures. {start}")
+    if topic == "speed":
+        return ("It depends on the engine and the machine: the preview renderer draws a picture in a second "
+                "or two; an image model takes tens of seconds on a graphics card and minutes without one. "
+                f"Pictures here come from the {engine}.")
     if recipe is None:
         return f"There's no picture yet. {start}"
     if topic == "size":

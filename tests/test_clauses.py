@@ -142,7 +142,7 @@ def test_what_a_style_is_likened_to_is_not_drawn(planner):
     [
         ("nope, that's uglier - revert it please", "undo"),  # an undo among judgements
         ("meh I don't like it. roll back", "undo"),
-        ("undo that and add a candle", "feedback"),  # an undo with a request is a request
+        ("undo that and add a candle", "undo"),  # undone, then the candle (Message.words)
         ("bookmark this one", "save"),
         ("trash everything: a garden", "start_over"),
         ("part of my sofa still shows round the lid", "cutout"),  # the old photo still seen

@@ -62,6 +62,11 @@ def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[i
         notes.append(f"scene {scene} ({said if said.startswith('similar') else f'from {said!r}'})")
     elif fresh:
         notes.append(f"scene {DEFAULT_SCENE} (no setting named)")
+    elif intent.offered_place and feedback.scene_preset(catalog, scene).kind in ("interior", "outdoor"):
+        # "try a bakery" in a café: no preset is a bakery, and the café must not stay around it;
+        # the merchant's words carry the place, as they do in a first request
+        scene = DEFAULT_SCENE
+        notes.append(f"scene {DEFAULT_SCENE} (the place offered has no preset of its own)")
 
     # Time of day (and the day/night version of a scene).
     preset = feedback.scene_preset(catalog, scene)

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sceneshop.agent.commands import Message, read_message
+from sceneshop.agent.commands import Message, question_topic, read_message
 from sceneshop.agent.embeddings import embed, known_words, model_key
 from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.apply import apply_intent
@@ -97,8 +97,16 @@ class EmbeddedPlanner:
             rest = after_looks
         if rest != text:
             words = read_message(rest, has_picture=parent is not None).words or rest
+        backdrop = None
+        if parent is not None and message.colour is None and not (text_edit or looks_edit):
+            backdrop = feedback.backdrop_colour(words, parent.scene.preset, self.vocab)
         if parent is not None and (text_edit or looks_edit) and not has_words(words, self.vocab):
             recipe = parent.child(text)  # only looks were asked for: the rest stays as it was
+        elif backdrop is not None:
+            # "try black" on a pink backdrop: the black backdrop, not the word "black" in the scene
+            intent = Intent(scene=backdrop, scene_from=f"a colour said on a colour backdrop: '{words}'")
+            recipe = apply_intent(intent, text, parent, size, catalog=self.catalog, vocab=self.vocab,
+                                  lora_family=self.lora_family)
         else:
             if message.colour is None:  # (the colour's span is in the words as they are)
                 words = restructure(words, self.vocab, editing=parent is not None) or words
@@ -119,7 +127,28 @@ class EmbeddedPlanner:
             text = answer(message.topic, parent, self.catalog, photo=chat.image_size is not None,
                           engine=chat.engine, looks=looks)
             return Reply(text=text)
+        if message.kind in ("request", "feedback") and "?" in message.text and \
+                not self._draws(message, parent is not None):
+            # "nice, and is it free?": a question that names nothing to draw is answered in words,
+            # never with an empty scene (or the same picture again).
+            text = answer(question_topic(message.text), parent, self.catalog,
+                          photo=chat.image_size is not None, engine=chat.engine)
+            return Reply(text=text)
         return Reply(recipe=self.plan(message, parent, image_size=chat.image_size), render=True)
+
+    def _draws(self, message: Message, editing: bool) -> bool:
+        """Whether a message names anything to draw or change: a look, a title, a colour, or words
+        the planner reads as a scene, light, size, product or the merchant's own picture words."""
+        rest, text_edit = read_text(message.text, self.catalog.folder)
+        _, looks_edit = read_looks(rest, self.catalog.folder)
+        if text_edit or looks_edit or message.colour is not None:
+            return True
+        words = message.words or message.text
+        words = restructure(words, self.vocab, editing=editing) or words
+        intent = read_intent(self.lexicon.read(words), self.catalog, self.vocab, editing=editing)
+        if intent.clauses and all(_adverbs_only(c) for c in intent.clauses):
+            intent.clauses = []  # "can I use these commercially?": how, not what -- nothing to draw
+        return intent.edits_fields
 
     # The keywords are read in lexicon.py and intent.py; only the embedding calls stay here, beside
     # the index they score against (bench/plan_accuracy.py counts them by patching
@@ -181,6 +210,13 @@ def check_request(request) -> str:
             "Describe the scene in a few sentences"
         )
     return text
+
+
+def _adverbs_only(clause: str) -> bool:
+    """Whether a clause of leftover words holds only adverbs ("commercially", "legally"): they say
+    how something is done, never what is in the picture."""
+    tokens = re.findall(r"[a-z']+", clause.lower())
+    return bool(tokens) and all(t.endswith("ly") and len(t) > 4 for t in tokens)
 
 
 def has_words(text: str, vocab: dict) -> bool:

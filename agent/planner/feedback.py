@@ -40,6 +40,43 @@ def is_place(clause: str) -> bool:
     return _PLACE.match(clause.strip()) is not None
 
 
+# Shades said with a colour ("a deeper green", "pale yellow"): they leave the backdrop's colour as it is.
+_SHADES = {"pale", "paler", "soft", "softer", "deep", "deeper", "dusty", "muted", "bright", "brighter", "hot",
+           "pastel", "warm", "cool", "plain", "solid", "rich", "vivid", "darker", "lighter", "colour",
+           "color",
+           "coloured", "colored", "shade", "tone", "one", "instead", "then", "or", "maybe", "perhaps", "now",
+           "go", "let's", "lets", "with", "what", "about", "how", "something", "more", "in"}
+
+
+def backdrop_colour(words: str, scene: str, vocab: dict) -> str | None:
+    """The backdrop a message that says only a colour asks for, while the picture is on a colour
+    backdrop ("pink background" then "try black", or just "yellow"): that colour's backdrop (the
+    gradient of that colour on a gradient), None when the words say anything else. The product is
+    never recoloured: a colour said of it ("make it green") is read before this (commands)."""
+    backdrops = vocab["background_colours"]
+    gradients = vocab.get("gradient_colours", {})
+    if scene not in {*backdrops.values(), *gradients.values()}:
+        return None
+    conv = vocab["conversation"]
+    ignored = {str(w).lower() for w in [*conv["hedges"], *conv["request_verbs"], *conv["thanks"],
+                                        *conv["glue"], *vocab["filler"]]} | _SHADES
+    low = " ".join(re.sub(r"[^\w\s'\-]", " ", words.lower()).split())
+    for opener in sorted((str(o) for o in conv["request_openers"]), key=len, reverse=True):
+        low = re.sub(rf"(?<![\w']){re.escape(opener)}(?![\w'])", " ", low)
+    found = None
+    for colour in sorted(backdrops, key=len, reverse=True):
+        m = re.search(rf"(?<![\w']){re.escape(colour)}(?![\w'])", low)
+        if m:
+            found = colour
+            low = low[: m.start()] + " " + low[m.end():]
+            break
+    if found is None or any(w not in ignored for w in low.split()):
+        return None
+    if scene in gradients.values() and found in gradients:
+        return gradients[found]
+    return backdrops[found]
+
+
 def clamp_kelvin(kelvin: int, vocab: dict) -> int:
     return int(min(vocab["kelvin_max"], max(vocab["kelvin_min"], kelvin)))
 
@@ -99,6 +136,32 @@ def _mentions(text: str, words: set[str]) -> bool:
     return any(clean_word(t) in words for t in text.split())
 
 
+_JOINS = re.compile(r"(\s+(?:with|and|plus|&)\s+|\s*,\s*)", re.I)
+
+
+def _without_thing(clause: str, words: set[str]) -> str:
+    """A clause of scene words without the thing `words` name: "on a bar top with lemons and ice
+    cubes" without lemons is "on a bar top with ice cubes"; "" when the clause is the thing itself
+    (its first part names it: "lemon slices", "in a lemon grove")."""
+    if not _mentions(clause, words):
+        return clause
+    parts = _JOINS.split(clause)  # [part, join, part, join, part…]
+    if _mentions(parts[0], words):
+        return ""
+    out = [parts[0]]
+    pending = None  # the join of a part that went ("with" of "with lemons"), for the part after it
+    for i in range(1, len(parts), 2):
+        join, part = parts[i], parts[i + 1]
+        if _mentions(part, words):
+            pending = pending or join
+            continue
+        if pending is not None and "with" in pending.lower():
+            join = pending  # "with lemons and ice cubes" -> "with ice cubes"
+        pending = None
+        out += [join, part]
+    return "".join(out).strip()
+
+
 def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, vocab: dict,
                 notes: list[str]) -> None:
     """Puts the user's unclaimed words into scene.description (verbatim), and carries out
@@ -106,8 +169,16 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
     which compose_prompt sends to the negative prompt."""
     clauses = split_description(recipe.scene.description) if (parent is not None) else []
     if any(is_place(c) for c in intent.clauses):
-        # "in a train station" after "in a recording studio": the product is in one place at a time.
-        clauses = [c for c in clauses if not is_place(c)]
+        # "in a train station" after "in a recording studio": the product is in one place at a time,
+        # and what was said with the old place ("in a library, with old bookshelves") goes with it.
+        kept, after_place = [], False
+        for c in clauses:
+            if is_place(c) or (after_place and re.match(r"(?:with|and|plus)\s", c.strip(), re.I)):
+                after_place = True
+                continue
+            after_place = False
+            kept.append(c)
+        clauses = kept
     negatives = []
     for removal in intent.removals:
         rest = _remove_lead(removal, vocab) or ""
@@ -127,10 +198,10 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
                 notes.append(f"removed prop {', '.join(gone)}")
                 recipe.scene.props = kept_props
                 removed = True
-            kept = [c for c in clauses if not _mentions(c, words)]
-            if len(kept) != len(clauses):
+            kept = [rest for c in clauses if (rest := _without_thing(c, words))]
+            if kept != clauses:
                 gone = "; ".join(c for c in clauses if c not in kept)
-                notes.append(f"removed '{gone}' from the scene words")
+                notes.append(f"removed '{target}' from '{gone}' in the scene words")
                 clauses = kept
                 removed = True
         lead = removal.split()[0].lower()

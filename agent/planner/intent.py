@@ -38,6 +38,7 @@ class Intent:
     clauses: list[str] = field(default_factory=list)
     removals: list[str] = field(default_factory=list)
     corrections: list[tuple[str, str]] = field(default_factory=list)
+    offered_place: bool = False  # "try a bakery": a place offered instead of the current one
 
     @property
     def edits_fields(self) -> bool:
@@ -169,7 +170,14 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                 m.used = True
     filler = {str(w).lower() for w in [*vocab["filler"], *vocab["prepositions"]]}
     mentioned = None  # the thing the previous clause named ("I see a sugar bowl behind it, remove that")
+    props = _prop_words(catalog) if editing else set()
     for leftover in reading.leftover_clauses(filler):
+        if editing:
+            # "try a greenhouse", "make it a bakery instead", "or a garage": a new place, said as
+            # where the product is, so that it replaces the place said before (feedback.apply_words)
+            offered = _new_place(leftover, vocab, props)
+            if offered:
+                leftover, intent.offered_place = offered, True
         disliked = _disliked(leftover, vocab)
         if disliked:  # "there's a chair in the picture that's distracting": take the chair out
             intent.removals.append(f"remove {disliked}")
@@ -201,6 +209,63 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
             thing = _thing_named(leftover, vocab)
             mentioned = (thing, words) if thing else None
     return intent
+
+
+# Another place offered instead of the current one: "try a X", "make it a X (instead)", "or a X",
+# "how about a X", "a X instead", "maybe a X?".
+_NEW_PLACE = re.compile(
+    r"^(?:(?:ok|okay|hmm|maybe|perhaps|no|nah|actually|or|so|then|now|let's|lets|please|just)\s+)*"
+    r"(?:(?:try|make\s+it|make\s+this|do|how\s+about|what\s+about|go\s+for|go\s+with|switch\s+to"
+    r"|change\s+it\s+to|turn\s+it\s+into|or)\s+)?"
+    r"(?P<det>a|an|some)\s+(?P<x>[a-z][\w'\-]*(?:\s+[a-z][\w'\-]*){0,5}?)"
+    r"(?:\s+instead)?(?:\s+(?:please|pls|then|maybe|perhaps))?\s*[?.!]*$"
+)
+
+
+def _new_place(clause: str, vocab: dict, props: set[str]) -> str | None:
+    """ "in a X" for a clause that offers a place instead of the current one ("try a bakery", "make it
+    a greenhouse instead", "or a garage"), None for anything else: a thing a scene holds ("try a
+    vase": a prop), a product, or a clause with no opening verb, "or" or "instead" ("a candle")."""
+    low = " ".join(clause.lower().split())
+    m = _NEW_PLACE.match(low)
+    if m is None:
+        return None
+    offered = low[: m.start("det")].strip() or "instead" in low[m.end("x"):]
+    if not offered:
+        return None  # "a few lemons": a thing to add, not a place offered
+    preps = {phrase_key(w) for w in vocab["prepositions"]}
+    words = m.group("x").split()
+    head = []
+    for w in words:
+        if w in preps:
+            break
+        head.append(w)
+    stop = _stop_words(vocab) - {phrase_key(w) for w in vocab["product_modifiers"]}
+    products = {phrase_key(w) for ws in vocab["products"].values() for w in ws}
+    if not head or head[-1] in stop or head[0] in _AMOUNTS or any(
+            w in props or w.rstrip("s") in props or w in products for w in head):
+        return None
+    if head[-1].endswith("s") and not head[-1].endswith(("ss", "us", "is")):
+        return None  # "try a few lemons", "some plants": things, where a place is one ("a bakery")
+    return f"in {m.group('det')} {m.group('x')}"
+
+
+# Words of amount: what follows them is a thing to add ("a bit of ivy", "a couple of mugs").
+_AMOUNTS = {"few", "couple", "little", "bit", "lot", "bunch", "handful", "pair", "touch", "hint", "dash",
+            "splash", "more", "second", "third", "different", "new", "other", "same", "bigger", "smaller",
+            "closer", "wider", "shot", "version", "variation", "picture", "photo", "look", "style"}
+
+
+def _prop_words(catalog: Catalog) -> set[str]:
+    """The head nouns of every scene preset's props ("small eucalyptus sprig" -> "sprig")."""
+    words = set()
+    for scene in catalog.scenes.values():
+        for prop in scene.props:
+            tokens = re.findall(r"[a-z]+", prop.lower())
+            if tokens:
+                words.add(tokens[-1])
+                words.add(tokens[-1].rstrip("s"))
+    return words
 
 
 _SWAP = re.compile(
