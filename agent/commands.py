@@ -575,7 +575,7 @@ _COUNT = r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|a couple|co
 _STEPS = r"(?:versions?|ones?|steps?|pictures?|images?|changes?|edits?|times)"
 _AGO = re.compile(
     rf"\b{_COUNT}\s+(?:of\s+)?{_STEPS}\s+(?:ago|back|before)\b"  # "two versions ago"
-    rf"|\b(?:go|step|jump)\s+back\s+{_COUNT}\s+(?:of\s+)?{_STEPS}\b"  # "go back two steps"
+    rf"|\bback\s+{_COUNT}\s+(?:of\s+)?{_STEPS}\b"  # "go back two steps", "take me back 2 versions"
 )
 _THE_X_ONE = re.compile(
     r"\b(?P<mine>the|my|that|those)\s+(?P<x>(?!one\b|same\b|other\b|new\b|last\b|previous\b|next\b)"

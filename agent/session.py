@@ -603,8 +603,9 @@ class Session:
             if not words and message.kind == "question":
                 words = answer(message.topic, self.recipe, catalog, photo=self.image is not None,
                                engine=self.studio.engine_words)
-            # A question the planner answered in words ("and is it free?") is an answer too.
-            asked = message.kind == "question" or (reply.recipe is None and "?" in message.text)
+            # What the planner answered in words only ("and is it free?", a greeting before any photo)
+            # is an answer too; its reports of actions done ("Saved as …") are info.
+            asked = message.kind == "question" or (reply.recipe is None and not reply.said)
             kind = "answer" if asked else "info"
             return Turn(words or "OK.", self.recipe, kind=kind, version=self._number())
         recipe = reply.recipe

@@ -241,3 +241,30 @@ def test_a_place_offered_in_a_preset_place_leaves_that_preset(planner):
     assert "laundromat" in then.prompt
     sunset = planner.plan("try a sunset", cafe, image_size=PHOTO)  # a time, not a place
     assert sunset.scene.preset == "cafe"
+
+
+# ------------------------------------------------------------------ the lead's second unseen set
+
+
+def test_before_any_photo_a_message_that_draws_nothing_is_answered_not_drawn(planner, renderer):
+    s = Session(Studio(planner=planner, engine=renderer))
+    turn = s.send("hello, just looking around")
+    assert turn.kind == "answer" and not turn.images and not s.versions
+    assert s.send("a lighthouse on a cliff").kind == "result"  # words of a picture are drawn
+
+
+def test_back_a_count_of_versions_goes_back_that_many():
+    for words in ("take me back two versions", "bring it back 2 steps"):
+        message = read_message(words, has_picture=True)
+        assert message.kind == "go_back" and message.reference.ago == 2, words
+
+
+@pytest.mark.parametrize("offered", ["what about a wine cellar", "try a perfume shop instead"])
+def test_an_offered_place_is_named_by_its_head_noun_though_a_product_word_modifies_it(planner, offered):
+    first = planner.plan("put it in a tiled hallway", image_size=PHOTO)
+    place = offered.removeprefix("what about a ").removeprefix("try a ").removesuffix(" instead")
+    second = planner.plan(offered, parent=first, image_size=PHOTO)
+    assert place in second.prompt and "hallway" not in second.prompt
+    # A product or prop as the head noun is a thing added, not a place.
+    third = planner.plan("try a glass vase", parent=first, image_size=PHOTO)
+    assert "hallway" in third.prompt and "vase" in third.prompt

@@ -127,10 +127,11 @@ class EmbeddedPlanner:
             text = answer(message.topic, parent, self.catalog, photo=chat.image_size is not None,
                           engine=chat.engine, looks=looks)
             return Reply(text=text)
-        if message.kind in ("request", "feedback") and "?" in message.text and \
-                not self._draws(message, parent is not None):
-            # "nice, and is it free?": a question that names nothing to draw is answered in words,
-            # never with an empty scene (or the same picture again).
+        # "nice, and is it free?", or "hello, just looking around" before any photo or picture: a
+        # message that names nothing to draw is answered in words, never with an empty scene (or the
+        # same picture again).
+        asks = "?" in message.text or (parent is None and chat.image_size is None)
+        if message.kind in ("request", "feedback") and asks and not self._draws(message, parent is not None):
             text = answer(question_topic(message.text), parent, self.catalog,
                           photo=chat.image_size is not None, engine=chat.engine)
             return Reply(text=text)

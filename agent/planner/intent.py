@@ -242,8 +242,11 @@ def _new_place(clause: str, vocab: dict, props: set[str]) -> str | None:
         head.append(w)
     stop = _stop_words(vocab) - {phrase_key(w) for w in vocab["product_modifiers"]}
     products = {phrase_key(w) for ws in vocab["products"].values() for w in ws}
-    if not head or head[-1] in stop or head[0] in _AMOUNTS or any(
-            w in props or w.rstrip("s") in props or w in products for w in head):
+    # The head noun (the last word) says what the phrase is: a "wine cellar" is a place though wine is
+    # a product, a "candle shop" one though candles are props; a "glass vase" is a prop.
+    noun = head[-1] if head else ""
+    if not head or noun in stop or head[0] in _AMOUNTS or noun in products or noun in props or (
+            noun.rstrip("s") in props):
         return None
     if head[-1].endswith("s") and not head[-1].endswith(("ss", "us", "is")):
         return None  # "try a few lemons", "some plants": things, where a place is one ("a bakery")
