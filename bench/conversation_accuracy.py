@@ -13,7 +13,7 @@ passes; every reply must also pass the global plain-words rule (no internals).
     python bench/conversation_accuracy.py [--data FILE ...] [--verbose]
         [--split dev|holdout|fresh] [--only ID-PREFIX] [--json results.json]
 
-Without --data it runs bench/data/conversations.yaml and bench/data/conversations_fresh.yaml.
+Without --data it runs bench/data/conversations.yaml, conversations_fresh.yaml and conversations_lead.yaml.
 
 Exits 0 whatever the score (2 only when the data file itself is malformed).
 """
@@ -538,7 +538,8 @@ def main(argv=None) -> int:
     )
     data = Path(__file__).parent / "data"
     parser.add_argument("--data", type=Path, nargs="+",
-                        default=[data / "conversations.yaml", data / "conversations_fresh.yaml"])
+                        default=[data / "conversations.yaml", data / "conversations_fresh.yaml",
+                                 data / "conversations_lead.yaml"])
     parser.add_argument("--verbose", action="store_true", help="print every turn's reply, recipe and prompt")
     parser.add_argument("--split", choices=SPLITS, help="run one split only")
     parser.add_argument("--only", help="run conversations whose id starts with this")
