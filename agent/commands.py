@@ -90,6 +90,8 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     if not has_picture and _TIME_GREETING.fullmatch(text):
         return Message(text, "question", topic="greeting")  # "morning! 🙂": a hello, not a sunrise
     chat = [c for c in _clauses(text) if not words.only(c, words.chatter)]
+    if not has_picture and len(chat) > 1 and _TIME_GREETING.fullmatch(chat[0]):
+        chat = chat[1:]  # "evening! second go at this": a hello first, then the message
     core = ", ".join(chat) if len(chat) != len(_clauses(text)) else text
     if not chat:  # "hi", "thanks, that's perfect now", "ok cool"
         thanked = any(words.has(c, words.thanks) for c in _clauses(text))
@@ -163,6 +165,7 @@ class _Words:
         self.question_subjects = {phrase_key(w) for w in conv["question_subjects"]}
         self.openers = _alternation(conv["request_openers"])
         self.info_verbs = _alternation(conv["info_verbs"])
+        self.use_verbs = {phrase_key(w) for w in conv["use_verbs"]}
         self.hedges = _alternation(conv["hedges"])
         cut = conv["cutout"]
         self.cut_parts, self.cut_faults = _alternation(cut["parts"]), _alternation(cut["faults"])
@@ -343,6 +346,9 @@ _NOT_PICTURE_TOPICS = {"data", "cost", "speed"}
 _JOINED = re.compile(r"^(?:(?:and|but|or|btw|by\s+the\s+way|quick\s+question|one\s+more\s+thing|then)\s+)+")
 
 
+_MODALS = {"can", "could", "may", "might", "will", "would", "should"}
+
+
 def _is_question(clause: str, words: _Words) -> bool:
     """A question asks for information: it opens with a question word ("what size is that?") or an
     auxiliary and a subject ("do u need a pic?"), and not with a request ("can you put it…",
@@ -352,6 +358,9 @@ def _is_question(clause: str, words: _Words) -> bool:
     plain = _JOINED.sub("", plain).split()
     if not plain:
         return False
+    if len(plain) > 3 and plain[0] in _MODALS and plain[1] in words.question_subjects and plain[2] == "be" \
+            and plain[3] in words.use_verbs:
+        return True  # "can it be used on etsy?": what is done with the picture, not a change of it
     opener = words.openers.match(" ".join(plain))
     if opener:  # "can you put it…" asks for a picture; "can you explain…" for an answer
         return bool(words.info_verbs.match(" ".join(plain)[opener.end():].strip()))
@@ -710,6 +719,7 @@ def find_product_colour(work: str, vocab: dict) -> tuple[str, int, int] | None:
     c_alt = "|".join(re.escape(c) for c in colours)
     scene_words = {" ".join(str(w).lower().split()) for w in vocab["scene_colour_words"]}
     verbs = "|".join(re.escape(v) for v in vocab["product_colour_verbs"])
+    finishes = "|".join(re.escape(str(f)) for f in vocab["clauses"]["finishes"])
 
     def scene_side(words: str) -> bool:
         tokens = re.findall(r"[\w']+", words)
@@ -721,7 +731,12 @@ def find_product_colour(work: str, vocab: dict) -> tuple[str, int, int] | None:
 
     patterns = [
         rf"(?<!\w)(?:{verbs})(?P<obj>(?:\s+[\w'\-]+){{0,4}}?)\s+(?:to\s+|into\s+|in\s+)?(?P<c>{c_alt})(?!\w)",
-        rf"(?<!\w)(?P<c>{c_alt})\s+instead(?:\s+of\s+(?:the\s+)?(?:{c_alt}))?(?!\w)(?P<obj>)",
+        # "green instead of red" names the product's colour it replaces; "green instead" alone is a
+        # colour said alone (a backdrop on a colour backdrop, else words for the scene).
+        rf"(?<!\w)(?P<c>{c_alt})\s+instead\s+of\s+(?:the\s+)?(?:{c_alt})(?!\w)(?P<obj>)",
+        # "can the cup be gold?", "could it be matte black": a colour wished for the thing itself
+        rf"(?<!\w)(?:can|could|should|would|will|might)\s+(?P<obj>it|this|they|them|the\s+[\w'\-]+|my\s+[\w'\-]+)"
+        rf"\s+(?:be|come|look)\s+(?:(?:in|a|an|more|all|fully|{finishes})\s+)*(?P<c>{c_alt})(?!\w)",
         rf"(?<!\w)(?P<obj>it|this|them|one|same\s+[\w'\-]+|the\s+[\w'\-]+|my\s+[\w'\-]+)\s+in\s+(?P<c>{c_alt})(?!\w)",
         rf"(?<!\w)(?P<c>{c_alt})\s+(?:colou?rway|variant|edition)(?!\w)(?P<obj>)",
         r"(?<!\w)(?P<c>different\s+colou?r|another\s+colou?r)(?!\w)(?P<obj>)",

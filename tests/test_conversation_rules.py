@@ -268,3 +268,72 @@ def test_an_offered_place_is_named_by_its_head_noun_though_a_product_word_modifi
     # A product or prop as the head noun is a thing added, not a place.
     third = planner.plan("try a glass vase", parent=first, image_size=PHOTO)
     assert "hallway" in third.prompt and "vase" in third.prompt
+
+
+# ------------------------------------------------------------------------------ the fourth round
+
+
+@pytest.mark.parametrize("text", ["good afternoon, third time using this", "hiya, only browsing",
+                                  "evening! second go at this thing"])
+def test_how_the_merchant_came_is_not_a_picture(planner, renderer, text):
+    s = Session(Studio(planner=planner, engine=renderer))
+    turn = s.send(text)
+    assert turn.kind == "answer" and not s.versions, text
+
+
+def test_an_ordinal_with_a_picture_word_is_still_drawn(planner):
+    dawn = planner.plan("a teapot on a windowsill at first light", image_size=PHOTO)
+    assert dawn.time_of_day == "sunrise"
+    assert "first" not in planner.plan("first time here, a mug in a bakery", image_size=PHOTO).prompt
+
+
+@pytest.mark.parametrize(("said", "backdrop"), [("teal instead", "gradient_ocean"),
+                                                ("ok let's go with charcoal instead", "studio_black")])
+def test_a_colour_instead_on_a_colour_backdrop_switches_the_backdrop(session, said, backdrop):
+    session.send("my mug on a blush pink backdrop")
+    turn = session.send(said)
+    assert turn.kind == "result" and session.recipe.scene.preset.startswith(backdrop.split("_")[0])
+    assert "instead" not in session.recipe.prompt
+    assert read_message("blue instead of red", has_picture=True).product_colour == "blue"  # the product's
+
+
+@pytest.mark.parametrize("said", ["can the jar be silver?", "could the tumbler be matte black",
+                                  "might my vase be rose gold?"])
+def test_a_colour_wished_for_the_product_keeps_its_pixels(session, said):
+    session.send("on a walnut shelf")
+    before = session.recipe.prompt
+    turn = session.send(said)
+    assert turn.kind in ("clarify", "refuse") and session.recipe.prompt == before, said
+
+
+def test_a_colour_wished_for_the_scene_is_not_a_product_colour():
+    assert read_message("can the wall be silver?", has_picture=True).colour is None
+    assert read_message("could the backdrop be teal", has_picture=True).colour is None
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("can it be a little warmer?", "feedback"),
+    ("could it be a touch darker?", "feedback"),
+    ("can it be sold on amazon?", "question"),
+    ("could these be printed on a poster?", "question"),
+])
+def test_can_it_asks_for_a_change_or_about_use(text, kind):
+    assert read_message(text, has_picture=True).kind == kind, text
+
+
+def test_can_it_be_darker_changes_the_picture_and_use_is_answered(session):
+    session.send("on a walnut shelf")
+    darker = session.send("could it be a touch darker?")
+    assert darker.kind == "result" and len(session.versions) == 2
+    assert session.recipe.lighting.exposure < session.versions[0].recipe.lighting.exposure
+    assert "touch" not in session.recipe.prompt
+    used = session.send("can it be posted on my website?")
+    assert used.kind == "answer" and len(session.versions) == 2
+
+
+@pytest.mark.parametrize("text", ["my soda on a steel counter with limes and crushed ice",
+                                  "in a beach bar with ice cubes and mint"])
+def test_ice_said_with_a_place_is_a_prop_not_snow(planner, text):
+    recipe = planner.plan(text, image_size=PHOTO)
+    assert recipe.scene.preset != "snow" and "ice" in recipe.prompt and "snowfall" not in recipe.prompt
+    assert planner.plan("a cocktail glass in the snow", image_size=PHOTO).scene.preset == "snow"

@@ -172,6 +172,9 @@ class EmbeddedPlanner:
             placement = self.vocab["placement_words"]
             places = {*placement["setting"], *placement["surface"], "now"} - set(placement["relative"])
             texts = [c for c in texts if c.split()[0].lower() in places]
+        # "on a bar top with lemons and ice": the place is what precedes the things said with it;
+        # the things ("ice") would find a scene of their own (snow)
+        texts = [_place_head(c, self.vocab) for c in texts]
         if not texts:
             return
         queries = [", ".join(texts)] + (texts if len(texts) > 1 else [])
@@ -218,6 +221,21 @@ def _adverbs_only(clause: str) -> bool:
     how something is done, never what is in the picture."""
     tokens = re.findall(r"[a-z']+", clause.lower())
     return bool(tokens) and all(t.endswith("ly") and len(t) > 4 for t in tokens)
+
+
+def _place_head(clause: str, vocab: dict) -> str:
+    """A clause that opens with where the product is, without the things said with it: "on a bar
+    top with lemons and ice" -> "on a bar top"; any other clause as it is."""
+    placement = vocab["placement_words"]
+    places = {str(w) for w in [*placement["setting"], *placement["surface"]]} - set(placement["relative"])
+    words = clause.split()
+    if not words or words[0].lower() not in places:
+        return clause
+    joins = {str(w) for w in placement["prop"]}
+    for i, w in enumerate(words[2:], start=2):
+        if w.lower() in joins:
+            return " ".join(words[:i])
+    return clause
 
 
 def has_words(text: str, vocab: dict) -> bool:

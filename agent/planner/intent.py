@@ -160,6 +160,12 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
         # "near a big tree", "lemon slices and ice cubes": things in the scene, not a new scene.
         relative = {str(w) for w in vocab["placement_words"]["relative"]}
         scene_candidates = [c for c in scene_candidates if _placement(reading, c[0], vocab) not in relative]
+    else:
+        # "on a bar top with lemons and ice": a thing said with ("with", "and") a place or surface
+        # named before it is in that place, not another scene.
+        props = {str(w) for w in vocab["placement_words"]["prop"]}
+        scene_candidates = [c for c in scene_candidates if not (
+            _placement(reading, c[0], vocab) in props and _place_before(reading, c[0], vocab))]
     if scene_candidates:
         best_match, best = max(scene_candidates, key=lambda c: _scene_rank(reading, *c, catalog, vocab))
         intent.scene, intent.scene_from = best, best_match.text
@@ -296,6 +302,12 @@ def _thing_named(clause: str, vocab: dict) -> str | None:
     return " ".join(target[:3]) or None
 
 
+def _visit_words(words: list[str], vocab: dict) -> bool:
+    """Whether words are only words of a visit ("third visit", "second go", "thing"): never a product."""
+    visit = {phrase_key(w) for w in vocab["conversation"]["visit_words"]}
+    return all(w.lower() in visit for w in words)
+
+
 def _named_product(reading: Reading, vocab: dict) -> str | None:
     """A product no word list knows, named as the merchant's own: the words after "my", "our",
     "this", "here's my" up to where it is placed, none of them a scene, light or style word."""
@@ -318,7 +330,8 @@ def _named_product(reading: Reading, vocab: dict) -> str | None:
                     o.start <= nxt.start() < o.end and o.effects for o in reading.matches):
                 break
             words.append(nxt)
-        if words and len(words) <= 4 and all(w.group().isalpha() for w in words):
+        if words and len(words) <= 4 and all(w.group().isalpha() for w in words) and \
+                not _visit_words([w.group() for w in words], vocab):  # "my third visit", "this thing"
             start, end = words[0].start(), words[-1].end()
             reading.claim(start, end)
             return " ".join(reading.work[start:end].split())[:200]
@@ -395,8 +408,8 @@ def _opening_noun(reading: Reading, vocab: dict) -> str | None:
         words.append(t)
     else:
         return None  # no place said after it: not "a product on/in somewhere"
-    if not words or len(words) > 3:
-        return None
+    if not words or len(words) > 3 or _visit_words([w.group() for w in words], vocab):
+        return None  # "second go at this": how the merchant came, not a product
     modifiers = {phrase_key(w) for w in vocab["product_modifiers"]}
     surfaces = {phrase_key(w) for w in vocab.get("surface_nouns", [])} | {"table", "tables", "scene", "shot",
                                                                          "photo", "picture", "setup"}
@@ -437,6 +450,16 @@ def _placement(reading: Reading, m: Match, vocab: dict) -> str | None:
         if word in words:
             return word
     return None
+
+
+def _place_before(reading: Reading, m: Match, vocab: dict) -> bool:
+    """Whether the words before a match name where the product is ("on a bar top", "in a kitchen")."""
+    placement = vocab["placement_words"]
+    places = sorted({str(w) for w in [*placement["setting"], *placement["surface"]]} -
+                    {str(w) for w in placement["relative"]}, key=len, reverse=True)
+    alt = "|".join(re.escape(p) for p in places)
+    before = reading.work[: m.start]
+    return re.search(rf"(?<![\w'])(?:{alt})\s+(?:a|an|the|my|our|some)\s+[a-z]", before) is not None
 
 
 def _drop_surface_nouns(reading: Reading, candidates: list, catalog: Catalog, vocab: dict) -> list:

@@ -122,9 +122,19 @@ def _picture_part(part: str, vocab: dict, conv: dict, trim: bool) -> str:
         return ""
     dropped = {str(w).lower() for w in vocab["not_picture_words"]}
     kept = [t for t in text.split() if clean_word(t) not in dropped]
+    if _visit_only([clean_word(t) for t in kept], conv):
+        return ""  # "first time here", "just browsing": how the merchant came, nothing to draw
     if len(kept) == len(text.split()):
         return text
     return trim_clause(" ".join(kept), vocab)
+
+
+def _visit_only(tokens: list[str], conv: dict) -> bool:
+    """Whether a clause's words are only ordinals, words of a visit ("time", "here") and -ing forms
+    of a verb ("browsing", "checking"): the -ing word is then an activity of the merchant's, since
+    no noun is there for it to describe."""
+    visit = {str(w).lower() for w in conv["visit_words"]}
+    return bool(tokens) and all(t in visit or (t.endswith("ing") and len(t) > 5) for t in tokens)
 
 
 def related_to(words: set[str], vocab: dict) -> set[str]:
