@@ -337,3 +337,19 @@ def test_ice_said_with_a_place_is_a_prop_not_snow(planner, text):
     recipe = planner.plan(text, image_size=PHOTO)
     assert recipe.scene.preset != "snow" and "ice" in recipe.prompt and "snowfall" not in recipe.prompt
     assert planner.plan("a cocktail glass in the snow", image_size=PHOTO).scene.preset == "snow"
+
+
+@pytest.mark.parametrize(("words", "thing"), [
+    ("get the sponge out of there", "sponge"), ("take those pebbles away", "pebbles"),
+    ("move the kettle out of the shot", "kettle")])
+def test_a_taking_out_verb_split_around_its_object_removes_the_object(vocab, words, thing):
+    from sceneshop.agent.planner.clauses import restructure
+
+    assert restructure(words, vocab, editing=True) == f"remove {thing}"
+    assert restructure("get out of here", vocab, editing=True) == "get out of here"  # no object: no removal
+
+
+def test_swap_that_for_a_place_offers_the_place(planner):
+    first = planner.plan("put it in a tiled hallway", image_size=PHOTO)
+    second = planner.plan("swap that for a boathouse", parent=first, image_size=PHOTO)
+    assert "boathouse" in second.prompt and "hallway" not in second.prompt

@@ -68,6 +68,12 @@ _NOT_THINGS = {"please", "pls", "too", "as", "well", "away", "out"}
 _RULES: dict[int, tuple[dict, _Rules]] = {}
 _PRONOUN_OBJECTS = {"it", "them", "that", "those", "this", "these", "one", "em", "'em", "him", "her"}
 _SUBJECT_PRONOUNS = {"they", "he", "she", "we", "people", "customers", "everyone", "everybody", "nobody"}
+# A phrasal verb of taking out with its object between the verb and the particle ("get the candle out
+# of there", "take those shells away", "move the lamp out of the shot").
+_PARTICLE_REMOVAL = re.compile(
+    r"^(?:get|take|pull|move|clear|put)\s+(?P<thing>(?:the|that|those|this|these|a|an|all\s+the)\s+[\w' -]+?)"
+    r"\s+(?:out|away|off)(?:\s+of\s+(?:there|here|it|the\s+[\w ]+))?$"
+)
 _MODALS = re.compile(r"(?<![\w'])(?:should|ought\s+to|ought|must)(?![\w'])\s*", re.I)
 
 
@@ -165,6 +171,8 @@ class _Rules:
         "them"), "" for a bare verb, None when the clause removes nothing."""
         low = re.sub(r"^(?:please|pls|plz|can\s+you|could\s+you|would\s+you|just|and|also|then|so)\s+", "",
                      clause.lower()).strip()
+        if m := _PARTICLE_REMOVAL.match(low):  # "get the candle out of there"
+            low = f"remove {m.group('thing')}"
         for verb in self.remove_verbs:
             if low == verb or low.startswith(verb + " "):
                 rest = low[len(verb):].split()

@@ -222,7 +222,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
 _NEW_PLACE = re.compile(
     r"^(?:(?:ok|okay|hmm|maybe|perhaps|no|nah|actually|or|so|then|now|let's|lets|please|just)\s+)*"
     r"(?:(?:try|make\s+it|make\s+this|do|how\s+about|what\s+about|go\s+for|go\s+with|switch\s+to"
-    r"|change\s+it\s+to|turn\s+it\s+into|or)\s+)?"
+    r"|change\s+it\s+to|turn\s+it\s+into|swap\s+(?:it|that|this)\s+for|replace\s+(?:it|that|this)\s+with|or)\s+)?"
     r"(?P<det>a|an|some)\s+(?P<x>[a-z][\w'\-]*(?:\s+[a-z][\w'\-]*){0,5}?)"
     r"(?:\s+instead)?(?:\s+(?:please|pls|then|maybe|perhaps))?\s*[?.!]*$"
 )
