@@ -353,3 +353,11 @@ def test_swap_that_for_a_place_offers_the_place(planner):
     first = planner.plan("put it in a tiled hallway", image_size=PHOTO)
     second = planner.plan("swap that for a boathouse", parent=first, image_size=PHOTO)
     assert "boathouse" in second.prompt and "hallway" not in second.prompt
+
+
+def test_a_product_word_listed_with_the_scene_things_is_one_of_them_not_the_product(planner):
+    scene_thing = planner.plan("on a pantry shelf with folded napkins and a teapot", image_size=PHOTO)
+    assert "teapot" not in scene_thing.subject.description and "teapot" in scene_thing.prompt
+    # The merchant's own product keeps its name, whatever the scene lists after it.
+    assert planner.plan("my teapot on a shelf with napkins and a spoon",
+                        image_size=PHOTO).subject.description == "teapot"

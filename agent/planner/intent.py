@@ -506,7 +506,7 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
     scene_words = {str(w) for w in vocab["scene_prepositions"]}
     markers = {str(w) for w in vocab["product_markers"]}
     request_verbs = {phrase_key(w) for w in vocab["conversation"]["request_verbs"]}
-    words = reading.words_before(m.start, 4)
+    words = reading.words_before(m.start, 8)
     close = [w for w in words if w not in ("a", "an", "the", "some", "big", "small", "little")]
     if close and close[-1] in {str(b) for b in vocab["conversation"]["background_markers"]}:
         return False
@@ -522,6 +522,9 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
         if word == "with":
             nxt = words[i + 1] if i + 1 < len(words) else ""
             return nxt not in ("a", "an", "some")
+        if word == "and" and i > 0 and words[i - 1] not in markers | scene_words and "with" in words[:i]:
+            # "with rolled towels and a candle": a thing listed with the scene's things is one of them
+            return False
         if word in scene_words:
             return False
         if word in markers:
