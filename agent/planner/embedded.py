@@ -15,7 +15,7 @@ from sceneshop.agent.embeddings import embed, known_words, model_key
 from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.apply import apply_intent
 from sceneshop.agent.planner.clauses import restructure
-from sceneshop.agent.planner.intent import Intent, read_intent
+from sceneshop.agent.planner.intent import Intent, place_openers, read_intent
 from sceneshop.agent.planner.lexicon import Lexicon
 from sceneshop.agent.planner.looks import apply_looks, read_looks
 from sceneshop.agent.planner.prompt import compose_prompt, load_vocabulary
@@ -169,8 +169,7 @@ class EmbeddedPlanner:
         if editing:
             # A feedback turn changes the scene by similarity only when it names a place ("now in
             # a lush meadow"); "add some eucalyptus leaves" is words for the current scene.
-            placement = self.vocab["placement_words"]
-            places = {*placement["setting"], *placement["surface"], "now"} - set(placement["relative"])
+            places = place_openers(self.vocab) | {"now"}
             texts = [c for c in texts if c.split()[0].lower() in places]
         # "on a bar top with lemons and ice": the place is what precedes the things said with it;
         # the things ("ice") would find a scene of their own (snow)
@@ -226,12 +225,10 @@ def _adverbs_only(clause: str) -> bool:
 def _place_head(clause: str, vocab: dict) -> str:
     """A clause that opens with where the product is, without the things said with it: "on a bar
     top with lemons and ice" -> "on a bar top"; any other clause as it is."""
-    placement = vocab["placement_words"]
-    places = {str(w) for w in [*placement["setting"], *placement["surface"]]} - set(placement["relative"])
     words = clause.split()
-    if not words or words[0].lower() not in places:
+    if not words or words[0].lower() not in place_openers(vocab):
         return clause
-    joins = {str(w) for w in placement["prop"]}
+    joins = {str(w) for w in vocab["placement_words"]["prop"]}
     for i, w in enumerate(words[2:], start=2):
         if w.lower() in joins:
             return " ".join(words[:i])

@@ -452,11 +452,17 @@ def _placement(reading: Reading, m: Match, vocab: dict) -> str | None:
     return None
 
 
+def place_openers(vocab: dict) -> set[str]:
+    """The words that open where the product is ("in", "on", "at"…): the setting and surface words,
+    without the relative ones ("next to", "behind"), which place a thing beside the product."""
+    placement = vocab["placement_words"]
+    return {str(w) for w in [*placement["setting"], *placement["surface"]]} - {
+        str(w) for w in placement["relative"]}
+
+
 def _place_before(reading: Reading, m: Match, vocab: dict) -> bool:
     """Whether the words before a match name where the product is ("on a bar top", "in a kitchen")."""
-    placement = vocab["placement_words"]
-    places = sorted({str(w) for w in [*placement["setting"], *placement["surface"]]} -
-                    {str(w) for w in placement["relative"]}, key=len, reverse=True)
+    places = sorted(place_openers(vocab), key=len, reverse=True)
     alt = "|".join(re.escape(p) for p in places)
     before = reading.work[: m.start]
     return re.search(rf"(?<![\w'])(?:{alt})\s+(?:a|an|the|my|our|some)\s+[a-z]", before) is not None
