@@ -11,7 +11,7 @@ from conftest import COFFEE_CUP_BOX
 from PIL import Image, ImageDraw, ImageFilter
 
 from sceneshop.tools.errors import Cancelled, InputError
-from sceneshop.tools.segment import describe, model, segment
+from sceneshop.tools.segment import _keying_agrees, describe, model, segment
 from sceneshop.tools.segment.refine import DEFAULT, refine
 
 
@@ -73,6 +73,20 @@ def test_box_hint_limits_a_plain_background_result():
     mask = segment(photo, box=(0, 200, 480, 640))
     assert mask.getpixel((240, 100)) == 0  # the cap is outside the box
     assert mask.getpixel((240, 400)) == 255
+
+
+def test_keying_is_not_trusted_where_it_bites_the_models_sure_product():
+    # A white page against a white wall: keying drops it, the model is sure of it. The keyed cut-out
+    # still overlaps the model's by IoU 0.92, so overlap alone would have trusted keying.
+    found = np.zeros((200, 200), bool)
+    found[20:180, 20:180] = True
+    prob = found.astype(np.float32)
+    page = found.copy()
+    page[60:80, 20:120] = False  # the keyed-away page reaches deep into the product
+    edge = found.copy()
+    edge[20:24, :] = edge[:, 20:24] = False  # keying a few pixels tighter at the edge is fine
+    assert not _keying_agrees(page, found, prob)
+    assert _keying_agrees(edge, found, prob)
 
 
 def test_alpha_channel_is_the_mask():

@@ -28,10 +28,14 @@ from sceneshop.tools.errors import InputError, check_cancel
 from sceneshop.tools.segment import classical
 from sceneshop.tools.segment.classical import MIN_AREA, NOTHING_FOUND, Box
 from sceneshop.tools.segment.model import ModelUnavailable, model_problem, saliency
-from sceneshop.tools.segment.refine import decontaminate, refine
+from sceneshop.tools.segment.refine import decontaminate, product_core, refine
 
-# IoU between the keyed and the modelled cut-out above which keying's exact edge is trusted.
+# Keying's exact edge is trusted when its cut-out and the model's overlap by this IoU and keying keeps
+# this share of the model's sure product: on the dev set a book's white pages against a white wall
+# keyed away 12% of the model's core at IoU 0.85 with the model (box IoU with the truth 0.85 keyed,
+# 0.98 modelled); a studio shot keys away none of it.
 KEY_AGREEMENT = 0.8
+KEY_KEEPS_CORE = 0.98
 
 Point = tuple[int, int, bool]  # x, y in photo pixels; True = "this is product", False = "remove this"
 
@@ -75,13 +79,20 @@ def segment(
             keyed_mask = classical.finish(classical.clip(keyed, box))
         except InputError:  # keying left nothing product-sized: the model's answer stands
             keyed_mask = None
-        hard = np.asarray(keyed_mask) >= 128 if keyed_mask is not None else None
-        if hard is not None and (hard & found).sum() >= KEY_AGREEMENT * (hard | found).sum():
+        if keyed_mask is not None and _keying_agrees(np.asarray(keyed_mask) >= 128, found, prob):
             return keyed_mask
     if np.count_nonzero(found) < MIN_AREA * alpha.size:
         # The model saw nothing (a silver bottle on a grey wall): the colour model may still.
         return classical.finish(classical.grabcut(rgb, box))
     return Image.fromarray(alpha, "L")
+
+
+def _keying_agrees(keyed: np.ndarray, found: np.ndarray, prob: np.ndarray) -> bool:
+    """Whether the keyed cut-out matches the model's (see KEY_AGREEMENT) without biting its core."""
+    if (keyed & found).sum() < KEY_AGREEMENT * (keyed | found).sum():
+        return False
+    core, _ = product_core(prob, found)
+    return (core & keyed).sum() >= KEY_KEEPS_CORE * core.sum()
 
 
 def describe(mask: Image.Image) -> str:
