@@ -28,7 +28,7 @@ from sceneshop.tools.errors import InputError, check_cancel
 from sceneshop.tools.segment import classical
 from sceneshop.tools.segment.classical import MIN_AREA, NOTHING_FOUND, Box
 from sceneshop.tools.segment.model import ModelUnavailable, model_problem, saliency
-from sceneshop.tools.segment.refine import decontaminate, product_core, refine
+from sceneshop.tools.segment.refine import decontaminate, sure_product, refine
 
 # Keying's exact edge is trusted when its cut-out and the model's overlap by this IoU and keying keeps
 # this share of the model's sure product: on the dev set a book's white pages against a white wall
@@ -91,7 +91,7 @@ def _keying_agrees(keyed: np.ndarray, found: np.ndarray, prob: np.ndarray) -> bo
     """Whether the keyed cut-out matches the model's (see KEY_AGREEMENT) without biting its core."""
     if (keyed & found).sum() < KEY_AGREEMENT * (keyed | found).sum():
         return False
-    core, _ = product_core(prob, found)
+    core, _ = sure_product(prob, found)
     return (core & keyed).sum() >= KEY_KEEPS_CORE * core.sum()
 
 

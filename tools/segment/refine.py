@@ -191,7 +191,7 @@ def _nearer_click(lab: np.ndarray, core: np.ndarray, xy, k: int = 4) -> np.ndarr
     return (to_click < to_core).reshape(lab.shape[:2])
 
 
-def product_core(q: np.ndarray, mask: np.ndarray, prm: Params = DEFAULT) -> tuple[np.ndarray, float]:
+def sure_product(q: np.ndarray, mask: np.ndarray, prm: Params = DEFAULT) -> tuple[np.ndarray, float]:
     """The pixels the model is sure are product (q >= core_prob) that lie deep inside the cut-out
     (farther from its edge than core_depth of the square root of its area), and that depth: what a
     remove click or plain-background keying must never take away."""
@@ -215,7 +215,7 @@ def clicked_regions(rgb: np.ndarray, q: np.ndarray, mask: np.ndarray, neg, prm: 
     else:
         lab = cv2.cvtColor(cv2.medianBlur(np.ascontiguousarray(rgb), 5), cv2.COLOR_RGB2LAB)
     m8 = mask.astype(np.uint8)
-    core, reach = product_core(q, mask, prm)
+    core, reach = sure_product(q, mask, prm)
     _, core_lab = cv2.connectedComponents(core.astype(np.uint8), connectivity=8)
     tol = (prm.region_tol,) * 3
     flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
