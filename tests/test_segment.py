@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from sceneshop.tools.errors import Cancelled, InputError
 from sceneshop.tools.segment import _keying_agrees, describe, model, segment
-from sceneshop.tools.segment.refine import DEFAULT, refine
+from sceneshop.tools.segment.refine import DEFAULT, refine, room_in_box
 
 
 def iou(a, b) -> float:
@@ -223,6 +223,32 @@ def test_a_box_side_the_cut_out_stops_short_of_is_searched_for_a_missed_product(
     loose = (0, 60, 400, 450)  # loose all round: nothing says a product was missed
     without = refine(rgb, prob, box=loose, prm=replace(DEFAULT, box_sides=False))
     assert np.array_equal(refine(rgb, prob, box=loose), without)
+
+
+def test_the_room_going_on_into_a_box_is_not_taken_but_a_missed_product_is():
+    """A bag hanging from a chair whose back (the bag's colour) crosses the box's top side, and a
+    phone beside the bag inside the box; the model saw only the bag."""
+    rng = np.random.default_rng(0)
+    rgb = np.full((512, 512, 3), (200, 190, 170), np.float64)
+    drawn = Image.new("L", (512, 512), 0)
+    ImageDraw.Draw(drawn).ellipse((110, 160, 330, 420), fill=255)
+    bag, chair, phone = np.asarray(drawn) > 0, np.zeros((512, 512), bool), np.zeros((512, 512), bool)
+    chair[40:175, 150:290] = True
+    chair &= ~bag
+    phone[230:400, 360:420] = True
+    rgb[bag], rgb[chair], rgb[phone] = (40, 70, 160), (40, 70, 160), (200, 40, 40)
+    rgb = np.clip(rgb + rng.normal(0, 5, rgb.shape), 0, 255).astype(np.uint8)
+    prob = np.asarray(drawn.filter(ImageFilter.GaussianBlur(3))).astype(np.float32) / 255
+    box = (100, 120, 430, 430)
+    in_box = np.zeros_like(chair)
+    in_box[120:430, 100:430] = True
+    room = room_in_box(rgb, prob, box)
+    assert room[chair & in_box].mean() > 0.9 and not room[phone].any() and not room[bag].any()
+    without = refine(rgb, prob, box=box, prm=replace(DEFAULT, box_background=False)) >= 128
+    assert without[chair & in_box].mean() > 0.9  # GrabCut alone takes the chair for the bag
+    found = refine(rgb, prob, box=box) >= 128
+    assert found[chair & in_box].mean() < 0.2  # a rim where the chair meets the bag may stay
+    assert found[bag].mean() > 0.99 and found[phone].mean() > 0.95
 
 
 def test_a_remove_click_on_an_alpha_cutout_drops_that_part():

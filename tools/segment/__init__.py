@@ -28,7 +28,7 @@ from sceneshop.tools.errors import InputError, check_cancel
 from sceneshop.tools.segment import classical
 from sceneshop.tools.segment.classical import MIN_AREA, NOTHING_FOUND, Box
 from sceneshop.tools.segment.model import ModelUnavailable, model_problem, saliency
-from sceneshop.tools.segment.refine import decontaminate, sure_product, refine
+from sceneshop.tools.segment.refine import decontaminate, refine, sure_product
 
 # Keying's exact edge is trusted when its cut-out and the model's overlap by this IoU and keying keeps
 # this share of the model's sure product: on the dev set a book's white pages against a white wall

@@ -1,6 +1,7 @@
 """Refines the model's saliency with the photo itself: an edge-aware guided filter, detached blobs
 dropped, small holes filled, a GrabCut pass seeded by the model where the merchant gave a box or
-"add" clicks (and a second one toward any box side the cut-out stops short of), a remove click
+"add" clicks (the room that goes on into the box is sure background; a second pass looks toward any
+box side the cut-out stops short of), a remove click
 taking the whole region it is on, a soft alpha at the edge, and the old background's colour taken
 out of edge pixels.
 
@@ -51,6 +52,14 @@ class Params:
     gc_iters: int = 2
     gc_hi: float = 0.9
     gc_lo: float = 0.1
+    # The room goes on across the box's sides: inside the box, pixels of low saliency (< gc_lo) that
+    # a like-colour flood (region_tol, on the mean-shift-flattened photo) reaches from the box's sides
+    # are sure background for both GrabCut passes (the wall beside a bottle, a chair's back above a
+    # bag). A product the model missed is another colour than the room around it and stops the flood.
+    # Dev set, box = true box + 5%: mIoU 0.934 -> 0.943 (even half 0.932 -> 0.950, odd 0.935 -> 0.936),
+    # photos under 0.85: 4 -> 2; + 15%: 0.906 -> 0.912; + 30%: 0.889 -> 0.897, none under 0.6 (was 1).
+    # No photo got worse at any padding except one by 0.02 (a second product's edge).
+    box_background: bool = True
     # A merchant's box touches the product on all four sides. When the cut-out stops short of a side
     # by more than box_gap of the box while it reaches the opposite side (within box_tight, with no
     # saliency beyond that side, and that side not the photo's edge), the strip up to the far side
@@ -191,6 +200,48 @@ def _nearer_click(lab: np.ndarray, core: np.ndarray, xy, k: int = 4) -> np.ndarr
     return (to_click < to_core).reshape(lab.shape[:2])
 
 
+def _flat_lab(rgb: np.ndarray, prm: Params) -> np.ndarray:
+    """The photo at <= region_size px, flattened by mean-shift (a sofa's shading, a plant's leaves
+    become one colour each), in Lab."""
+    H, W = rgb.shape[:2]
+    s = min(1.0, prm.region_size / max(H, W))
+    small = cv2.resize(rgb, (max(1, round(W * s)), max(1, round(H * s))), interpolation=cv2.INTER_AREA)
+    flat = cv2.pyrMeanShiftFiltering(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), prm.region_smooth or 8, 24)
+    return cv2.cvtColor(flat, cv2.COLOR_BGR2LAB)
+
+
+def room_in_box(rgb: np.ndarray, q: np.ndarray, box, prm: Params = DEFAULT, step: int = 6) -> np.ndarray:
+    """The room inside a box hint (see Params.box_background): HxW bool, the low-saliency pixels that
+    a like-colour flood reaches from the box's sides. A side on the photo's edge seeds nothing: there
+    the photo ended, not the merchant's box."""
+    H, W = q.shape
+    lab = _flat_lab(rgb, prm)
+    h, w = lab.shape[:2]
+    sx, sy = w / W, h / H
+    x0, y0 = max(0, int(box[0] * sx)), max(0, int(box[1] * sy))
+    x1, y1 = min(w, int(np.ceil(box[2] * sx))), min(h, int(np.ceil(box[3] * sy)))
+    qs = cv2.resize(q, (w, h), interpolation=cv2.INTER_AREA)
+    blocked = np.ones((h, w), bool)
+    blocked[y0:y1, x0:x1] = qs[y0:y1, x0:x1] >= prm.gc_lo
+    seeds = []
+    if x0 > 0:
+        seeds += [(x0, y) for y in range(y0, y1, step)]
+    if x1 < w:
+        seeds += [(x1 - 1, y) for y in range(y0, y1, step)]
+    if y0 > 0:
+        seeds += [(x, y0) for x in range(x0, x1, step)]
+    if y1 < h:
+        seeds += [(x, y1 - 1) for x in range(x0, x1, step)]
+    flood = np.pad(blocked, 1, constant_values=True).astype(np.uint8)
+    tol = (prm.region_tol,) * 3
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (2 << 8)
+    for x, y in seeds:
+        if flood[y + 1, x + 1] == 0:  # not blocked and not flooded yet
+            cv2.floodFill(lab, flood, (x, y), 0, tol, tol, flags)
+    room = (flood[1:-1, 1:-1] == 2).astype(np.uint8)
+    return cv2.resize(room, (W, H), interpolation=cv2.INTER_NEAREST) > 0
+
+
 def sure_product(q: np.ndarray, mask: np.ndarray, prm: Params = DEFAULT) -> tuple[np.ndarray, float]:
     """The pixels the model is sure are product (q >= core_prob) that lie deep inside the cut-out
     (farther from its edge than core_depth of the square root of its area), and that depth: what a
@@ -207,11 +258,7 @@ def clicked_regions(rgb: np.ndarray, q: np.ndarray, mask: np.ndarray, neg, prm: 
     if not neg:
         return out
     if prm.region_smooth:
-        s = min(1.0, prm.region_size / max(H, W))
-        small = cv2.resize(rgb, (round(W * s), round(H * s)), interpolation=cv2.INTER_AREA)
-        flat = cv2.pyrMeanShiftFiltering(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), prm.region_smooth, 24)
-        flat = cv2.resize(flat, (W, H), interpolation=cv2.INTER_NEAREST)
-        lab = cv2.cvtColor(flat, cv2.COLOR_BGR2LAB)
+        lab = cv2.resize(_flat_lab(rgb, prm), (W, H), interpolation=cv2.INTER_NEAREST)
     else:
         lab = cv2.cvtColor(cv2.medianBlur(np.ascontiguousarray(rgb), 5), cv2.COLOR_RGB2LAB)
     m8 = mask.astype(np.uint8)
@@ -331,6 +378,10 @@ def _short_of_box(mask: np.ndarray, prob: np.ndarray, box, prm: Params) -> np.nd
     return out if out.any() else None
 
 
+def _either(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    return b if a is None else a if b is None else a | b
+
+
 def refine(rgb: np.ndarray, prob: np.ndarray, box=None, points=None, prm: Params = DEFAULT) -> np.ndarray:
     """Alpha (HxW uint8 0..255, >=128 = product) from the photo and its saliency map prob (same HxW).
 
@@ -358,7 +409,8 @@ def refine(rgb: np.ndarray, prob: np.ndarray, box=None, points=None, prm: Params
         if inside is not None:
             q = np.where(inside, q, 0.0)
     mask = q >= prm.threshold
-    away = None
+    away = None  # what the remove clicks took: never product again
+    room = room_in_box(rgb, q, box, prm) if box is not None and prm.box_background else None
     click_r = round(6 * scale)
     if (box is not None and prm.box_grabcut) or pos or neg:
         if prm.components:
@@ -366,7 +418,7 @@ def refine(rgb: np.ndarray, prob: np.ndarray, box=None, points=None, prm: Params
         if neg and prm.remove_regions:
             away = clicked_regions(rgb, q, mask, neg, prm, click_r)
         if (box is not None and prm.box_grabcut) or pos or prm.neg_grabcut or away is None:
-            mask = _grabcut(rgb, q, mask, prm, inside, pos, neg, click_r, away=away)
+            mask = _grabcut(rgb, q, mask, prm, inside, pos, neg, click_r, away=_either(away, room))
         if inside is not None:
             mask &= inside
         if away is not None:
@@ -377,7 +429,8 @@ def refine(rgb: np.ndarray, prob: np.ndarray, box=None, points=None, prm: Params
         mask = fill_holes(mask, p, prm, neg)
     short = _short_of_box(mask, prob, box, prm) if box is not None and prm.box_sides else None
     if short is not None:
-        mask = _grabcut(rgb, q, mask, prm, inside, pos, neg, click_r, maybe=short, away=away) & inside
+        mask = _grabcut(rgb, q, mask, prm, inside, pos, neg, click_r, maybe=short, away=_either(away, room))
+        mask &= inside
         mask = mask & ~away if away is not None else mask
         mask = keep_components(mask, prm, pos, neg) if prm.components else mask
         mask = fill_holes(mask, p, prm, neg) if prm.fill_holes else mask
