@@ -12,7 +12,7 @@ never the product's core, and an "add" click seeds the refinement; on an alpha c
 click drops the region under it).
 
 Measured on the 30-photo product-photo dev set (bench/segment_accuracy.py): unhinted, the model path
-scores mIoU 0.90 (raw model 0.87, the earlier GrabCut pipeline 0.70); with a box hint 0.93.
+scores mIoU 0.90 (raw model 0.87, the earlier GrabCut pipeline 0.70); with a box hint 0.94.
 """
 
 from __future__ import annotations
