@@ -290,6 +290,10 @@ def test_describe_says_what_was_found(coffee_mask):
     ImageDraw.Draw(pair).rectangle((60, 5, 95, 90), fill=255)
     assert describe(pair).startswith("found 2 separate parts")
     assert describe(Image.new("L", (50, 50), 0)) == "found no product; draw a box around it"
+    sofa = Image.new("L", (100, 100), 0)
+    ImageDraw.Draw(sofa).rectangle((0, 30, 60, 99), fill=255)  # a cut-out that runs off the photo
+    said = "found one product, covers 43% of the photo and runs off its bottom and left edges"
+    assert describe(sofa) == said
 
 
 def test_a_corrupt_model_file_is_refused_and_the_cut_out_falls_back(

@@ -104,7 +104,12 @@ def describe(mask: Image.Image) -> str:
     count, _, stats, _ = cv2.connectedComponentsWithStats(hard, connectivity=8)
     parts = int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= MIN_AREA * hard.size))
     what = "one product" if parts <= 1 else f"{parts} separate parts"
-    return f"found {what}, covers {share:.0%} of the photo"
+    # On the dev set no product ran off the photo, and both cut-outs that did held a piece of the
+    # room there (a sofa, a plant): worth a look before any scene is made.
+    edges = [side for side, rows in (("top", hard[0]), ("bottom", hard[-1]), ("left", hard[:, 0]),
+                                     ("right", hard[:, -1])) if rows.any()]
+    off = f" and runs off its {' and '.join(edges)} edge{'s' if len(edges) > 1 else ''}" if edges else ""
+    return f"found {what}, covers {share:.0%} of the photo{off}"
 
 
 def _check_points(points: Sequence[Point], size: tuple[int, int]) -> list[Point]:
