@@ -71,9 +71,21 @@ _SUBJECT_PRONOUNS = {"they", "he", "she", "we", "people", "customers", "everyone
 # A phrasal verb of taking out with its object between the verb and the particle ("get the candle out
 # of there", "take those shells away", "move the lamp out of the shot").
 _PARTICLE_REMOVAL = re.compile(
-    r"^(?:get|take|pull|move|clear|put)\s+(?P<thing>(?:the|that|those|this|these|a|an|all\s+the)\s+[\w' -]+?)"
+    r"^(?:get|take|pull|move|clear|put)\s+(?P<thing>(?:the|that|those|this|these|a|an|all\s+the)\s+[\w' -]+?"
+    r"|it|them|'?em|those|these)"
     r"\s+(?:out|away|off)(?:\s+of\s+(?:there|here|it|the\s+[\w ]+))?$"
 )
+# Words before a removing verb that do not change what it removes ("nah scratch the park", "ok lose
+# the tray", "actually ditch it").
+_LEAD = re.compile(r"^(?:(?:please|pls|plz|can\s+you|could\s+you|would\s+you|just|and|also|then|so|nah|no"
+                   r"|nope|ok|okay|actually|oh|well|yeah|yes|now|maybe|perhaps|instead|hmm|ugh|right)\s+)+")
+# Words of degree and joining said with a temperature ("a bit cold and clinical", "kinda too orange").
+_DEGREES = {"and", "or", "&", "overly", "somewhat", "rather", "pretty", "super", "far", "way", "getting",
+            "too", "very", "kinda", "bit", "tbh", "now", "still", "lol", "honestly", "tho", "though",
+            "overall"}
+# Verbs of coming out a certain way ("it came out a bit cold", "it's gone very orange").
+_TURNED = {"came", "comes", "come", "turned", "turns", "out", "gone", "went", "got", "gets", "getting",
+           "become", "became"}
 _MODALS = re.compile(r"(?<![\w'])(?:should|ought\s+to|ought|must)(?![\w'])\s*", re.I)
 
 
@@ -88,7 +100,15 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
     out: list[str] = []
     subject: str | None = None  # the thing the last statement was about ("the laptop looks fake")
     for clause in clauses:
-        clause = " ".join(rules.hedges.sub(" ", _INTERJECTION.sub(" ", clause)).split())
+        clause = " ".join(_INTERJECTION.sub(" ", clause).split())
+        doubted = rules.doubted(clause)  # read before the hedges go: "not sure" is one of them
+        if doubted is not None:
+            thing = doubted if doubted.lower() not in _PRONOUN_OBJECTS else subject
+            if thing:
+                out.append(f"remove {thing}")
+                subject = thing  # "…, maybe take them out?": the thing doubted
+            continue
+        clause = " ".join(rules.hedges.sub(" ", clause).split())
         if not clause:
             continue
         low = clause.lower()
@@ -104,6 +124,10 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             low = clause.lower()
             if not clause:
                 continue
+        edit = rules.temperature(clause)
+        if edit is not None:  # "it feels a bit cold and clinical": warmer
+            out.append(edit)
+            continue
         removal = rules.removal(clause)
         if removal is not None:
             target = removal
@@ -165,12 +189,19 @@ class _Rules:
                                                 *vocab["clauses"]["finishes"]]}
         self.preps = {phrase_key(w) for w in vocab["prepositions"]}
         self.filler = {phrase_key(w) for w in vocab["filler"]}
+        doubts = sorted((phrase_key(w) for w in vocab["clauses"]["doubts"]), key=len, reverse=True)
+        body = "|".join(r"\s+".join(map(re.escape, d.split())) for d in doubts)
+        self.doubts = re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.I)
+        temps = vocab["temperature_complaints"]
+        self.excess = {phrase_key(w) for w in temps["excess"]}
+        self.temperatures = {edit: ({phrase_key(w) for w in temps[edit]["always"]},
+                                    {phrase_key(w) for w in temps[edit]["in_excess"]})
+                             for edit in ("warmer", "cooler")}
 
     def removal(self, clause: str) -> str | None:
         """What a removing clause takes out ("take away the croissant" -> "croissant", "lose them" ->
         "them"), "" for a bare verb, None when the clause removes nothing."""
-        low = re.sub(r"^(?:please|pls|plz|can\s+you|could\s+you|would\s+you|just|and|also|then|so)\s+", "",
-                     clause.lower()).strip()
+        low = _LEAD.sub("", clause.lower()).strip()
         if m := _PARTICLE_REMOVAL.match(low):  # "get the candle out of there"
             low = f"remove {m.group('thing')}"
         for verb in self.remove_verbs:
@@ -184,6 +215,50 @@ class _Rules:
                         thing.append(w)
                 return " ".join(thing[:3])
         return None
+
+    def doubted(self, clause: str) -> str | None:
+        """What a doubt is about ("I'm not sure about the lemons" -> "lemons", "not convinced by it" ->
+        "it"); "" for a doubt about the picture's own qualities ("not sure about the light") or about
+        nothing named; None when the clause has no doubt in it."""
+        found = self.doubts.search(clause)
+        if found is None:
+            return None
+        thing = []
+        for w in re.findall(r"[\w'\-]+", clause[found.end():].lower()):
+            if w in self.preps and thing:
+                break  # "the lemons next to it": the lemons
+            if w not in self.filler and w not in _NOT_THINGS and w not in self.preps:
+                thing.append(w)
+        if not thing or len(thing) > 3 or any(w in self.picture_nouns for w in thing):
+            return ""
+        return " ".join(thing)
+
+    def temperature(self, clause: str) -> str | None:
+        """ "warmer" for a statement that the picture is too cold ("it feels a bit cold and clinical",
+        "the light looks kinda sterile", "a bit cool"), "cooler" for one that it is too warm ("everything
+        is way too orange"); None for anything else. The statement is about the picture (it, this,
+        everything, the light…) or has no subject, and says nothing but its temperature."""
+        tokens = re.findall(r"[\w'\-]+", clause.lower())
+        if tokens and tokens[0] in _DETERMINERS and len(tokens) > 1 and tokens[1] in self.picture_nouns:
+            tokens = tokens[2:]  # "the light feels cold"
+        elif tokens and re.fullmatch(r"(?:it|this|that|everything|all)(?:'s)?", tokens[0]):
+            tokens = tokens[1:]
+        said = bool(tokens) and (tokens[0] in _BEING or tokens[0] in _TURNED)
+        while tokens and (tokens[0] in _BEING or tokens[0] in _TURNED):
+            tokens = tokens[1:]
+        text = " ".join(tokens)
+        excess = any(re.search(rf"(?<![\w']){re.escape(w)}(?![\w'])", text) for w in self.excess)
+        if not tokens or not (said or excess):
+            return None  # "cold brew", "cold": no statement about the picture
+        found = set()
+        for w in tokens:
+            sides = [edit for edit, (always, in_excess) in self.temperatures.items()
+                     if w in always or (excess and w in in_excess)]
+            if sides:
+                found.update(sides)
+            elif w not in self.filler and w not in _DEGREES and w not in self.excess:
+                return None  # "it looks cold and wet", "a cold winter morning": more than a temperature
+        return found.pop() if len(found) == 1 else None
 
     def statement(self, clause: str, editing: bool) -> tuple[str, str, str] | None:
         """("wish", thing, what) for "the towel should be yellow"; ("complaint", thing, predicate) for
