@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.intent import Intent
-from sceneshop.agent.planner.lexicon import phrase_key, phrase_pattern
 from sceneshop.agent.planner.prompt import mentions_any, negated_words
 from sceneshop.agent.recipe import Camera, Lighting, LoraChoice, Recipe, Subject, new_seed
 from sceneshop.tools.catalog import Catalog
@@ -69,11 +68,11 @@ def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[i
         # the merchant's words carry the place, as they do in a first request
         scene = DEFAULT_SCENE
         notes.append(f"scene {DEFAULT_SCENE} (the place offered has no preset of its own)")
-    elif _guessed_place_replaced(intent, parent, catalog, vocab):
-        # "a rustic barn" found the wooden table by similarity; "make it a lighthouse instead" replaces
-        # the barn, and the table it was guessed from goes with it
+    elif _bare_place_replaced(intent, parent, catalog, vocab):
+        # "a rustic barn" found the wooden table (by similarity; "a timber lodge" by its keyword); "make
+        # it a lighthouse instead" replaces the barn, and the table that came from its words goes too
         scene = DEFAULT_SCENE
-        notes.append(f"scene {DEFAULT_SCENE} (the place it was guessed from is replaced)")
+        notes.append(f"scene {DEFAULT_SCENE} (the place it came from is replaced)")
     elif old_scene in intent.dismissed:
         # "scratch the park": the garden the park chose goes, not only the word
         scene = DEFAULT_SCENE
@@ -200,19 +199,15 @@ def _light_without_negated(recipe: Recipe, parent: Recipe | None, preset, catalo
             return
 
 
-def _guessed_place_replaced(intent: Intent, parent: Recipe | None, catalog: Catalog, vocab: dict) -> bool:
-    """Whether a new place replaces a place said without a preposition ("a rustic barn") whose preset
-    none of its words named: that preset was a guess from the place's words (similarity)."""
+def _bare_place_replaced(intent: Intent, parent: Recipe | None, catalog: Catalog, vocab: dict) -> bool:
+    """Whether a new place replaces a place said without a preposition ("a rustic barn"), whose words
+    the preset came from (feedback.old_place); a backdrop colour is chosen apart, and stays."""
     if parent is None or not (intent.offered_place or any(feedback.is_place(c) for c in intent.clauses)):
         return False
     if feedback.scene_preset(catalog, parent.scene.preset).kind in ("studio", "gradient"):
-        return False  # a backdrop colour is chosen, never guessed
-    clauses = feedback.split_description(parent.scene.description)
-    old = feedback.old_place(clauses, vocab, feedback.prop_words(catalog))
-    if old is None:
         return False
-    keywords = catalog.scene(parent.scene.preset).keywords if parent.scene.preset != "custom" else ()
-    return not any(phrase_pattern(phrase_key(k)).search(old.lower()) for k in keywords)
+    clauses = feedback.split_description(parent.scene.description)
+    return feedback.old_place(clauses, vocab, feedback.prop_words(catalog)) is not None
 
 
 def _set_scene(recipe: Recipe, scene: str, carried: list[str], catalog: Catalog) -> None:

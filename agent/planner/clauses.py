@@ -133,7 +133,9 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             target = removal
             if not target or target.lower() in _PRONOUN_OBJECTS:
                 if subject is None:
-                    out.append(clause)  # "remove that": the planner knows what was just named
+                    # "remove that", "take it out": the planner knows what was just named ("I see a
+                    # spoon behind it"); said in the one form it reads
+                    out.append(f"remove {target}" if target else clause)
                     continue
                 target = subject
             out.append(f"remove {target}")
@@ -207,6 +209,8 @@ class _Rules:
         for verb in self.remove_verbs:
             if low == verb or low.startswith(verb + " "):
                 rest = low[len(verb):].split()
+                if len(rest) == 1 and rest[0] in _PRONOUN_OBJECTS:
+                    return rest[0]  # "lose them", "take it out": the thing just named
                 thing = []
                 for w in rest:
                     if w in self.preps and thing:

@@ -237,7 +237,7 @@ _ASIDE = re.compile(r"(\s+(?:but|and\s+then|then)\s+)", re.I)
 # Another place offered instead of the current one: "try a X", "make it a X (instead)", "or a X",
 # "how about a X", "a X instead", "maybe a X?", "could it be a X", "can we do a X".
 _NEW_PLACE = re.compile(
-    r"^(?:(?:ok|okay|hmm|maybe|perhaps|no|nah|actually|or|so|then|now|let's|lets|please|just)\s+)*"
+    r"^(?:(?:ok|okay|hmm|maybe|perhaps|no|nah|actually|or|so|then|now|let's|lets|please|just|but)\s+)*"
     r"(?:(?:try|make\s+it|make\s+this|do|how\s+about|what\s+about|go\s+for|go\s+with|switch\s+to"
     r"|change\s+it\s+to|turn\s+it\s+into|swap\s+(?:it|that|this)\s+for|replace\s+(?:it|that|this)\s+with|or"
     r"|(?:could|can|would|should|might)\s+(?:it|this|that)\s+be|what\s+if\s+it\s+(?:was|were)"
@@ -255,7 +255,8 @@ def _new_place(clause: str, vocab: dict, props: set[str]) -> str | None:
     m = _NEW_PLACE.match(low)
     if m is None:
         return None
-    offered = low[: m.start("det")].strip() or "instead" in low[m.end("x"):]
+    opener = re.sub(r"^but\b", "", low[: m.start("det")]).strip()  # "but a bench" adds a thing
+    offered = opener or "instead" in low[m.end("x"):]
     if not offered:
         return None  # "a few lemons": a thing to add, not a place offered
     if not feedback.names_place(m.group("x").split(), vocab, props):
