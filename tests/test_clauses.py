@@ -85,6 +85,9 @@ def test_clauses_no_rule_reads_are_left_as_written(vocab, words):
         # a verb that dismisses, with a word before it that changes nothing
         ("ok forget the wicker basket", "remove wicker basket"),
         ("nah scratch the parasol", "remove parasol"),
+        # a removal joined to another request is two requests; a condition after the thing is no part of it
+        ("warmer and bin the coasters if you can", "warmer, remove coasters"),
+        ("nix the tray and put it on slate", "remove tray, put it on slate"),
         # a taking-out verb split around a pronoun: the thing just named
         ("the spoon looks daft, take it out", "remove spoon"),
         ("there's a spoon behind it, take it out", "there's a spoon behind it, remove it"),

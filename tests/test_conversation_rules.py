@@ -377,6 +377,13 @@ def test_a_place_dismissed_leaves_its_preset_and_its_verb_never_reaches_the_prom
     assert flowers.scene.preset == "garden" and "flower" not in flowers.prompt
 
 
+def test_a_place_dismissed_is_not_found_again_for_the_place_offered_with_it(planner):
+    beach = planner.plan("on a beach", image_size=PHOTO)
+    assert planner.plan("go for a harbour", beach, image_size=PHOTO).scene.preset == "beach"  # similar
+    edited = planner.plan("lose the beach, go for a harbour", beach, image_size=PHOTO)
+    assert edited.scene.preset != "beach" and "harbour" in edited.prompt and "lose" not in edited.prompt
+
+
 def test_a_thing_a_scene_shows_with_its_place_is_not_the_place(planner):
     street = planner.plan("a rainy street at night", image_size=PHOTO)
     assert "neon" in street.prompt

@@ -65,6 +65,8 @@ _PREDICATE_STARTS = {"should", "ought", "must", "could", "would", "needs", "kind
 _AMBIGUOUS_HEDGES = {"well", "so", "now", "also", "just", "really", "yes", "yeah", "oh", "ah", "wait",
                      "ok so", "anyway", "sorry", "no no", "nope", "nah", "hey"}
 _NOT_THINGS = {"please", "pls", "too", "as", "well", "away", "out"}
+# Words that open a condition or a reason after a thing: "ditch the sea if possible", "lose it so it pops".
+_CONDITIONS = {"if", "so", "because", "since", "cause", "cuz", "unless", "when", "while", "as"}
 _RULES: dict[int, tuple[dict, _Rules]] = {}
 _PRONOUN_OBJECTS = {"it", "them", "that", "those", "this", "these", "one", "em", "'em", "him", "her"}
 _SUBJECT_PRONOUNS = {"they", "he", "she", "we", "people", "customers", "everyone", "everybody", "nobody"}
@@ -96,7 +98,7 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
     if cached is None or cached[0] is not vocab:
         cached = _RULES[id(vocab)] = (vocab, _Rules(vocab))
     rules = cached[1]
-    clauses = [c for c in _SPLIT.split(words) if c.strip()]
+    clauses = [p for c in _SPLIT.split(words) if c.strip() for p in rules.pieces(c) if p.strip()]
     out: list[str] = []
     subject: str | None = None  # the thing the last statement was about ("the laptop looks fake")
     for clause in clauses:
@@ -162,6 +164,15 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
     return ", ".join(kept)
 
 
+def _joined(verbs: list[str]) -> re.Pattern:
+    """ "and"/"then" joining another clause that opens with one of `verbs`; the match ends where the
+    verb starts."""
+    body = "|".join(r"\s+".join(map(re.escape, v.split())) for v in verbs)
+    polite = r"(?:(?:then|also|maybe|please|just|can\s+you|could\s+you)\s+)*"
+    return re.compile(rf"\s+(?:and|then|but|plus|&)\s+{polite}"
+                      rf"(?=(?:{body})(?![\w']))", re.I)
+
+
 def _has_verb(predicate: list[str], preps: set[str]) -> bool:
     """Whether the words after a noun phrase make a statement: a form of "be"/"look"/"seem", a modal,
     an adverb of degree, a relative clause, or a present-tense verb right after the thing or a pronoun
@@ -182,6 +193,9 @@ class _Rules:
         self.vocab = vocab
         verbs = {phrase_key(w) for w in [*vocab["remove_words"], *vocab["clauses"]["remove_verbs"]]}
         self.remove_verbs = sorted(verbs - {"no", "without", "minus", "not"}, key=len, reverse=True)
+        asks = sorted({phrase_key(w) for w in [*vocab["conversation"]["request_verbs"], "make", "go", "try",
+                                                "switch", "swap", "move", "turn"]}, key=len, reverse=True)
+        self.joined_removal, self.joined_request = (_joined(self.remove_verbs), _joined(asks))
         hedges = {phrase_key(w) for w in vocab["conversation"]["hedges"]} - _AMBIGUOUS_HEDGES
         body = "|".join(r"\s+".join(map(re.escape, h.split())) for h in sorted(hedges, key=len, reverse=True))
         self.hedges = re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.I)
@@ -200,6 +214,16 @@ class _Rules:
                                     {phrase_key(w) for w in temps[edit]["in_excess"]})
                              for edit in ("warmer", "cooler")}
 
+    def pieces(self, clause: str) -> list[str]:
+        """A clause cut where "and"/"then" joins a removal to another request: "cooler and ditch the sea"
+        -> ["cooler", "ditch the sea"]; "drop the park and put it in a greenhouse" -> ["drop the park",
+        "put it in a greenhouse"]. Other clauses as they are ("with lemons and ice")."""
+        if m := self.joined_removal.search(clause):
+            return [*self.pieces(clause[: m.start()]), *self.pieces(clause[m.end():])]
+        if self.removal(clause) is not None and (m := self.joined_request.search(clause)):
+            return [clause[: m.start()], *self.pieces(clause[m.end():])]
+        return [clause]
+
     def removal(self, clause: str) -> str | None:
         """What a removing clause takes out ("take away the croissant" -> "croissant", "lose them" ->
         "them"), "" for a bare verb, None when the clause removes nothing."""
@@ -213,8 +237,8 @@ class _Rules:
                     return rest[0]  # "lose them", "take it out": the thing just named
                 thing = []
                 for w in rest:
-                    if w in self.preps and thing:
-                        break  # "take away the croissant next to the beans": the croissant
+                    if (w in self.preps or w in _CONDITIONS) and thing:
+                        break  # "take away the croissant next to the beans", "lose it if you can"
                     if w not in self.filler and w not in _NOT_THINGS:
                         thing.append(w)
                 return " ".join(thing[:3])
@@ -245,9 +269,10 @@ class _Rules:
         tokens = re.findall(r"[\w'\-]+", clause.lower())
         if tokens and tokens[0] in _DETERMINERS and len(tokens) > 1 and tokens[1] in self.picture_nouns:
             tokens = tokens[2:]  # "the light feels cold"
-        elif tokens and re.fullmatch(r"(?:it|this|that|everything|all)(?:'s)?", tokens[0]):
+        said = bool(tokens) and tokens[0].endswith("'s")  # "it's very clinical"
+        if tokens and re.fullmatch(r"(?:it|this|that|everything|all)(?:'s)?", tokens[0]):
             tokens = tokens[1:]
-        said = bool(tokens) and (tokens[0] in _BEING or tokens[0] in _TURNED)
+        said = said or bool(tokens) and (tokens[0] in _BEING or tokens[0] in _TURNED)
         while tokens and (tokens[0] in _BEING or tokens[0] in _TURNED):
             tokens = tokens[1:]
         text = " ".join(tokens)
