@@ -167,6 +167,7 @@ class _Words:
         self.openers = _alternation(conv["request_openers"])
         self.info_verbs = _alternation(conv["info_verbs"])
         self.use_verbs = {phrase_key(w) for w in conv["use_verbs"]}
+        self.suggesting = {phrase_key(w) for w in conv["suggesting"]}
         self.hedges = _alternation(conv["hedges"])
         cut = conv["cutout"]
         self.cut_parts, self.cut_faults = _alternation(cut["parts"]), _alternation(cut["faults"])
@@ -370,6 +371,10 @@ def _is_question(clause: str, words: _Words) -> bool:
         return True  # "can it be used on etsy?": what is done with the picture, not a change of it
     if plain[0] in _MODALS and find_product_colour(" ".join(plain), words.vocab):
         return False  # "would it be nicer in burgundy?": a colour wished for the product, asked politely
+    suggests = len(plain) > 4 and plain[2] in ("be", "look") and plain[3] in words.suggesting
+    if suggests and plain[0] in _MODALS and plain[1] in words.question_subjects and \
+            plain[4] not in ("than", "if", "to"):
+        return False  # "would it look nicer on marble?": a change suggested, asked as a question
     opener = words.openers.match(" ".join(plain))
     if opener:  # "can you put it…" asks for a picture; "can you explain…" for an answer
         return bool(words.info_verbs.match(" ".join(plain)[opener.end():].strip()))
@@ -673,7 +678,8 @@ def _reference(text: str, words: _Words, has_picture: bool = False) -> tuple[Ref
 _X_WAS_BETTER = re.compile(
     r"(?:the\s+|that\s+)?(?P<x>[\w'\-]+(?:\s+[\w'\-]+){0,2}?)\s+(?:was|were|looked|seemed|felt)"
     r"(?:\s+(?:so|much|way|far|a\s+lot|definitely|def|honestly|actually|kinda|just|deffo))*"
-    r"\s+(?:better|nicer|prettier|cuter|lovelier|best|the\s+best|more\s+my\s+style)")
+    r"\s+(?:better|nicer|prettier|cuter|lovelier|best|the\s+best|more\s+my\s+style)"
+    r"(?:\s+than\s+(?:the\s+)?[\w'\-]+(?:\s+[\w'\-]+){0,2})?")
 _PREFERRED_X = re.compile(
     r"(?:i\s+|we\s+)?(?:(?:much|definitely|actually|kinda)\s+)?(?:preferred|prefered|liked|loved)\s+"
     r"(?:the\s+|that\s+)?(?P<x>[\w'\-]+(?:\s+[\w'\-]+){0,2}?)(?:\s+(?:better|more|most|best))?")

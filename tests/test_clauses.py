@@ -240,6 +240,7 @@ def test_a_verb_of_loading_a_saved_look_is_no_picture_word(text):
         ("the marble looked way better honestly", "marble"),
         ("teal was nicer", "teal"),
         ("I preferred the linen", "linen"),
+        ("teal was nicer than the navy", "teal"),
     ],
 )
 def test_a_preference_for_what_an_earlier_picture_showed_is_a_reference(text, words):
@@ -265,6 +266,11 @@ def test_a_colour_wished_for_the_product_itself_is_a_product_colour(text, colour
     message = read_message(text, has_picture=True)
     assert message.kind == "feedback" and message.product_colour == colour, text
     assert read_message("could the wall itself be teal?", has_picture=True).colour is None
+
+
+def test_a_change_suggested_as_a_question_is_a_request():
+    assert read_message("would it look classier on slate?", has_picture=True).kind == "feedback"
+    assert read_message("would it be better if it was square?", has_picture=True).kind == "question"
 
 
 def test_sameness_said_of_a_look_is_the_latest_look():

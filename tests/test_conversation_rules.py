@@ -449,6 +449,13 @@ def test_a_place_said_without_a_preposition_is_replaced_with_its_words(planner):
     assert planner.plan("try a bakery instead", pink, image_size=PHOTO).scene.preset == pink.scene.preset
 
 
+def test_a_change_suggested_as_a_question_is_drawn_without_the_judgement(planner, renderer):
+    s = Session(Studio(planner=planner, engine=renderer))
+    s.send("on a walnut shelf")
+    turn = s.send("would it be lovelier with some figs?")
+    assert turn.kind == "result" and "figs" in s.recipe.prompt and "lovelier" not in s.recipe.prompt
+
+
 def test_an_earlier_picture_preferred_by_what_it_showed_is_shown_again(session):
     session.send("on marble")
     session.send("now on concrete")

@@ -81,6 +81,13 @@ def picture_words(clause: str, vocab: dict, *, trim: bool = True) -> str:
 _ASIDE = re.compile(r"\s+(?:but|and then|then)\s+", re.IGNORECASE)
 
 
+def _suggested(conv: dict) -> re.Pattern:
+    """ "would it be better", "could this look a lot nicer": a change suggested, before what it is."""
+    words = "|".join(r"\s+".join(map(re.escape, str(w).split())) for w in conv["suggesting"])
+    return re.compile(rf"(?:would|could|might|will|can)\s+(?:it|this|that)\s+(?:be|look)\s+"
+                      rf"(?:(?:a\s+lot|much|way|even|a\s+bit)\s+)?(?:{words})(?:\s+|$)", re.I)
+
+
 def _without_reasons(clause: str, conv: dict) -> str:
     """The clause up to a reason or an aside ("…, so it pops", "… because my customers love it")."""
     reasons = "|".join(re.escape(phrase) for phrase in sorted(conv["reasons"], key=len, reverse=True))
@@ -102,6 +109,9 @@ def _picture_part(part: str, vocab: dict, conv: dict, trim: bool) -> str:
     wished = _WOULD.match(text)
     if wished:
         text = wished.group("thing")
+    suggested = _suggested(conv).match(text)
+    if suggested:  # "would it be better with lemons" -> "with lemons"
+        text = text[suggested.end():]
     raw = [clean_word(t) for t in text.split()]
     stated = any(t in _BEING or t.endswith(("'s", "'re")) and t != "let's" for t in raw)
     if not raw or stated or raw[0] == "not":
