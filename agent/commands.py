@@ -90,7 +90,8 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     if not has_picture and _TIME_GREETING.fullmatch(text):
         return Message(text, "question", topic="greeting")  # "morning! 🙂": a hello, not a sunrise
     chat = [c for c in _clauses(text) if not words.only(c, words.chatter)]
-    if not has_picture and len(chat) > 1 and _TIME_GREETING.fullmatch(chat[0]):
+    greeted = len(chat) > 1 and _TIME_GREETING.fullmatch(chat[0]) and not _PICTURE_TIME.match(text)
+    if not has_picture and greeted:
         chat = chat[1:]  # "evening! second go at this": a hello first, then the message
     core = ", ".join(chat) if len(chat) != len(_clauses(text)) else text
     if not chat:  # "hi", "thanks, that's perfect now", "ok cool"
@@ -166,6 +167,7 @@ class _Words:
         self.openers = _alternation(conv["request_openers"])
         self.info_verbs = _alternation(conv["info_verbs"])
         self.use_verbs = {phrase_key(w) for w in conv["use_verbs"]}
+        self.suggesting = {phrase_key(w) for w in conv["suggesting"]}
         self.hedges = _alternation(conv["hedges"])
         cut = conv["cutout"]
         self.cut_parts, self.cut_faults = _alternation(cut["parts"]), _alternation(cut["faults"])
@@ -280,6 +282,12 @@ _NAME = re.compile(
 _TIME_GREETING = re.compile(
     r"\s*(?:good\s+)?(?:morning|mornin'?|afternoon|evening|gm)(?:\s+(?:all|everyone|folks|there|team))?"
     r"\s*(?:[^\w\s]+\s*)*", re.I)
+# "morning, a beach", "evening, on a rooftop": a bare time word, a comma and then a description (an
+# article or a placement word) says when the picture is; "good morning, …", "morning! …" and
+# "morning, first time here" greet.
+_PICTURE_TIME = re.compile(
+    r"\s*(?:morning|afternoon|evening)\s*,\s*(?:a|an|the|some|my|on|in|at|by|near|under|outside|inside)\s",
+    re.I)
 
 
 def _compare_asked(plain: str) -> tuple[int | None, int | None] | None:
@@ -361,6 +369,12 @@ def _is_question(clause: str, words: _Words) -> bool:
     if len(plain) > 3 and plain[0] in _MODALS and plain[1] in words.question_subjects and plain[2] == "be" \
             and plain[3] in words.use_verbs:
         return True  # "can it be used on etsy?": what is done with the picture, not a change of it
+    if plain[0] in _MODALS and find_product_colour(" ".join(plain), words.vocab):
+        return False  # "would it be nicer in burgundy?": a colour wished for the product, asked politely
+    suggests = len(plain) > 4 and plain[2] in ("be", "look") and plain[3] in words.suggesting
+    if suggests and plain[0] in _MODALS and plain[1] in words.question_subjects and \
+            plain[4] not in ("than", "if", "to"):
+        return False  # "would it look nicer on marble?": a change suggested, asked as a question
     opener = words.openers.match(" ".join(plain))
     if opener:  # "can you put it…" asks for a picture; "can you explain…" for an answer
         return bool(words.info_verbs.match(" ".join(plain)[opener.end():].strip()))
@@ -648,12 +662,45 @@ def _reference(text: str, words: _Words, has_picture: bool = False) -> tuple[Ref
             x = _strip_one(m.group("x"), words)
             if x and x.split()[0] not in _NOT_PLACES:
                 found, span = Reference(words=x), m.span()
+    if not found and has_picture:
+        return _preferred(text, words)
     if not found or span is None:
         return None
     if found.words and not words.content(found.words):
         return None
     rest = _rest(plain[: span[0]] + " , " + plain[span[1]:], words)
     return found, rest
+
+
+# A preference for an earlier picture named by what it showed: "yellow was nicer tbh", "the beach looked
+# way better", "I preferred the marble" -- said in the past, of something other than the picture's own
+# qualities ("the light was nicer" is feedback) and without "before" (an undo: "it was better before").
+_X_WAS_BETTER = re.compile(
+    r"(?:the\s+|that\s+)?(?P<x>[\w'\-]+(?:\s+[\w'\-]+){0,2}?)\s+(?:was|were|looked|seemed|felt)"
+    r"(?:\s+(?:so|much|way|far|a\s+lot|definitely|def|honestly|actually|kinda|just|deffo))*"
+    r"\s+(?:better|nicer|prettier|cuter|lovelier|best|the\s+best|more\s+my\s+style)"
+    r"(?:\s+than\s+(?:the\s+)?[\w'\-]+(?:\s+[\w'\-]+){0,2})?")
+_PREFERRED_X = re.compile(
+    r"(?:i\s+|we\s+)?(?:(?:much|definitely|actually|kinda)\s+)?(?:preferred|prefered|liked|loved)\s+"
+    r"(?:the\s+|that\s+)?(?P<x>[\w'\-]+(?:\s+[\w'\-]+){0,2}?)(?:\s+(?:better|more|most|best))?")
+
+
+def _preferred(text: str, words: _Words) -> tuple[Reference, str] | None:
+    """(the earlier picture a preference names, the rest of the message) or None (_X_WAS_BETTER)."""
+    clauses = _clauses(text)
+    pronouns = _NOT_PLACES | _PRONOUNS | {"everything", "all", "both", "them", "these", "those"}
+    picture = {phrase_key(w) for w in words.vocab["clauses"]["picture_nouns"]}
+    for i, clause in enumerate(clauses):
+        plain = " ".join(words.hedges.sub(" ", _plain(clause)).split())
+        m = _X_WAS_BETTER.fullmatch(plain) or _PREFERRED_X.fullmatch(plain)
+        if m is None or _BEFORE.search(plain):
+            continue
+        x = _strip_one(m.group("x"), words)
+        tokens = x.split()
+        if not tokens or tokens[0] in pronouns or set(tokens) & picture or not words.content(x):
+            continue
+        return Reference(words=x), _rest(", ".join(clauses[:i] + clauses[i + 1:]), words)
+    return None
 
 
 # Sameness said of a look: an adjective of sameness and a noun for a look ("identical look", "matching
@@ -712,6 +759,12 @@ def _rest(text: str, words: _Words) -> str:
     return ", ".join(kept)
 
 
+# "the mug itself", "it too": the thing, said again.
+_ITSELF = r"(?:itself|themselves|too|also|as\s+well)"
+# Judgements between "would it be" and a colour: "would it be nicer in burgundy".
+_JUDGED = r"(?:nicer|better|prettier|cuter|lovelier|good|nice|great|best|cooler)"
+
+
 def find_product_colour(work: str, vocab: dict) -> tuple[str, int, int] | None:
     """(colour, start, end) when the words ask to recolour the product ("make it green", "change
     the dress to blue", "green instead of red"), not the background ("make the background green")."""
@@ -734,10 +787,13 @@ def find_product_colour(work: str, vocab: dict) -> tuple[str, int, int] | None:
         # "green instead of red" names the product's colour it replaces; "green instead" alone is a
         # colour said alone (a backdrop on a colour backdrop, else words for the scene).
         rf"(?<!\w)(?P<c>{c_alt})\s+instead\s+of\s+(?:the\s+)?(?:{c_alt})(?!\w)(?P<obj>)",
-        # "can the cup be gold?", "could it be matte black": a colour wished for the thing itself
+        # "can the cup be gold?", "could it be matte black", "can the mug itself be black instead?",
+        # "would it be nicer in burgundy": a colour wished for the thing itself
         rf"(?<!\w)(?:can|could|should|would|will|might)\s+(?P<obj>it|this|they|them|the\s+[\w'\-]+|my\s+[\w'\-]+)"
-        rf"\s+(?:be|come|look)\s+(?:(?:in|a|an|more|all|fully|{finishes})\s+)*(?P<c>{c_alt})(?!\w)",
-        rf"(?<!\w)(?P<obj>it|this|them|one|same\s+[\w'\-]+|the\s+[\w'\-]+|my\s+[\w'\-]+)\s+in\s+(?P<c>{c_alt})(?!\w)",
+        rf"(?:\s+{_ITSELF})?\s+(?:be|come|look)\s+(?:(?:in|a|an|more|all|fully|{_JUDGED}|{finishes})\s+)*"
+        rf"(?P<c>{c_alt})(?!\w)",
+        rf"(?<!\w)(?P<obj>it|this|them|one|same\s+[\w'\-]+|the\s+[\w'\-]+|my\s+[\w'\-]+)(?:\s+{_ITSELF})?"
+        rf"\s+in\s+(?P<c>{c_alt})(?!\w)",
         rf"(?<!\w)(?P<c>{c_alt})\s+(?:colou?rway|variant|edition)(?!\w)(?P<obj>)",
         r"(?<!\w)(?P<c>different\s+colou?r|another\s+colou?r)(?!\w)(?P<obj>)",
         r"(?<!\w)(?P<c>recolou?r|change\s+the\s+colou?r\s+of)(?P<obj>(?:\s+[\w'\-]+){1,3})\s*$",

@@ -79,6 +79,53 @@ def test_clauses_no_rule_reads_are_left_as_written(vocab, words):
     assert restructure(words, vocab, editing=True) == words
 
 
+@pytest.mark.parametrize(
+    ("words", "rewritten"),
+    [
+        # a verb that dismisses, with a word before it that changes nothing
+        ("ok forget the wicker basket", "remove wicker basket"),
+        ("nah scratch the parasol", "remove parasol"),
+        # a removal joined to another request is two requests; a condition after the thing is no part of it
+        ("warmer and bin the coasters if you can", "warmer, remove coasters"),
+        ("nix the tray and put it on slate", "remove tray, put it on slate"),
+        # a taking-out verb split around a pronoun: the thing just named
+        ("the spoon looks daft, take it out", "remove spoon"),
+        ("there's a spoon behind it, take it out", "there's a spoon behind it, remove it"),
+        # a doubt about a thing is a complaint about it; "them" after it is that thing
+        ("I'm on the fence about the ribbon", "remove ribbon"),
+        ("not convinced by the driftwood, maybe pull them out?", "remove driftwood"),
+        # a doubt about the picture's own qualities names nothing to take out
+        ("not sure about the lighting", ""),
+        # a statement of the picture's temperature is the edit it asks for
+        ("the light is a tad icy", "warmer"),
+        ("it came out kinda frosty", "warmer"),
+        ("everything's gone a bit brassy", "cooler"),
+        ("too amber", "cooler"),
+    ],
+)
+def test_dismissals_doubts_and_temperatures_by_their_structure(vocab, words, rewritten):
+    assert restructure(words, vocab, editing=True) == rewritten
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "it looks cool",  # praise: a neutral temperature word complains only with a word of excess
+        "it feels warm and inviting",
+        "a frosty window with icicles",  # a description, not a statement about the picture
+        "iced coffee on a cold steel counter",
+    ],
+)
+def test_temperature_words_that_describe_or_praise_are_left_as_written(vocab, words):
+    assert restructure(words, vocab, editing=True) == words
+
+
+def test_a_pronoun_taken_out_is_the_thing_just_seen(planner):
+    first = planner.plan("on a pantry shelf with a spoon and a sugar bowl", image_size=PHOTO)
+    edited = planner.plan("there's a spoon behind it, take it out", first, image_size=PHOTO)
+    assert "spoon" not in edited.prompt and "sugar bowl" in edited.prompt
+
+
 def test_a_statement_is_only_a_complaint_when_there_is_a_picture(vocab):
     assert restructure("the candle behind it hogs attention", vocab, editing=False) != "remove candle"
 
@@ -172,6 +219,58 @@ def test_a_time_of_day_alone_greets_before_there_is_a_picture():
     assert read_message("afternoon all 👋").kind == "question"
     assert read_message("evening", has_picture=True).kind == "feedback"  # with a picture: that light
     assert read_message("morning light on a shelf").kind == "request"
+
+
+def test_a_bare_time_word_before_a_description_is_the_pictures_time():
+    assert "evening" in read_message("evening, on a pier").words  # when the picture is
+    assert "evening" not in read_message("good evening, on a pier").words  # a hello
+    assert "evening" not in read_message("evening! on a pier").words
+    assert read_message("morning, first time here").words == "first time here"
+
+
+@pytest.mark.parametrize("text", ["pull up my beach day look", "load my rainy window look please"])
+def test_a_verb_of_loading_a_saved_look_is_no_picture_word(text):
+    message = read_message(text, has_picture=True)
+    assert message.kind == "go_back" and message.reference.saved and message.words == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("the marble looked way better honestly", "marble"),
+        ("teal was nicer", "teal"),
+        ("I preferred the linen", "linen"),
+        ("teal was nicer than the navy", "teal"),
+    ],
+)
+def test_a_preference_for_what_an_earlier_picture_showed_is_a_reference(text, words):
+    message = read_message(text, has_picture=True)
+    assert message.kind == "go_back" and message.reference.words == words, text
+
+
+def test_a_preference_without_what_it_showed_is_not_a_reference():
+    assert read_message("the light was nicer", has_picture=True).kind != "go_back"  # the picture's own
+    assert read_message("it was nicer before", has_picture=True).kind == "undo"
+    assert read_message("teal was nicer").kind != "go_back"  # no picture yet: nothing to go back to
+
+
+@pytest.mark.parametrize(
+    ("text", "colour"),
+    [
+        ("could the vase itself be teal?", "teal"),
+        ("would it look better in olive", "olive"),
+        ("might the bottle too be navy instead", "navy"),
+    ],
+)
+def test_a_colour_wished_for_the_product_itself_is_a_product_colour(text, colour):
+    message = read_message(text, has_picture=True)
+    assert message.kind == "feedback" and message.product_colour == colour, text
+    assert read_message("could the wall itself be teal?", has_picture=True).colour is None
+
+
+def test_a_change_suggested_as_a_question_is_a_request():
+    assert read_message("would it look classier on slate?", has_picture=True).kind == "feedback"
+    assert read_message("would it be better if it was square?", has_picture=True).kind == "question"
 
 
 def test_sameness_said_of_a_look_is_the_latest_look():

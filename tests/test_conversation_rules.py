@@ -361,3 +361,122 @@ def test_a_product_word_listed_with_the_scene_things_is_one_of_them_not_the_prod
     # The merchant's own product keeps its name, whatever the scene lists after it.
     assert planner.plan("my teapot on a shelf with napkins and a spoon",
                         image_size=PHOTO).subject.description == "teapot"
+
+
+# ------------------------------------------------------------------ the lead's fourth unseen set
+
+
+def test_a_place_dismissed_leaves_its_preset_and_its_verb_never_reaches_the_prompt(planner):
+    first = planner.plan("on a stool in a backyard", image_size=PHOTO)
+    assert first.scene.preset == "garden"
+    second = planner.plan("ok ditch the backyard, put it on a ferry deck", first, image_size=PHOTO)
+    assert second.scene.preset != "garden" and "ferry deck" in second.prompt
+    assert "backyard" not in second.prompt and "ditch" not in second.prompt
+    # things of the scene are not its place: the garden stays without them
+    flowers = planner.plan("forget the flowers", first, image_size=PHOTO)
+    assert flowers.scene.preset == "garden" and "flower" not in flowers.prompt
+
+
+def test_a_place_dismissed_is_not_found_again_for_the_place_offered_with_it(planner):
+    beach = planner.plan("on a beach", image_size=PHOTO)
+    assert planner.plan("go for a harbour", beach, image_size=PHOTO).scene.preset == "beach"  # similar
+    edited = planner.plan("lose the beach, go for a harbour", beach, image_size=PHOTO)
+    assert edited.scene.preset != "beach" and "harbour" in edited.prompt and "lose" not in edited.prompt
+
+
+def test_a_thing_a_scene_shows_with_its_place_is_not_the_place(planner):
+    street = planner.plan("a rainy street at night", image_size=PHOTO)
+    assert "neon" in street.prompt
+    # a style word that is also drawn (neon signs, neon light) goes everywhere it is drawn
+    edited = planner.plan("drop the neon", street, image_size=PHOTO)
+    assert edited.scene.preset == street.scene.preset and "neon" not in edited.prompt
+    assert not edited.loras
+
+
+@pytest.mark.parametrize(("said", "way"), [("it looks a bit icy now", "warmer"),
+                                           ("everything's gone way too orangey", "cooler")])
+def test_a_complaint_about_the_pictures_temperature_warms_or_cools_it(planner, said, way):
+    first = planner.plan("a teapot on a slate shelf", image_size=PHOTO)
+    edited = planner.plan(said, first, image_size=PHOTO)
+    kelvin, before = edited.lighting.kelvin, first.lighting.kelvin
+    assert (kelvin < before) if way == "warmer" else (kelvin > before)
+    assert not {"icy", "orangey", "looks", "gone"} & set(edited.prompt.replace(",", " ").split())
+
+
+def test_a_doubt_about_a_thing_takes_it_out(planner):
+    first = planner.plan("on a counter with some figs around it", image_size=PHOTO)
+    edited = planner.plan("not so sure about the figs, maybe pull them out?", first, image_size=PHOTO)
+    assert "fig" not in edited.prompt and "sure" not in edited.prompt and "?" not in edited.prompt
+
+
+@pytest.mark.parametrize("said", ["could you declutter it", "simplify the scene please"])
+def test_simplify_is_less_busy(planner, said):
+    first = planner.plan("in a cosy reading nook", image_size=PHOTO)
+    edited = planner.plan(said, first, image_size=PHOTO)
+    assert edited.scene.clutter < first.scene.clutter
+    assert "simplify" not in edited.prompt and "declutter" not in edited.prompt
+
+
+@pytest.mark.parametrize("said", ["could the cup itself be navy instead?", "would it be prettier in olive"])
+def test_a_colour_wished_for_the_product_itself_on_a_backdrop_keeps_its_pixels(session, said):
+    session.send("my mug on a blush pink backdrop")
+    before = session.recipe.prompt
+    turn = session.send(said)
+    assert turn.kind in ("clarify", "refuse") and len(session.versions) == 1, said
+    assert session.recipe.prompt == before
+
+
+@pytest.mark.parametrize("offer", ["nice, but could it be a tea room instead", "can we try a boathouse"])
+def test_a_place_offered_after_an_aside_or_with_could_it_be_replaces_the_place(planner, offer):
+    first = planner.plan("put it in a pottery studio", image_size=PHOTO)
+    second = planner.plan(offer, first, image_size=PHOTO)
+    place = "tea room" if "tea" in offer else "boathouse"
+    assert place in second.prompt and "pottery" not in second.prompt and "instead" not in second.prompt
+
+
+def test_a_place_said_without_a_preposition_is_replaced_with_its_words(planner):
+    first = planner.plan("a windswept fishing jetty", image_size=PHOTO)
+    assert "windswept fishing jetty" in first.prompt
+    second = planner.plan("make it a greenhouse instead", first, image_size=PHOTO)
+    assert "greenhouse" in second.prompt and "windswept" not in second.prompt and "jetty" not in second.prompt
+    # the preset that came from the old place's words goes with them
+    lodge = planner.plan("a rustic timber lodge", image_size=PHOTO)
+    assert lodge.scene.preset == "wood_table"
+    house = planner.plan("swap that for a lighthouse", lodge, image_size=PHOTO)
+    assert "lighthouse" in house.prompt and "rustic" not in house.prompt and "lodge" not in house.prompt
+    # a backdrop colour is chosen apart from any place, and stays
+    pink = planner.plan("a blush pink backdrop, a sunny tennis court", image_size=PHOTO)
+    assert planner.plan("try a bakery instead", pink, image_size=PHOTO).scene.preset == pink.scene.preset
+
+
+def test_a_change_suggested_as_a_question_is_drawn_without_the_judgement(planner, renderer):
+    s = Session(Studio(planner=planner, engine=renderer))
+    s.send("on a walnut shelf")
+    turn = s.send("would it be lovelier with some figs?")
+    assert turn.kind == "result" and "figs" in s.recipe.prompt and "lovelier" not in s.recipe.prompt
+
+
+def test_an_earlier_picture_preferred_by_what_it_showed_is_shown_again(session):
+    session.send("on marble")
+    session.send("now on concrete")
+    turn = session.send("the marble looked way better honestly")
+    assert turn.kind == "result" and turn.version == 1 and len(session.versions) == 2
+    assert session.recipe.scene.preset == "marble"
+
+
+@pytest.mark.parametrize(("said", "way"), [("warmer, and put it in a forest", "warmer"),
+                                           ("cooler, and lose the trees in the back", "cooler")])
+def test_warmer_is_warmer_than_the_picture_seen_whatever_else_changes(planner, said, way):
+    first = planner.plan("on a rooftop at golden hour", image_size=PHOTO)
+    edited = planner.plan(said, first, image_size=PHOTO)
+    kelvin, before = edited.lighting.kelvin, first.lighting.kelvin
+    assert (kelvin < before) if way == "warmer" else (kelvin > before)
+    assert "lose" not in edited.prompt and "back" not in edited.prompt
+    if way == "cooler":  # a scene's word taken out does not pick that scene
+        assert edited.scene.preset == "rooftop" and "trees" not in edited.prompt
+
+
+def test_a_bare_time_word_before_a_place_is_when_the_picture_is(planner, renderer):
+    s = Session(Studio(planner=planner, engine=renderer))
+    turn = s.send("evening, a lakeside jetty")
+    assert turn.kind == "result" and s.recipe.time_of_day == "sunset"

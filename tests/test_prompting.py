@@ -127,6 +127,16 @@ def test_negative_clauses_of_the_description_go_to_the_negative_prompt(catalog):
     assert "people" in negative and "seagulls" in negative
 
 
+def test_a_negated_thing_leaves_only_its_part_of_the_presets_words(catalog):
+    rooftop = Recipe(request="on a rooftop", scene={"preset": "rooftop", "description": "no skyline"})
+    prompt, negative = compose_prompt(rooftop, catalog)
+    assert "rooftop terrace" in prompt and "skyline" not in prompt and "skyline" in negative
+    street = Recipe(request="a street at night",
+                    scene={"preset": "city_street_night", "description": "no neon"})
+    prompt, _ = compose_prompt(street, catalog)
+    assert "city street at night with glowing bokeh lights" in prompt and "neon signs" not in prompt
+
+
 def test_white_marketplace_and_exposure_words(catalog):
     recipe = beach_recipe()
     recipe.scene.preset = "studio_white"

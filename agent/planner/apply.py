@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.intent import Intent
+from sceneshop.agent.planner.prompt import mentions_any, negated_words
 from sceneshop.agent.recipe import Camera, Lighting, LoraChoice, Recipe, Subject, new_seed
 from sceneshop.tools.catalog import Catalog
 
@@ -67,6 +68,15 @@ def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[i
         # the merchant's words carry the place, as they do in a first request
         scene = DEFAULT_SCENE
         notes.append(f"scene {DEFAULT_SCENE} (the place offered has no preset of its own)")
+    elif _bare_place_replaced(intent, parent, catalog, vocab):
+        # "a rustic barn" found the wooden table (by similarity; "a timber lodge" by its keyword); "make
+        # it a lighthouse instead" replaces the barn, and the table that came from its words goes too
+        scene = DEFAULT_SCENE
+        notes.append(f"scene {DEFAULT_SCENE} (the place it came from is replaced)")
+    elif old_scene in intent.dismissed:
+        # "scratch the park": the garden the park chose goes, not only the word
+        scene = DEFAULT_SCENE
+        notes.append(f"scene {DEFAULT_SCENE} (the place was taken out)")
 
     # Time of day (and the day/night version of a scene).
     preset = feedback.scene_preset(catalog, scene)
@@ -112,15 +122,14 @@ def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[i
     else:
         light_name = parent.lighting.preset
     if fresh or light_name != parent.lighting.preset:
-        light = catalog.light(light_name)
-        offset = 0 if fresh else parent.lighting.kelvin - catalog.light(parent.lighting.preset).kelvin
-        kelvin = feedback.clamp_kelvin(light.kelvin + offset, vocab)
-        recipe.lighting = Lighting(preset=light_name, direction=light.direction, kelvin=kelvin,
-                                   exposure=recipe.lighting.exposure)
+        _set_light(recipe, light_name, parent, catalog, vocab)
 
     # The user's own words: into the scene description, verbatim.
     feedback.apply_words(recipe, intent, parent, scene_changed, catalog, vocab, notes)
-    feedback.apply_edits(recipe, intent.edits, catalog, vocab, notes)
+    _light_without_negated(recipe, parent, preset, catalog, vocab, notes)
+    # "warmer" is warmer than the picture the merchant saw, even where a new scene brought its own light
+    feedback.apply_edits(recipe, intent.edits, catalog, vocab, notes,
+                         before=None if fresh else parent.lighting.kelvin)
 
     # Camera.
     if intent.framing:
@@ -160,6 +169,45 @@ def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[i
         )
     recipe.notes = notes
     return recipe
+
+
+def _set_light(recipe: Recipe, name: str, parent: Recipe | None, catalog: Catalog, vocab: dict) -> None:
+    """The lighting preset `name`, keeping how much warmer or cooler than its preset the merchant made
+    the parent's light."""
+    light = catalog.light(name)
+    offset = 0 if parent is None else parent.lighting.kelvin - catalog.light(parent.lighting.preset).kelvin
+    kelvin = feedback.clamp_kelvin(light.kelvin + offset, vocab)
+    recipe.lighting = Lighting(preset=name, direction=light.direction, kelvin=kelvin,
+                               exposure=recipe.lighting.exposure)
+
+
+def _light_without_negated(recipe: Recipe, parent: Recipe | None, preset, catalog: Catalog, vocab: dict,
+                           notes: list[str]) -> None:
+    """A negated thing is drawn nowhere, the light included: "no neon" under neon light takes the time
+    of day's other light (moonlight at night), else the scene's own, else daylight."""
+    negated = negated_words(recipe.scene.description, vocab)
+    light = catalog.light(recipe.lighting.preset)
+    if not negated or not mentions_any(light.description, negated):
+        return
+    table = vocab["time_lighting"]["outdoor" if preset.outdoor else "indoor"]
+    options = [table.get(recipe.time_of_day or "", "default"), preset.lighting, vocab["daylight"]]
+    for name in options:
+        other = catalog.lighting.get(name)
+        if other is not None and not mentions_any(other.description, negated):
+            _set_light(recipe, name, parent, catalog, vocab)
+            notes.append(f"lighting {name} (the old light showed what you took out)")
+            return
+
+
+def _bare_place_replaced(intent: Intent, parent: Recipe | None, catalog: Catalog, vocab: dict) -> bool:
+    """Whether a new place replaces a place said without a preposition ("a rustic barn"), whose words
+    the preset came from (feedback.old_place); a backdrop colour is chosen apart, and stays."""
+    if parent is None or not (intent.offered_place or any(feedback.is_place(c) for c in intent.clauses)):
+        return False
+    if feedback.scene_preset(catalog, parent.scene.preset).kind in ("studio", "gradient"):
+        return False
+    clauses = feedback.split_description(parent.scene.description)
+    return feedback.old_place(clauses, vocab, feedback.prop_words(catalog)) is not None
 
 
 def _set_scene(recipe: Recipe, scene: str, carried: list[str], catalog: Catalog) -> None:

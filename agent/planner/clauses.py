@@ -65,15 +65,29 @@ _PREDICATE_STARTS = {"should", "ought", "must", "could", "would", "needs", "kind
 _AMBIGUOUS_HEDGES = {"well", "so", "now", "also", "just", "really", "yes", "yeah", "oh", "ah", "wait",
                      "ok so", "anyway", "sorry", "no no", "nope", "nah", "hey"}
 _NOT_THINGS = {"please", "pls", "too", "as", "well", "away", "out"}
+# Words that open a condition or a reason after a thing: "ditch the sea if possible", "lose it so it pops".
+_CONDITIONS = {"if", "so", "because", "since", "cause", "cuz", "unless", "when", "while", "as"}
 _RULES: dict[int, tuple[dict, _Rules]] = {}
 _PRONOUN_OBJECTS = {"it", "them", "that", "those", "this", "these", "one", "em", "'em", "him", "her"}
 _SUBJECT_PRONOUNS = {"they", "he", "she", "we", "people", "customers", "everyone", "everybody", "nobody"}
 # A phrasal verb of taking out with its object between the verb and the particle ("get the candle out
 # of there", "take those shells away", "move the lamp out of the shot").
 _PARTICLE_REMOVAL = re.compile(
-    r"^(?:get|take|pull|move|clear|put)\s+(?P<thing>(?:the|that|those|this|these|a|an|all\s+the)\s+[\w' -]+?)"
+    r"^(?:get|take|pull|move|clear|put)\s+(?P<thing>(?:the|that|those|this|these|a|an|all\s+the)\s+[\w' -]+?"
+    r"|it|them|'?em|those|these)"
     r"\s+(?:out|away|off)(?:\s+of\s+(?:there|here|it|the\s+[\w ]+))?$"
 )
+# Words before a removing verb that do not change what it removes ("nah scratch the park", "ok lose
+# the tray", "actually ditch it").
+_LEAD = re.compile(r"^(?:(?:please|pls|plz|can\s+you|could\s+you|would\s+you|just|and|also|then|so|nah|no"
+                   r"|nope|ok|okay|actually|oh|well|yeah|yes|now|maybe|perhaps|instead|hmm|ugh|right)\s+)+")
+# Words of degree and joining said with a temperature ("a bit cold and clinical", "kinda too orange").
+_DEGREES = {"and", "or", "&", "overly", "somewhat", "rather", "pretty", "super", "far", "way", "getting",
+            "too", "very", "kinda", "bit", "tbh", "now", "still", "lol", "honestly", "tho", "though",
+            "overall"}
+# Verbs of coming out a certain way ("it came out a bit cold", "it's gone very orange").
+_TURNED = {"came", "comes", "come", "turned", "turns", "out", "gone", "went", "got", "gets", "getting",
+           "become", "became"}
 _MODALS = re.compile(r"(?<![\w'])(?:should|ought\s+to|ought|must)(?![\w'])\s*", re.I)
 
 
@@ -84,11 +98,19 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
     if cached is None or cached[0] is not vocab:
         cached = _RULES[id(vocab)] = (vocab, _Rules(vocab))
     rules = cached[1]
-    clauses = [c for c in _SPLIT.split(words) if c.strip()]
+    clauses = [p for c in _SPLIT.split(words) if c.strip() for p in rules.pieces(c) if p.strip()]
     out: list[str] = []
     subject: str | None = None  # the thing the last statement was about ("the laptop looks fake")
     for clause in clauses:
-        clause = " ".join(rules.hedges.sub(" ", _INTERJECTION.sub(" ", clause)).split())
+        clause = " ".join(_INTERJECTION.sub(" ", clause).split())
+        doubted = rules.doubted(clause)  # read before the hedges go: "not sure" is one of them
+        if doubted is not None:
+            thing = doubted if doubted.lower() not in _PRONOUN_OBJECTS else subject
+            if thing:
+                out.append(f"remove {thing}")
+                subject = thing  # "…, maybe take them out?": the thing doubted
+            continue
+        clause = " ".join(rules.hedges.sub(" ", clause).split())
         if not clause:
             continue
         low = clause.lower()
@@ -104,12 +126,18 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             low = clause.lower()
             if not clause:
                 continue
+        edit = rules.temperature(clause)
+        if edit is not None:  # "it feels a bit cold and clinical": warmer
+            out.append(edit)
+            continue
         removal = rules.removal(clause)
         if removal is not None:
             target = removal
             if not target or target.lower() in _PRONOUN_OBJECTS:
                 if subject is None:
-                    out.append(clause)  # "remove that": the planner knows what was just named
+                    # "remove that", "take it out": the planner knows what was just named ("I see a
+                    # spoon behind it"); said in the one form it reads
+                    out.append(f"remove {target}" if target else clause)
                     continue
                 target = subject
             out.append(f"remove {target}")
@@ -136,6 +164,15 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
     return ", ".join(kept)
 
 
+def _joined(verbs: list[str]) -> re.Pattern:
+    """ "and"/"then" joining another clause that opens with one of `verbs`; the match ends where the
+    verb starts."""
+    body = "|".join(r"\s+".join(map(re.escape, v.split())) for v in verbs)
+    polite = r"(?:(?:then|also|maybe|please|just|can\s+you|could\s+you)\s+)*"
+    return re.compile(rf"\s+(?:and|then|but|plus|&)\s+{polite}"
+                      rf"(?=(?:{body})(?![\w']))", re.I)
+
+
 def _has_verb(predicate: list[str], preps: set[str]) -> bool:
     """Whether the words after a noun phrase make a statement: a form of "be"/"look"/"seem", a modal,
     an adverb of degree, a relative clause, or a present-tense verb right after the thing or a pronoun
@@ -156,6 +193,9 @@ class _Rules:
         self.vocab = vocab
         verbs = {phrase_key(w) for w in [*vocab["remove_words"], *vocab["clauses"]["remove_verbs"]]}
         self.remove_verbs = sorted(verbs - {"no", "without", "minus", "not"}, key=len, reverse=True)
+        asks = sorted({phrase_key(w) for w in [*vocab["conversation"]["request_verbs"], "make", "go", "try",
+                                                "switch", "swap", "move", "turn"]}, key=len, reverse=True)
+        self.joined_removal, self.joined_request = (_joined(self.remove_verbs), _joined(asks))
         hedges = {phrase_key(w) for w in vocab["conversation"]["hedges"]} - _AMBIGUOUS_HEDGES
         body = "|".join(r"\s+".join(map(re.escape, h.split())) for h in sorted(hedges, key=len, reverse=True))
         self.hedges = re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.I)
@@ -165,25 +205,89 @@ class _Rules:
                                                 *vocab["clauses"]["finishes"]]}
         self.preps = {phrase_key(w) for w in vocab["prepositions"]}
         self.filler = {phrase_key(w) for w in vocab["filler"]}
+        doubts = sorted((phrase_key(w) for w in vocab["clauses"]["doubts"]), key=len, reverse=True)
+        body = "|".join(r"\s+".join(map(re.escape, d.split())) for d in doubts)
+        self.doubts = re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.I)
+        temps = vocab["temperature_complaints"]
+        self.excess = {phrase_key(w) for w in temps["excess"]}
+        self.temperatures = {edit: ({phrase_key(w) for w in temps[edit]["always"]},
+                                    {phrase_key(w) for w in temps[edit]["in_excess"]})
+                             for edit in ("warmer", "cooler")}
+
+    def pieces(self, clause: str) -> list[str]:
+        """A clause cut where "and"/"then" joins a removal to another request: "cooler and ditch the sea"
+        -> ["cooler", "ditch the sea"]; "drop the park and put it in a greenhouse" -> ["drop the park",
+        "put it in a greenhouse"]. Other clauses as they are ("with lemons and ice")."""
+        if m := self.joined_removal.search(clause):
+            return [*self.pieces(clause[: m.start()]), *self.pieces(clause[m.end():])]
+        if self.removal(clause) is not None and (m := self.joined_request.search(clause)):
+            return [clause[: m.start()], *self.pieces(clause[m.end():])]
+        return [clause]
 
     def removal(self, clause: str) -> str | None:
         """What a removing clause takes out ("take away the croissant" -> "croissant", "lose them" ->
         "them"), "" for a bare verb, None when the clause removes nothing."""
-        low = re.sub(r"^(?:please|pls|plz|can\s+you|could\s+you|would\s+you|just|and|also|then|so)\s+", "",
-                     clause.lower()).strip()
+        low = _LEAD.sub("", clause.lower()).strip()
         if m := _PARTICLE_REMOVAL.match(low):  # "get the candle out of there"
             low = f"remove {m.group('thing')}"
         for verb in self.remove_verbs:
             if low == verb or low.startswith(verb + " "):
                 rest = low[len(verb):].split()
+                if len(rest) == 1 and rest[0] in _PRONOUN_OBJECTS:
+                    return rest[0]  # "lose them", "take it out": the thing just named
                 thing = []
                 for w in rest:
-                    if w in self.preps and thing:
-                        break  # "take away the croissant next to the beans": the croissant
+                    if (w in self.preps or w in _CONDITIONS) and thing:
+                        break  # "take away the croissant next to the beans", "lose it if you can"
                     if w not in self.filler and w not in _NOT_THINGS:
                         thing.append(w)
                 return " ".join(thing[:3])
         return None
+
+    def doubted(self, clause: str) -> str | None:
+        """What a doubt is about ("I'm not sure about the lemons" -> "lemons", "not convinced by it" ->
+        "it"); "" for a doubt about the picture's own qualities ("not sure about the light") or about
+        nothing named; None when the clause has no doubt in it."""
+        found = self.doubts.search(clause)
+        if found is None:
+            return None
+        thing = []
+        for w in re.findall(r"[\w'\-]+", clause[found.end():].lower()):
+            if w in self.preps and thing:
+                break  # "the lemons next to it": the lemons
+            if w not in self.filler and w not in _NOT_THINGS and w not in self.preps:
+                thing.append(w)
+        if not thing or len(thing) > 3 or any(w in self.picture_nouns for w in thing):
+            return ""
+        return " ".join(thing)
+
+    def temperature(self, clause: str) -> str | None:
+        """ "warmer" for a statement that the picture is too cold ("it feels a bit cold and clinical",
+        "the light looks kinda sterile", "a bit cool"), "cooler" for one that it is too warm ("everything
+        is way too orange"); None for anything else. The statement is about the picture (it, this,
+        everything, the light…) or has no subject, and says nothing but its temperature."""
+        tokens = re.findall(r"[\w'\-]+", clause.lower())
+        if tokens and tokens[0] in _DETERMINERS and len(tokens) > 1 and tokens[1] in self.picture_nouns:
+            tokens = tokens[2:]  # "the light feels cold"
+        said = bool(tokens) and tokens[0].endswith("'s")  # "it's very clinical"
+        if tokens and re.fullmatch(r"(?:it|this|that|everything|all)(?:'s)?", tokens[0]):
+            tokens = tokens[1:]
+        said = said or bool(tokens) and (tokens[0] in _BEING or tokens[0] in _TURNED)
+        while tokens and (tokens[0] in _BEING or tokens[0] in _TURNED):
+            tokens = tokens[1:]
+        text = " ".join(tokens)
+        excess = any(re.search(rf"(?<![\w']){re.escape(w)}(?![\w'])", text) for w in self.excess)
+        if not tokens or not (said or excess):
+            return None  # "cold brew", "cold": no statement about the picture
+        found = set()
+        for w in tokens:
+            sides = [edit for edit, (always, in_excess) in self.temperatures.items()
+                     if w in always or (excess and w in in_excess)]
+            if sides:
+                found.update(sides)
+            elif w not in self.filler and w not in _DEGREES and w not in self.excess:
+                return None  # "it looks cold and wet", "a cold winter morning": more than a temperature
+        return found.pop() if len(found) == 1 else None
 
     def statement(self, clause: str, editing: bool) -> tuple[str, str, str] | None:
         """("wish", thing, what) for "the towel should be yellow"; ("complaint", thing, predicate) for

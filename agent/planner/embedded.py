@@ -183,6 +183,8 @@ class EmbeddedPlanner:
         per_scene: dict[str, tuple[float, str]] = {}
         for q, row in enumerate(scores):
             for name, score in zip(names, row, strict=True):
+                if name in intent.dismissed:
+                    continue  # "lose the beach, go for a marina": not the beach again
                 if score > per_scene.get(name, (-1.0, ""))[0]:
                     per_scene[name] = (float(score), queries[q])
         ranked = sorted(per_scene.items(), key=lambda kv: -kv[1][0])

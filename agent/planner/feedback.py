@@ -6,7 +6,14 @@ from __future__ import annotations
 import re
 
 from sceneshop.agent.commands import ANY_COLOUR
-from sceneshop.agent.planner.prompt import PROPS_MIN_CLUTTER, clean_word, related_to, trim_clause
+from sceneshop.agent.planner.lexicon import phrase_key
+from sceneshop.agent.planner.prompt import (
+    PROPS_MIN_CLUTTER,
+    clean_word,
+    related_to,
+    trim_clause,
+    without_thing,
+)
 from sceneshop.tools.catalog import Catalog, ScenePreset
 
 DESCRIPTION_LIMIT = 1000
@@ -38,6 +45,70 @@ _PLACE = re.compile(r"^(?:in|at|inside|into)\s+(?:a|an|the|some|my|our)?\s*[a-z]
 def is_place(clause: str) -> bool:
     """Whether a clause of the merchant's words names where the product is ("in a hotel lobby")."""
     return _PLACE.match(clause.strip()) is not None
+
+
+def stop_words(vocab: dict) -> set[str]:
+    """Words that are never a noun of the picture's own: filler, prepositions, colours, verbs of
+    asking and removing, the chat's statement verbs."""
+    conv = vocab["conversation"]
+    words = [*vocab["filler"], *vocab["prepositions"], *vocab["scene_prepositions"],
+             *vocab["product_modifiers"], *vocab["colours"], *vocab["not_picture_words"],
+             *conv["statement_verbs"], *conv["not_product_words"], *conv["request_verbs"],
+             *vocab["remove_words"]]
+    return {phrase_key(w) for w in words}
+
+
+def prop_words(catalog: Catalog) -> set[str]:
+    """The head nouns of every scene preset's props ("small eucalyptus sprig" -> "sprig")."""
+    words = set()
+    for scene in catalog.scenes.values():
+        for prop in scene.props:
+            tokens = re.findall(r"[a-z]+", prop.lower())
+            if tokens:
+                words.add(tokens[-1])
+                words.add(tokens[-1].rstrip("s"))
+    return words
+
+
+# Words of amount: what follows them is a thing to add ("a bit of ivy", "a couple of mugs").
+_AMOUNTS = {"few", "couple", "little", "bit", "lot", "bunch", "handful", "pair", "touch", "hint", "dash",
+            "splash", "more", "second", "third", "different", "new", "other", "same", "bigger", "smaller",
+            "closer", "wider", "shot", "version", "variation", "picture", "photo", "look", "style"}
+
+
+def names_place(words: list[str], vocab: dict, props: set[str]) -> bool:
+    """Whether a noun phrase (its words up to any preposition) names a place: its head noun, the last
+    word, is one thing that no word list knows as a product, a prop or an amount -- "bakery", "sunny
+    tennis court", "wine cellar" (though wine is a product); not "glass vase", "few lemons", "plants"."""
+    preps = {phrase_key(w) for w in vocab["prepositions"]}
+    head = []
+    for w in words:
+        if w.lower() in preps:
+            break
+        head.append(w.lower())
+    if not head:
+        return False
+    noun = head[-1]
+    stop = stop_words(vocab) - {phrase_key(w) for w in vocab["product_modifiers"]}
+    products = {phrase_key(w) for ws in vocab["products"].values() for w in ws}
+    if noun in stop or head[0] in _AMOUNTS or noun in products or noun in props or noun.rstrip("s") in props:
+        return False
+    if noun.endswith(("ed", "ing", "ly")):
+        return False  # "wrapped", "floating": how the product is, not where
+    return not (noun.endswith("s") and not noun.endswith(("ss", "us", "is")))
+
+
+def old_place(clauses: list[str], vocab: dict, props: set[str]) -> str | None:
+    """The clause of a scene description that said where the product was without a preposition ("sunny
+    tennis court", "rustic barn" from "a sunny tennis court"): the first clause, when it is a bare noun
+    phrase that names a place (names_place)."""
+    if not clauses:
+        return None
+    words = re.findall(r"[\w'\-]+", clauses[0].lower())
+    if not words or words[0] in {phrase_key(w) for w in [*vocab["prepositions"], *vocab["remove_words"],
+                                                          "and", "plus"]}:
+        return None
+    return clauses[0] if names_place(words, vocab, props) else None
 
 
 # Shades said with a colour ("a deeper green", "pale yellow"): they leave the backdrop's colour as it is.
@@ -136,32 +207,6 @@ def _mentions(text: str, words: set[str]) -> bool:
     return any(clean_word(t) in words for t in text.split())
 
 
-_JOINS = re.compile(r"(\s+(?:with|and|plus|&)\s+|\s*,\s*)", re.I)
-
-
-def _without_thing(clause: str, words: set[str]) -> str:
-    """A clause of scene words without the thing `words` name: "on a bar top with lemons and ice
-    cubes" without lemons is "on a bar top with ice cubes"; "" when the clause is the thing itself
-    (its first part names it: "lemon slices", "in a lemon grove")."""
-    if not _mentions(clause, words):
-        return clause
-    parts = _JOINS.split(clause)  # [part, join, part, join, part…]
-    if _mentions(parts[0], words):
-        return ""
-    out = [parts[0]]
-    pending = None  # the join of a part that went ("with" of "with lemons"), for the part after it
-    for i in range(1, len(parts), 2):
-        join, part = parts[i], parts[i + 1]
-        if _mentions(part, words):
-            pending = pending or join
-            continue
-        if pending is not None and "with" in pending.lower():
-            join = pending  # "with lemons and ice cubes" -> "with ice cubes"
-        pending = None
-        out += [join, part]
-    return "".join(out).strip()
-
-
 def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, vocab: dict,
                 notes: list[str]) -> None:
     """Puts the user's unclaimed words into scene.description (verbatim), and carries out
@@ -170,10 +215,13 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
     clauses = split_description(recipe.scene.description) if (parent is not None) else []
     if any(is_place(c) for c in intent.clauses):
         # "in a train station" after "in a recording studio": the product is in one place at a time,
-        # and what was said with the old place ("in a library, with old bookshelves") goes with it.
+        # and what was said with the old place ("in a library, with old bookshelves") goes with it; so
+        # does a place said without a preposition ("a sunny tennis court").
+        bare = old_place(clauses, vocab, prop_words(catalog))
         kept, after_place = [], False
         for c in clauses:
-            if is_place(c) or (after_place and re.match(r"(?:with|and|plus)\s", c.strip(), re.I)):
+            said_with = after_place and re.match(r"(?:with|and|plus)\s", c.strip(), re.I)
+            if is_place(c) or c == bare or said_with:
                 after_place = True
                 continue
             after_place = False
@@ -198,7 +246,7 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
                 notes.append(f"removed prop {', '.join(gone)}")
                 recipe.scene.props = kept_props
                 removed = True
-            kept = [rest for c in clauses if (rest := _without_thing(c, words))]
+            kept = [rest for c in clauses if (rest := without_thing(c, words))]
             if kept != clauses:
                 gone = "; ".join(c for c in clauses if c not in kept)
                 notes.append(f"removed '{target}' from '{gone}' in the scene words")
@@ -228,13 +276,15 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
 
 
 def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: dict,
-                notes: list[str]) -> None:
-    """Relative feedback: warmer/cooler, brighter/darker, busier/calmer, closer/wider."""
+                notes: list[str], *, before: int | None = None) -> None:
+    """Relative feedback: warmer/cooler, brighter/darker, busier/calmer, closer/wider. `before`: the
+    kelvin of the picture the merchant saw; "warmer" goes below it, "cooler" above it."""
     for edit, _said in edits:
         if edit in ("warmer", "cooler"):
             step = -vocab["kelvin_step"] if edit == "warmer" else vocab["kelvin_step"]
             old = recipe.lighting.kelvin
-            new = clamp_kelvin(old + step, vocab)
+            base = old if before is None else (min(old, before) if edit == "warmer" else max(old, before))
+            new = clamp_kelvin(base + step, vocab)
             recipe.lighting.kelvin = new
             add, drop = (vocab["warm_words"], vocab["cool_words"]) if edit == "warmer" else (
                 vocab["cool_words"], vocab["warm_words"])

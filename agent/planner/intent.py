@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.lexicon import Match, Reading, phrase_key
-from sceneshop.agent.planner.prompt import picture_words, trim_clause
+from sceneshop.agent.planner.prompt import picture_words, trim_clause, without_thing
 from sceneshop.tools.catalog import Catalog
 
 
@@ -39,6 +39,7 @@ class Intent:
     removals: list[str] = field(default_factory=list)
     corrections: list[tuple[str, str]] = field(default_factory=list)
     offered_place: bool = False  # "try a bakery": a place offered instead of the current one
+    dismissed: list[str] = field(default_factory=list)  # "scratch the park": scenes whose place is said to go
 
     @property
     def edits_fields(self) -> bool:
@@ -120,7 +121,10 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
     for m in reading.matches:
         for effect in m.effects:
             kind, value = effect.kind, effect.value
-            if kind in ("scene", "time", "lighting") and reading.negated(m):
+            dismissed = _dismissed(reading, m, vocab)
+            if kind in ("scene", "time", "lighting") and (reading.negated(m) or dismissed):
+                if kind == "scene" and editing and dismissed and _the_place(m.text, catalog.scene(value)):
+                    intent.dismissed.append(value)  # "scratch the park": the garden goes, not only the word
                 continue  # "no flowers": stays in the words, and so in the negative prompt
             if kind == "scene":
                 scene_candidates.append((m, value))
@@ -150,6 +154,13 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
             elif kind == "count":
                 m.used = True
                 intent.count = max(1, min(8, int(value)))
+    for m in reading.matches:
+        kinds = {e.kind for e in m.effects}
+        if "lora" in kinds and kinds & {"scene", "time", "lighting"} and (
+                reading.negated(m) or _dismissed(reading, m, vocab)):
+            # "no neon", "get rid of the neon": a style word that also names something drawn (neon
+            # signs, neon light) keeps that out of the picture too, not only the style
+            intent.removals.append(f"no {m.text}")
     for name, ops in lora_ops.items():
         kinds = [op for op, _ in ops]
         op = "remove" if "remove" in kinds else next((k for k in kinds if k != "add"), "add")
@@ -176,14 +187,19 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                 m.used = True
     filler = {str(w).lower() for w in [*vocab["filler"], *vocab["prepositions"]]}
     mentioned = None  # the thing the previous clause named ("I see a sugar bowl behind it, remove that")
-    props = _prop_words(catalog) if editing else set()
+    props = feedback.prop_words(catalog) if editing else set()
     for leftover in reading.leftover_clauses(filler):
         if editing:
             # "try a greenhouse", "make it a bakery instead", "or a garage": a new place, said as
-            # where the product is, so that it replaces the place said before (feedback.apply_words)
-            offered = _new_place(leftover, vocab, props)
-            if offered:
-                leftover, intent.offered_place = offered, True
+            # where the product is, so that it replaces the place said before (feedback.apply_words);
+            # also after an aside ("it's fine but could it be a florist shop instead")
+            parts = _ASIDE.split(leftover)
+            for i in range(0, len(parts), 2):
+                offered = _new_place(parts[i], vocab, props)
+                if offered:
+                    parts[i], intent.offered_place = offered, True
+                    leftover = "".join(parts)
+                    break
         disliked = _disliked(leftover, vocab)
         if disliked:  # "there's a chair in the picture that's distracting": take the chair out
             intent.removals.append(f"remove {disliked}")
@@ -217,12 +233,15 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
     return intent
 
 
+_ASIDE = re.compile(r"(\s+(?:but|and\s+then|then)\s+)", re.I)
 # Another place offered instead of the current one: "try a X", "make it a X (instead)", "or a X",
-# "how about a X", "a X instead", "maybe a X?".
+# "how about a X", "a X instead", "maybe a X?", "could it be a X", "can we do a X".
 _NEW_PLACE = re.compile(
-    r"^(?:(?:ok|okay|hmm|maybe|perhaps|no|nah|actually|or|so|then|now|let's|lets|please|just)\s+)*"
+    r"^(?:(?:ok|okay|hmm|maybe|perhaps|no|nah|actually|or|so|then|now|let's|lets|please|just|but)\s+)*"
     r"(?:(?:try|make\s+it|make\s+this|do|how\s+about|what\s+about|go\s+for|go\s+with|switch\s+to"
-    r"|change\s+it\s+to|turn\s+it\s+into|swap\s+(?:it|that|this)\s+for|replace\s+(?:it|that|this)\s+with|or)\s+)?"
+    r"|change\s+it\s+to|turn\s+it\s+into|swap\s+(?:it|that|this)\s+for|replace\s+(?:it|that|this)\s+with|or"
+    r"|(?:could|can|would|should|might)\s+(?:it|this|that)\s+be|what\s+if\s+it\s+(?:was|were)"
+    r"|(?:could|can|shall)\s+(?:we|you|i)\s+(?:try|do|go\s+for|go\s+with|make\s+it|switch\s+to))\s+)?"
     r"(?P<det>a|an|some)\s+(?P<x>[a-z][\w'\-]*(?:\s+[a-z][\w'\-]*){0,5}?)"
     r"(?:\s+instead)?(?:\s+(?:please|pls|then|maybe|perhaps))?\s*[?.!]*$"
 )
@@ -236,45 +255,13 @@ def _new_place(clause: str, vocab: dict, props: set[str]) -> str | None:
     m = _NEW_PLACE.match(low)
     if m is None:
         return None
-    offered = low[: m.start("det")].strip() or "instead" in low[m.end("x"):]
+    opener = re.sub(r"^but\b", "", low[: m.start("det")]).strip()  # "but a bench" adds a thing
+    offered = opener or "instead" in low[m.end("x"):]
     if not offered:
         return None  # "a few lemons": a thing to add, not a place offered
-    preps = {phrase_key(w) for w in vocab["prepositions"]}
-    words = m.group("x").split()
-    head = []
-    for w in words:
-        if w in preps:
-            break
-        head.append(w)
-    stop = _stop_words(vocab) - {phrase_key(w) for w in vocab["product_modifiers"]}
-    products = {phrase_key(w) for ws in vocab["products"].values() for w in ws}
-    # The head noun (the last word) says what the phrase is: a "wine cellar" is a place though wine is
-    # a product, a "candle shop" one though candles are props; a "glass vase" is a prop.
-    noun = head[-1] if head else ""
-    if not head or noun in stop or head[0] in _AMOUNTS or noun in products or noun in props or (
-            noun.rstrip("s") in props):
-        return None
-    if head[-1].endswith("s") and not head[-1].endswith(("ss", "us", "is")):
-        return None  # "try a few lemons", "some plants": things, where a place is one ("a bakery")
+    if not feedback.names_place(m.group("x").split(), vocab, props):
+        return None  # "try a vase", "try a few lemons", "some plants": things, where a place is one
     return f"in {m.group('det')} {m.group('x')}"
-
-
-# Words of amount: what follows them is a thing to add ("a bit of ivy", "a couple of mugs").
-_AMOUNTS = {"few", "couple", "little", "bit", "lot", "bunch", "handful", "pair", "touch", "hint", "dash",
-            "splash", "more", "second", "third", "different", "new", "other", "same", "bigger", "smaller",
-            "closer", "wider", "shot", "version", "variation", "picture", "photo", "look", "style"}
-
-
-def _prop_words(catalog: Catalog) -> set[str]:
-    """The head nouns of every scene preset's props ("small eucalyptus sprig" -> "sprig")."""
-    words = set()
-    for scene in catalog.scenes.values():
-        for prop in scene.props:
-            tokens = re.findall(r"[a-z]+", prop.lower())
-            if tokens:
-                words.add(tokens[-1])
-                words.add(tokens[-1].rstrip("s"))
-    return words
 
 
 _SWAP = re.compile(
@@ -357,21 +344,12 @@ def _unknown_noun(reading: Reading, token: re.Match, stops: set[str]) -> bool:
         o.start <= token.start() < o.end and o.effects for o in reading.matches)
 
 
-def _stop_words(vocab: dict) -> set[str]:
-    conv = vocab["conversation"]
-    words = [*vocab["filler"], *vocab["prepositions"], *vocab["scene_prepositions"],
-             *vocab["product_modifiers"], *vocab["colours"], *vocab["not_picture_words"],
-             *conv["statement_verbs"], *conv["not_product_words"], *conv["request_verbs"],
-             *vocab["remove_words"]]
-    return {phrase_key(w) for w in words}
-
-
 def _compound_head(reading: Reading, m: Match, vocab: dict, *, container: bool) -> int | None:
     """Where the product phrase ends when an unknown noun right after the product word is its head
     ("soap dispenser", "candle snuffer") or, after a container, its contents ("bottle of gin"): the
     noun must be followed by a preposition, a clause break or the end, so "soap on a rope" and "mug
     red" are not read so."""
-    stops = _stop_words(vocab)
+    stops = feedback.stop_words(vocab)
     preps = {phrase_key(w) for w in [*vocab["prepositions"], *vocab["scene_prepositions"]]}
     pattern = r"\s+of\s+(?:the\s+|my\s+|some\s+)?([a-z]+)\b" if container else r"[\s\-]+([a-z]+)\b"
     nxt = re.match(pattern, reading.work[m.end:])
@@ -392,7 +370,7 @@ def _opening_noun(reading: Reading, vocab: dict) -> str | None:
     """A product no word list knows, said first: the noun phrase that opens a request, before where it
     is put ("bamboo toothbrush next to a sink", "a notebook on a pastel blue background"). Every word
     of it must be unknown to the catalog (else it is a scene: "wooden table by a window")."""
-    stops = _stop_words(vocab) - {phrase_key(w) for w in vocab["product_modifiers"]}
+    stops = feedback.stop_words(vocab) - {phrase_key(w) for w in vocab["product_modifiers"]}
     preps = {phrase_key(w) for w in [*vocab["prepositions"], *vocab["scene_prepositions"]]}
     tokens = list(re.finditer(r"[\w'\-]+", reading.work))
     i = 0
@@ -450,6 +428,35 @@ def _placement(reading: Reading, m: Match, vocab: dict) -> str | None:
         if word in words:
             return word
     return None
+
+
+def _dismissed(reading: Reading, m: Match, vocab: dict) -> bool:
+    """Whether a verb that takes something out comes right before a match ("scratch the park", "lose
+    the city in the back"): the match is what goes, not what is asked for. A negation ("no", "without")
+    is Reading.negated's."""
+    verbs = {phrase_key(w) for w in [*vocab["remove_words"], *vocab["clauses"]["remove_verbs"]]}
+    verbs -= {"no", "without", "minus", "not"}
+    articles = {"a", "an", "the", "that", "those", "this", "these", "all", "my"}
+    before = " ".join(w for w in reading.words_before(m.start, 6) if w not in articles)
+    return any(before == v or before.endswith(" " + v) for v in verbs)
+
+
+def _the_place(phrase: str, scene) -> bool:
+    """Whether a scene keyword taken out ("scratch the park") is the scene's place rather than a thing
+    in it. A place is one ("the park"), where things are often several ("the flowers"); it is not what
+    the scene's words show with the place ("lose the neon": the street's "with neon signs") nor the head
+    of a prop; in a room only the room's own words are its place ("the sofa" is furniture)."""
+    words = set(phrase.lower().split())
+    last = phrase.split()[-1].lower()
+    if last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        return False
+    heads = {re.findall(r"[a-z]+", prop.lower())[-1].rstrip("s") for prop in scene.props if prop.strip()}
+    if last.rstrip("s") in heads:
+        return False
+    parts = [p.strip() for p in scene.description.split(",") if p.strip()]
+    if scene.kind == "interior":
+        return bool(parts) and without_thing(parts[0], words) == ""
+    return all(without_thing(p, words) in ("", p) for p in parts)
 
 
 def place_openers(vocab: dict) -> set[str]:

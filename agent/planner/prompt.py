@@ -81,6 +81,13 @@ def picture_words(clause: str, vocab: dict, *, trim: bool = True) -> str:
 _ASIDE = re.compile(r"\s+(?:but|and then|then)\s+", re.IGNORECASE)
 
 
+def _suggested(conv: dict) -> re.Pattern:
+    """ "would it be better", "could this look a lot nicer": a change suggested, before what it is."""
+    words = "|".join(r"\s+".join(map(re.escape, str(w).split())) for w in conv["suggesting"])
+    return re.compile(rf"(?:would|could|might|will|can)\s+(?:it|this|that)\s+(?:be|look)\s+"
+                      rf"(?:(?:a\s+lot|much|way|even|a\s+bit)\s+)?(?:{words})(?:\s+|$)", re.I)
+
+
 def _without_reasons(clause: str, conv: dict) -> str:
     """The clause up to a reason or an aside ("…, so it pops", "… because my customers love it")."""
     reasons = "|".join(re.escape(phrase) for phrase in sorted(conv["reasons"], key=len, reverse=True))
@@ -102,6 +109,9 @@ def _picture_part(part: str, vocab: dict, conv: dict, trim: bool) -> str:
     wished = _WOULD.match(text)
     if wished:
         text = wished.group("thing")
+    suggested = _suggested(conv).match(text)
+    if suggested:  # "would it be better with lemons" -> "with lemons"
+        text = text[suggested.end():]
     raw = [clean_word(t) for t in text.split()]
     stated = any(t in _BEING or t.endswith(("'s", "'re")) and t != "let's" for t in raw)
     if not raw or stated or raw[0] == "not":
@@ -147,7 +157,8 @@ def related_to(words: set[str], vocab: dict) -> set[str]:
     return out
 
 
-def _mentions_any(text: str, words: set[str]) -> bool:
+def mentions_any(text: str, words: set[str]) -> bool:
+    """Whether `text` has one of `words` (or its singular or plural) in it."""
     tokens = set(re.findall(r"[\w'\-]+", text.lower()))
     tokens |= {t.split("-")[0] for t in tokens}
     return any(t in words or t.rstrip("s") in words or f"{t}s" in words for t in tokens)
@@ -169,11 +180,47 @@ def negated_things(negative_words: list[str], vocab: dict) -> set[str]:
     return related_to(heads, vocab)
 
 
+# Where a phrase of scene words joins its parts: things listed ("with lemons and ice"), and where a thing
+# is ("a rooftop terrace above the city skyline").
+_JOINS = re.compile(r"(\s+(?:with|and|plus|&|above|below|behind|beside|under|over|near|by|along|among|against"
+                    r"|overlooking)\s+|\s*,\s*)", re.I)
+
+
+def without_thing(clause: str, words: set[str]) -> str:
+    """A phrase of scene words without the thing `words` name: "on a bar top with lemons and ice cubes"
+    without lemons is "on a bar top with ice cubes", "rooftop terrace above the city skyline" without
+    the city is "rooftop terrace"; "" when the phrase is the thing itself (its first part names it:
+    "lemon slices", "in a lemon grove")."""
+    if not mentions_any(clause, words):
+        return clause
+    parts = _JOINS.split(clause)  # [part, join, part, join, part…]
+    if mentions_any(parts[0], words):
+        return ""
+    out = [parts[0]]
+    pending = None  # the join of a part that went ("with" of "with lemons"), for the part after it
+    for i in range(1, len(parts), 2):
+        join, part = parts[i], parts[i + 1]
+        if mentions_any(part, words):
+            pending = pending or join
+            continue
+        if pending is not None and "with" in pending.lower():
+            join = pending  # "with lemons and ice cubes" -> "with ice cubes"
+        pending = None
+        out += [join, part]
+    return "".join(out).strip()
+
+
+def negated_words(description: str, vocab: dict) -> set[str]:
+    """What a scene description's negations ("no people", "no neon") keep out of the picture."""
+    return negated_things(description_parts(description)[1], vocab)
+
+
 def _without(text: str, things: set[str]) -> str:
-    """A preset's words without the parts that show a negated thing: a whole comma-separated part
-    where the rest survives, else just the words ("with flowers and soft bokeh" -> "with soft bokeh")."""
+    """A preset's words without the parts that show a negated thing: the part of each phrase that names
+    it (without_thing: "city street at night with neon signs and glowing bokeh lights" without neon is
+    "city street at night with glowing bokeh lights") where the rest survives, else just the words."""
     parts = [p.strip() for p in text.split(",")]
-    kept = [p for p in parts if not _mentions_any(p, things)]
+    kept = [rest for p in parts if (rest := without_thing(p, things))]
     if kept:
         return ", ".join(kept)
     out = []
@@ -181,7 +228,7 @@ def _without(text: str, things: set[str]) -> str:
         tokens = part.split()
         i, words = 0, []
         while i < len(tokens):
-            if _mentions_any(tokens[i], things):
+            if mentions_any(tokens[i], things):
                 i += 2 if i + 1 < len(tokens) and tokens[i + 1].lower() in ("and", "or") else 1
                 continue
             words.append(tokens[i])
@@ -218,7 +265,7 @@ def compose_prompt(recipe, catalog: Catalog) -> tuple[str, str]:
     if recipe.scene.preset != "custom":
         body.append(_without(catalog.scene(recipe.scene.preset).description, negated))
     body.extend(filter(None, (picture_words(w, vocab, trim=False) for w in positive_words)))
-    props = [p for p in recipe.scene.props if not _mentions_any(p, negated)]
+    props = [p for p in recipe.scene.props if not mentions_any(p, negated)]
     if props and recipe.scene.clutter >= PROPS_MIN_CLUTTER:
         body.append("with " + ", ".join(props))
     if recipe.scene.clutter >= BUSY_CLUTTER:
