@@ -24,6 +24,30 @@ for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SCENESHOP_DIFFUSION_MODEL", "
 COFFEE_CUP_BOX = (60, 5, 490, 395)
 
 
+@pytest.fixture(scope="module")
+def planner():
+    """The embedded planner (one per test module, as each module had its own before)."""
+    from sceneshop.agent.planner.embedded import EmbeddedPlanner
+
+    return EmbeddedPlanner()
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    """The embedded preview renderer."""
+    from sceneshop.tools.preview.renderer import EmbeddedRenderer
+
+    return EmbeddedRenderer()
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    """The planner's word lists (prompts/vocabulary.yaml)."""
+    from sceneshop.agent.planner.prompt import load_vocabulary
+
+    return load_vocabulary()
+
+
 @pytest.fixture(scope="session")
 def coffee() -> Image.Image:
     """A real 600x400 RGB photo: an espresso cup on a saucer on a wooden table."""

@@ -9,7 +9,6 @@ from PIL import Image, ImageDraw
 from skimage.color import deltaE_ciede2000
 
 from sceneshop.agent.looks import TextLayer
-from sceneshop.agent.planner.embedded import EmbeddedPlanner
 from sceneshop.agent.planner.text import read_text
 from sceneshop.agent.recipe import Recipe
 from sceneshop.agent.studio import PREVIEW_HAS_NO_PEOPLE, Studio
@@ -33,16 +32,6 @@ FULL_COVER = TextLayer(layout="cover", title="STAY HYDRATED", subtitle="summer e
                        lines=["the espresso edit", "five cups to try", "slow mornings"], badge="-20%",
                        price="€24.90")
 BANNER = TextLayer(layout="banner", title="SUMMER SALE", subtitle="everything must go", badge="-20%")
-
-
-@pytest.fixture(scope="module")
-def renderer() -> EmbeddedRenderer:
-    return EmbeddedRenderer()
-
-
-@pytest.fixture(scope="module")
-def planner() -> EmbeddedPlanner:
-    return EmbeddedPlanner()
 
 
 @pytest.fixture(scope="module")

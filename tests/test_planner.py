@@ -18,11 +18,6 @@ IDENTITY = {"id", "parent_id", "request", "notes", "prompt", "negative_prompt"}
 
 
 @pytest.fixture(scope="module")
-def planner():
-    return EmbeddedPlanner()
-
-
-@pytest.fixture(scope="module")
 def beach(planner):
     return planner.plan("put this dress on a beach at sunset with a red umbrella", image_size=PHOTO)
 

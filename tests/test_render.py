@@ -20,11 +20,6 @@ from sceneshop.tools.preview.renderer import EmbeddedRenderer, kelvin_to_rgb
 FEATHER = 2
 
 
-@pytest.fixture(scope="module")
-def renderer() -> EmbeddedRenderer:
-    return EmbeddedRenderer()
-
-
 def recipe(**fields) -> Recipe:
     fields.setdefault("seed", 11)
     fields.setdefault("width", 512)

@@ -22,12 +22,10 @@ from sceneshop.agent.llm.planner import LLMPlanner
 from sceneshop.agent.llm.scripted import ScriptedChatModel, call
 from sceneshop.agent.llm.toolbox import ToolTurn, run_call, tools_for
 from sceneshop.agent.memory.memory import RecipeMemory
-from sceneshop.agent.planner.embedded import EmbeddedPlanner
 from sceneshop.agent.session import Session
 from sceneshop.agent.settings import Settings, get_settings
 from sceneshop.agent.studio import Studio
 from sceneshop.agent.wording import CUTOUT_HOW
-from sceneshop.tools.preview.renderer import EmbeddedRenderer
 
 # Fields a variation may not touch: all but identity, the request and the notes.
 IDENTITY = {"id", "parent_id", "request", "notes"}
@@ -37,19 +35,9 @@ GREEN_QUESTION = (
 )
 
 
-@pytest.fixture(scope="module")
-def embedded():
-    return EmbeddedPlanner()
-
-
-@pytest.fixture(scope="module")
-def renderer():
-    return EmbeddedRenderer()
-
-
 @pytest.fixture()
-def session(embedded, renderer, coffee, coffee_mask):
-    s = Session(Studio(planner=embedded, engine=renderer))
+def session(planner, renderer, coffee, coffee_mask):
+    s = Session(Studio(planner=planner, engine=renderer))
     s.set_product(coffee, coffee_mask)
     return s
 
@@ -238,8 +226,8 @@ def test_what_a_message_asks_is_read_with_it():
     assert read_message("put my brand name across the top", has_picture=True).cannot == ("text",)
 
 
-def test_a_greeting_or_question_is_answered_in_words_and_renders_nothing(embedded, renderer):
-    session = Session(Studio(planner=embedded, engine=renderer))
+def test_a_greeting_or_question_is_answered_in_words_and_renders_nothing(planner, renderer):
+    session = Session(Studio(planner=planner, engine=renderer))
     hello = session.send("hey, what can you do?")
     assert hello.kind == "answer" and not hello.images and not session.versions
     assert "photo" in hello.reply and "preview renderer" in hello.reply
@@ -325,11 +313,11 @@ def test_an_ambiguous_reference_asks_with_the_candidates_as_choices(session):
     assert (chosen.kind, chosen.version) == ("result", 1)
 
 
-def test_saved_looks_by_name_and_time_go_onto_this_product(embedded, renderer, coffee, coffee_mask, tmp_path):
+def test_saved_looks_by_name_and_time_go_onto_this_product(planner, renderer, coffee, coffee_mask, tmp_path):
     with RecipeMemory(tmp_path / "memory") as memory:
-        candle = embedded.plan("my candle on white marble with soft window light", image_size=coffee.size)
+        candle = planner.plan("my candle on white marble with soft window light", image_size=coffee.size)
         memory.save("ann", candle, "saved", "marble morning")
-        session = Session(Studio(planner=embedded, engine=renderer, memory=memory), user="ann")
+        session = Session(Studio(planner=planner, engine=renderer, memory=memory), user="ann")
         session.set_product(coffee, coffee_mask)
         turn = session.send("do my marble morning look for my espresso cup")
         recipe = turn.recipe
@@ -337,7 +325,7 @@ def test_saved_looks_by_name_and_time_go_onto_this_product(embedded, renderer, c
         assert recipe.lighting.preset == candle.lighting.preset and recipe.time_of_day == candle.time_of_day
         assert recipe.subject.description == "espresso cup" and "candle" not in recipe.prompt
         assert "morning" not in recipe.scene.description and "Using your saved look" not in turn.reply[:0]
-        again = Session(Studio(planner=embedded, engine=renderer, memory=memory), user="ann")
+        again = Session(Studio(planner=planner, engine=renderer, memory=memory), user="ann")
         again.set_product(coffee, coffee_mask)
         today = again.send("same as last time")
         assert today.kind == "result" and today.recipe.scene.preset == "marble"
@@ -359,10 +347,10 @@ def test_start_over_resets_unless_something_is_kept(session):
 
 
 def test_saved_looks_get_a_readable_name_that_chat_can_change(
-    embedded, renderer, coffee, coffee_mask, tmp_path
+    planner, renderer, coffee, coffee_mask, tmp_path
 ):
     with RecipeMemory(tmp_path / "memory") as memory:
-        session = Session(Studio(planner=embedded, engine=renderer, memory=memory), user="bo")
+        session = Session(Studio(planner=planner, engine=renderer, memory=memory), user="bo")
         session.set_product(coffee, coffee_mask)
         session.send("on a beach at sunset, warmer")
         saved = session.send("save this")
@@ -386,7 +374,7 @@ def test_replies_speak_plain_words(session):
 # ------------------------------------------------------------- the same commands with the LLM
 
 
-def test_with_the_llm_the_session_commands_never_reach_the_model(embedded, renderer, coffee, coffee_mask):
+def test_with_the_llm_the_session_commands_never_reach_the_model(planner, renderer, coffee, coffee_mask):
     model = ScriptedChatModel(
         script=[
             call(
@@ -399,7 +387,7 @@ def test_with_the_llm_the_session_commands_never_reach_the_model(embedded, rende
             call("generate", {}),
         ]
     )
-    studio = Studio(planner=LLMPlanner(model, fallback=embedded), engine=renderer)
+    studio = Studio(planner=LLMPlanner(model, fallback=planner), engine=renderer)
     session = Session(studio)
     session.set_product(coffee, coffee_mask)
 
@@ -422,7 +410,7 @@ def test_with_the_llm_the_session_commands_never_reach_the_model(embedded, rende
     assert [v.number for v in session.versions] == [1, 2, 3, 4]
 
 
-def test_with_the_llm_every_message_is_classified_before_the_model(embedded, renderer, coffee, coffee_mask):
+def test_with_the_llm_every_message_is_classified_before_the_model(planner, renderer, coffee, coffee_mask):
     model = ScriptedChatModel(
         script=[
             call("plan_recipe", {"scene_preset": "studio_beige", "subject": "mug"}),
@@ -431,7 +419,7 @@ def test_with_the_llm_every_message_is_classified_before_the_model(embedded, ren
             call("edit_recipe", {"loras": [{"name": "film_grain"}]}),  # a style only: the preview can't
         ]
     )
-    session = Session(Studio(planner=LLMPlanner(model, fallback=embedded), engine=renderer))
+    session = Session(Studio(planner=LLMPlanner(model, fallback=planner), engine=renderer))
     session.set_product(coffee, coffee_mask)
     first = session.send("my mug on a beige background")
     asked = len(model.calls)
@@ -448,24 +436,24 @@ def test_with_the_llm_every_message_is_classified_before_the_model(embedded, ren
     assert styled.kind == "refuse" and len(session.versions) == 2
 
 
-def test_with_the_llm_a_worded_answer_makes_no_version(embedded, renderer):
+def test_with_the_llm_a_worded_answer_makes_no_version(planner, renderer):
     model = ScriptedChatModel(
         script=[call("list_scenes", {}), AIMessage("I can do beaches, studios and more.")]
     )
-    session = Session(Studio(planner=LLMPlanner(model, fallback=embedded), engine=renderer))
+    session = Session(Studio(planner=LLMPlanner(model, fallback=planner), engine=renderer))
     turn = session.send("what can you do?")
     assert (turn.kind, turn.reply, turn.images) == ("answer", "I can do beaches, studios and more.", [])
     assert not session.versions
 
 
-def test_text_to_image_without_a_product(embedded, renderer):
-    session = Session(Studio(planner=embedded, engine=renderer))
+def test_text_to_image_without_a_product(planner, renderer):
+    session = Session(Studio(planner=planner, engine=renderer))
     turn = session.send("a cozy cafe table, warm light")
     assert turn.kind == "result" and turn.recipe.mode == "text_to_image" and turn.images
     assert session.send("make it green").kind == "result"  # nothing to protect: no question
 
 
-def test_with_the_llm_save_and_recall_use_the_real_memory(embedded, renderer, coffee, coffee_mask, tmp_path):
+def test_with_the_llm_save_and_recall_use_the_real_memory(planner, renderer, coffee, coffee_mask, tmp_path):
     model = ScriptedChatModel(
         script=[
             call("plan_recipe", {"scene_preset": "pool", "scene_description": "by the pool"}),
@@ -475,7 +463,7 @@ def test_with_the_llm_save_and_recall_use_the_real_memory(embedded, renderer, co
         ]
     )
     with RecipeMemory(tmp_path / "memory") as memory:
-        studio = Studio(planner=LLMPlanner(model, fallback=embedded), engine=renderer, memory=memory)
+        studio = Studio(planner=LLMPlanner(model, fallback=planner), engine=renderer, memory=memory)
         session = Session(studio, user="alice")
         session.set_product(coffee, coffee_mask)
         first = session.send("put it by the pool")
@@ -494,7 +482,7 @@ def test_with_the_llm_save_and_recall_use_the_real_memory(embedded, renderer, co
         )
 
         # The session's own "save this as …" works the same with either planner.
-        embedded_session = Session(Studio(planner=embedded, engine=renderer, memory=memory), user="alice")
+        embedded_session = Session(Studio(planner=planner, engine=renderer, memory=memory), user="alice")
         embedded_session.set_product(coffee, coffee_mask)
         embedded_session.send("white background")
         assert embedded_session.send("save this as plain white").reply == "Saved as 'plain white'."
@@ -511,9 +499,9 @@ def test_a_cancelled_render_is_an_error_turn_and_the_session_goes_on(session):
     assert session.send("on a beach").recipe.parent_id == first.recipe.id
 
 
-def test_inpaint_never_uses_a_guessed_product_mask(embedded, renderer, coffee):
+def test_inpaint_never_uses_a_guessed_product_mask(planner, renderer, coffee):
     model = ScriptedChatModel(script=[call("plan_recipe", {"scene_preset": "marble", "mode": "inpaint"})])
-    session = Session(Studio(planner=LLMPlanner(model, fallback=embedded), engine=renderer))
+    session = Session(Studio(planner=LLMPlanner(model, fallback=planner), engine=renderer))
     session.set_product(coffee)  # no mask: the product would be segmented for replace_background
     turn = session.send("repaint the table as marble")
     assert turn.kind == "error" and "inpaint needs a mask" in turn.reply and not session.versions
@@ -538,8 +526,8 @@ def photos(tmp_path, coffee, coffee_mask):
     return tmp_path
 
 
-def test_open_product_reads_files_and_a_new_photo_starts_a_new_chain(embedded, renderer, photos, coffee_mask):
-    session = Session(Studio(planner=embedded, engine=renderer))
+def test_open_product_reads_files_and_a_new_photo_starts_a_new_chain(planner, renderer, photos, coffee_mask):
+    session = Session(Studio(planner=planner, engine=renderer))
     opened = session.open_product(photos / "cup.png", photos / "cup-mask.png")
     assert (opened.kind, opened.reply) == ("info", "New product photo received. What scene would you like?")
     assert session.image.size == (600, 400) and same_pixels(session.mask, coffee_mask)
@@ -556,9 +544,9 @@ def test_open_product_reads_files_and_a_new_photo_starts_a_new_chain(embedded, r
     assert session.go_back(1).recipe.id == first.recipe.id  # earlier versions stay reachable
 
 
-def test_open_product_refuses_an_unusable_file_and_keeps_the_product(embedded, renderer, photos, tmp_path):
+def test_open_product_refuses_an_unusable_file_and_keeps_the_product(planner, renderer, photos, tmp_path):
     settings = Settings(data_dir=tmp_path / "data", max_pixels=300_000)  # the rocket's 0.27 MP pass
-    session = Session(Studio(settings, planner=embedded, engine=renderer))
+    session = Session(Studio(settings, planner=planner, engine=renderer))
     session.open_product(photos / "rocket.png")
     kept = session.image
     (tmp_path / "notes.png").write_text("not a picture")
@@ -622,8 +610,8 @@ def test_the_inspector_and_the_llm_edit_tool_make_the_same_recipe(session):
     assert by_inspector.output.preset == "amazon_main" and by_inspector.lighting.kelvin == 2600
 
 
-def test_ratings_and_save_this_write_the_same_memory_entry(embedded, renderer, coffee, coffee_mask, memory):
-    session = Session(Studio(planner=embedded, engine=renderer, memory=memory), user="alice")
+def test_ratings_and_save_this_write_the_same_memory_entry(planner, renderer, coffee, coffee_mask, memory):
+    session = Session(Studio(planner=planner, engine=renderer, memory=memory), user="alice")
     session.set_product(coffee, coffee_mask)
     nothing = session.rate("liked")
     assert (nothing.reply, nothing.version) == ("Make a picture first, then rate it.", None)
@@ -646,7 +634,7 @@ def test_ratings_and_save_this_write_the_same_memory_entry(embedded, renderer, c
     assert session.looks("seaside at dusk")[0].id == entry.id and session.look(entry.id).id == entry.id
     assert Session(session.studio, user="bob").looks() == []
 
-    without = Session(Studio(planner=embedded, engine=renderer), user="alice")
+    without = Session(Studio(planner=planner, engine=renderer), user="alice")
     without.set_product(coffee, coffee_mask)
     without.send("white background")
     refused = without.rate("liked")
@@ -654,8 +642,8 @@ def test_ratings_and_save_this_write_the_same_memory_entry(embedded, renderer, c
     assert without.looks() == [] and without.forget(entry.id) is None
 
 
-def test_apply_look_renders_a_saved_look_on_another_product(embedded, renderer, photos, memory):
-    studio = Studio(planner=embedded, engine=renderer, memory=memory)
+def test_apply_look_renders_a_saved_look_on_another_product(planner, renderer, photos, memory):
+    studio = Studio(planner=planner, engine=renderer, memory=memory)
     alice = Session(studio, user="alice")
     alice.open_product(photos / "cup.png", photos / "cup-mask.png")
     liked = alice.send("put it on a beach at sunset").recipe
