@@ -96,7 +96,7 @@ _DEGREES = {"and", "or", "&", "overly", "somewhat", "rather", "pretty", "super",
             "overall"}
 # Verbs of coming out a certain way ("it came out a bit cold", "it's gone very orange").
 _TURNED = {"came", "comes", "come", "turned", "turns", "out", "gone", "went", "got", "gets", "getting",
-           "become", "became"}
+           "become", "became", "gotten", "becoming", "looking", "feeling", "seeming", "grown"}
 # Changes that undo each other: a judgement naming both names neither.
 _OPPOSITES = [("warmer", "cooler"), ("more_contrast", "less_contrast"), ("brighter", "darker"),
               ("busier", "calmer")]

@@ -211,6 +211,12 @@ def without_thing(clause: str, words: set[str]) -> str:
     "lemon slices", "in a lemon grove")."""
     if not mentions_any(clause, words):
         return clause
+    lead = re.match(r"(?:with|plus|and)\s+", clause, re.I)
+    if lead:
+        # things listed: "with parasols and deck chairs" without the parasols is "with deck chairs"
+        items = re.split(r"\s*,\s*|\s+(?:and|plus|&)\s+", clause[lead.end():])
+        kept = [item for item in items if not mentions_any(item, words)]
+        return f"{lead.group()}{' and '.join(kept)}" if kept else ""
     parts = _JOINS.split(clause)  # [part, join, part, join, part…]
     if mentions_any(parts[0], words):
         return ""
