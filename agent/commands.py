@@ -160,14 +160,15 @@ class _Words:
         conv, refs = vocab["conversation"], vocab["references"]
         self.conv, self.refs = conv, refs
         self.thanks = _alternation(conv["thanks"])
-        self.chatter = _alternation([*conv["greetings"], *conv["thanks"], *conv["hedges"]])
+        self.chatter = _alternation([*conv["greetings"], *conv["acknowledgements"], *conv["thanks"],
+                                     *conv["hedges"]])
         self.filler = {phrase_key(w) for w in [*vocab["filler"], *vocab["prepositions"]]}
         self.glue = {phrase_key(w) for w in conv["glue"]}
         self.question_words = {phrase_key(w) for w in conv["question_words"]}
         self.question_aux = {phrase_key(w) for w in conv["question_aux"]}
         self.question_subjects = {phrase_key(w) for w in conv["question_subjects"]}
         self.openers = _alternation(conv["request_openers"])
-        self.info_verbs = _alternation(conv["info_verbs"])
+        self.info_verbs = _alternation([*conv["info_verbs"], *conv["service_verbs"]])
         self.use_verbs = {phrase_key(w) for w in conv["use_verbs"]}
         self.suggesting = {phrase_key(w) for w in conv["suggesting"]}
         self.hedges = _alternation(conv["hedges"])

@@ -117,7 +117,11 @@ _ASKED = re.compile(r"^(?:(?:can|could|would)\s+(?:we|you|i|it)\s+)?"
                     r"(?:(?:have|get|do|make\s+it|go\s+with|use|show|see|try|want|need)\s+)?")
 # Less of a thing: "fewer cars", "too many cushions", "not so many candles", "less of the ivy".
 _FEWER = re.compile(r"^(?:(?:a\s+(?:bit|little|lot)|way|much|far)\s+)?(?P<lead>fewer|less\s+of|less|"
-                    r"(?:not\s+(?:so|as)|(?:way\s+|far\s+)?too)\s+many)\s+(?P<thing>.+)$")
+                    r"(?:not\s+(?:so|as)|(?:way\s+|far\s+)?too)\s+many|cut\s+down\s+on|thin\s+out"
+                    r"|reduce(?:\s+the\s+number\s+of)?)\s+(?P<thing>.+)$")
+# What a set is busy with: less of these is less busy, not a thing taken out.
+_BUSY_NOUNS = {"clutter", "props", "prop", "stuff", "things", "items", "objects", "bits", "decor",
+               "decorations"}
 # "tone the flowers down", "tone down the neon", "dial them back".
 _TONED = re.compile(r"^(?:tone|dial|turn)\s+"
                     r"(?:(?P<a>[\w' -]+?)\s+(?:down|back)|(?:down|back)\s+(?P<b>[\w' -]+))"
@@ -131,6 +135,9 @@ _WOULD_BE = re.compile(r"^(?P<np>(?:a|an|some)\s+[\w' -]+?)\s+(?:would|could|mig
 _SWAP_PRONOUN = re.compile(r"^(?P<verb>swap|replace|switch|exchange|trade|change)\s+"
                            r"(?P<it>it|them|that|those|this|these|'?em)"
                            r"(?P<rest>(?:\s+out)?\s+(?:for|with|to|by)\s+\S.*)$", re.I)
+# A thing swapped for another: "swap the jug for a vase", "replace those candles with fairy lights".
+_SWAP_THING = re.compile(r"^(?:swap|replace|switch|exchange|trade)\s+(?:the|that|this|those|these)\s+"
+                         r"(?P<thing>[\w' -]+?)\s+(?:out\s+)?(?:for|with)\s+\S", re.I)
 # A statement about the thing just named, said with a pronoun: "it's distracting", "they're a bit much".
 _PRONOUN_SAID = re.compile(r"^(?:it|they|that|this|those|these)"
                            r"(?:'s|'re|\s+(?:is|are|looks?|seems?|feels?))\s+(?P<what>.+)$")
@@ -231,6 +238,9 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             out.append(f"{swap.group('verb')} {subject}{swap.group('rest')}")
             subject = None
             continue
+        swapped = _SWAP_THING.match(clause)
+        if swapped:  # "swap the jug for a vase, it's too much": "it" is the jug
+            subject = swapped.group("thing")
         wished = _WOULD_BE.match(clause) if editing else None
         if wished:  # "a boathouse could be nice?", "an old barn would be better": offered, as "maybe a X"
             out.append(f"maybe {wished.group('np')}")
@@ -389,6 +399,8 @@ class _Rules:
         tokens = re.findall(r"[\w'\-]+", clause.lower())
         if tokens and tokens[0] in _DETERMINERS and len(tokens) > 1 and tokens[1] in self.picture_nouns:
             tokens = tokens[2:]  # "the light feels cold"
+        elif len(tokens) > 1 and tokens[0] in self.picture_nouns and tokens[1] in _BEING:
+            tokens = tokens[1:]  # "colours look washed out"
         said = bool(tokens) and tokens[0].endswith("'s")  # "it's very clinical"
         if tokens and re.fullmatch(r"(?:it|this|that|everything|all)(?:'s)?", tokens[0]):
             tokens = tokens[1:]
@@ -476,8 +488,9 @@ class _Rules:
                 break
             if w not in self.filler and w not in _NOT_THINGS:
                 thing.append(w)
-        if not thing or len(thing) > 3 or any(w in self.picture_nouns for w in thing):
-            return None  # "less light", "fewer shadows": the planner's feedback
+        if not thing or len(thing) > 3 or any(w in self.picture_nouns or w.rstrip("s") in self.picture_nouns
+                                               or w in _BUSY_NOUNS for w in thing):
+            return None  # "less light", "fewer shadows", "cut down on the clutter": the planner's feedback
         name = " ".join(thing)
         counted = m.group("lead") != "less"
         if not counted and name not in self.things and name not in self.colours and not name.endswith("s"):
@@ -531,14 +544,16 @@ class _Rules:
         if not thing or rest_at == len(tokens) or len(thing) > 3:
             return None
         name = " ".join(thing)
-        fits = any(w in self.fits for w in tokens[rest_at: rest_at + 3])
+        # "the lamp works", "the lamp doesn't do it for me": said of what a thing does, not of light
+        fits = any(w in self.fits for w in tokens[rest_at: rest_at + 3]) or tokens[rest_at] in (
+            "doesn't", "don't", "didn't", "doesnt", "dont", "didnt")
         if any(w in self.picture_nouns or w.rstrip("s") in self.picture_nouns for w in thing) and not (
                 fits and name in self.things):
             # "the light is too harsh": the planner's feedback rules read that; "the lamp doesn't fit"
             # is said of a thing, where "the lamp is too harsh" is the light
             return None
         predicate = " ".join(tokens[rest_at:])
-        if not _has_verb(tokens[rest_at:], self.preps):
+        if not _has_verb(tokens[rest_at:], self.preps) and tokens[rest_at] not in self.fits:
             return None  # "the same mug on a table": a description, no statement
         wish = _WISH.match(f"{name} {predicate}")
         if wish:

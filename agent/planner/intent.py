@@ -547,7 +547,8 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
     if close and close[-1] in {str(b) for b in vocab["conversation"]["background_markers"]}:
         return False
     if unnamed and drawn:
-        opening = {phrase_key(w) for w in [*vocab["filler"], *vocab["product_modifiers"], *vocab["colours"]]}
+        opening = {phrase_key(w) for w in [*vocab["filler"], *vocab["product_modifiers"], *vocab["colours"],
+                                           *vocab["containers"], "pair", "couple"]}
         if all(w in opening and w not in _ADDING for w in words):
             return True  # "ok, a red sneaker on a basketball court", "great, then show me a leather wallet"
     if editing and words and words[-1] in ("a", "an", "some"):
