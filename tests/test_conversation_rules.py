@@ -591,8 +591,11 @@ def test_with_no_photo_a_question_about_going_without_one_is_answered_then_the_p
     assert turn.kind == "answer" and not s.versions and "photo" in turn.reply
     turn = s.send("do I have to upload something first?")
     assert turn.kind == "answer" and not s.versions
-    turn = s.send("alright, a green backpack on a mountain trail")
+    turn = s.send("can I just type what I want?")
+    assert turn.kind == "answer" and not s.versions
+    turn = s.send("sure, then a green backpack on a mountain trail")
     assert turn.kind == "result" and "backpack" in s.recipe.subject.description
+    assert "sure" not in s.recipe.prompt
 
 
 def test_with_no_photo_the_first_thing_asked_for_names_a_product_not_yet_named(planner, renderer):
