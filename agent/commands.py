@@ -118,6 +118,8 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     if _is_cutout(core, words):
         return Message(text, "cutout")
     found = _reference(core, words, has_picture)
+    if found is not None and found[0].words and find_product_colour(normalise(core), words.vocab):
+        found = None  # "how would the mug look in green?": the product in a colour, not "the mug look"
     if found is not None:
         reference, rest = found
         return Message(text, "go_back", words=rest, reference=reference)
@@ -158,14 +160,15 @@ class _Words:
         conv, refs = vocab["conversation"], vocab["references"]
         self.conv, self.refs = conv, refs
         self.thanks = _alternation(conv["thanks"])
-        self.chatter = _alternation([*conv["greetings"], *conv["thanks"], *conv["hedges"]])
+        self.chatter = _alternation([*conv["greetings"], *conv["acknowledgements"], *conv["thanks"],
+                                     *conv["hedges"]])
         self.filler = {phrase_key(w) for w in [*vocab["filler"], *vocab["prepositions"]]}
         self.glue = {phrase_key(w) for w in conv["glue"]}
         self.question_words = {phrase_key(w) for w in conv["question_words"]}
         self.question_aux = {phrase_key(w) for w in conv["question_aux"]}
         self.question_subjects = {phrase_key(w) for w in conv["question_subjects"]}
         self.openers = _alternation(conv["request_openers"])
-        self.info_verbs = _alternation(conv["info_verbs"])
+        self.info_verbs = _alternation([*conv["info_verbs"], *conv["service_verbs"]])
         self.use_verbs = {phrase_key(w) for w in conv["use_verbs"]}
         self.suggesting = {phrase_key(w) for w in conv["suggesting"]}
         self.hedges = _alternation(conv["hedges"])
@@ -350,7 +353,7 @@ def _save_asked(text: str) -> tuple[str, str] | None:
 
 
 # What a merchant may ask about that no picture shows (vocabulary.yaml conversation.topics).
-_NOT_PICTURE_TOPICS = {"data", "cost", "speed"}
+_NOT_PICTURE_TOPICS = {"no_photo", "data", "cost", "speed"}
 _JOINED = re.compile(r"^(?:(?:and|but|or|btw|by\s+the\s+way|quick\s+question|one\s+more\s+thing|then)\s+)+")
 
 
@@ -369,8 +372,11 @@ def _is_question(clause: str, words: _Words) -> bool:
     if len(plain) > 3 and plain[0] in _MODALS and plain[1] in words.question_subjects and plain[2] == "be" \
             and plain[3] in words.use_verbs:
         return True  # "can it be used on etsy?": what is done with the picture, not a change of it
-    if plain[0] in _MODALS and find_product_colour(" ".join(plain), words.vocab):
-        return False  # "would it be nicer in burgundy?": a colour wished for the product, asked politely
+    asked = plain[0] in _MODALS or plain[0] in ("what", "how")
+    if asked and find_product_colour(" ".join(plain), words.vocab):
+        # "would it be nicer in burgundy?", "what would it look like in red?": a colour wished for the
+        # product, asked politely
+        return False
     suggests = len(plain) > 4 and plain[2] in ("be", "look") and plain[3] in words.suggesting
     if suggests and plain[0] in _MODALS and plain[1] in words.question_subjects and \
             plain[4] not in ("than", "if", "to"):
@@ -408,6 +414,16 @@ _LEFT_OVER = re.compile(
 )
 
 
+# A piece of what was around the product in the merchant's photo, left in the cut-out: "you left a bit of
+# my table under the saucer", "it kept part of my desk", "some of our shelf is left round the jar". The
+# piece is "my/our" thing (or the old photo's), and a verb says it stayed.
+_PIECE_OF_MINE = re.compile(
+    r"\b(?:bits?|pieces?|parts?|chunks?|slivers?|strips?|corners?|scraps?|remnants?|traces?|some|edges?)"
+    r"\s+of\s+(?:my|our|the\s+(?:old|original|real))\s+[\w'\-]+")
+_STAYED = re.compile(r"\b(?:left|leaving|leave|leaves|kept|keeping|keeps|still|leftover|remaining|remains"
+                     r"|stayed|stays|missed)\b")
+
+
 def _is_cutout(text: str, words: _Words) -> bool:
     """A complaint about the cut-out: a part of the outline with a fault ("jaggy edges"), a piece of
     the product lost ("you chopped off the saucer") or of the old photo kept ("… is stuck to it",
@@ -415,6 +431,8 @@ def _is_cutout(text: str, words: _Words) -> bool:
     for clause in _clauses(text):
         plain = _plain(clause)
         if words.cut_lost.search(plain) or words.cut_kept.search(plain) or _LEFT_OVER.search(plain):
+            return True
+        if _PIECE_OF_MINE.search(plain) and _STAYED.search(plain):
             return True
         if words.cut_parts.search(plain) and words.cut_faults.search(plain):
             return True
@@ -790,10 +808,16 @@ def find_product_colour(work: str, vocab: dict) -> tuple[str, int, int] | None:
         # "can the cup be gold?", "could it be matte black", "can the mug itself be black instead?",
         # "would it be nicer in burgundy": a colour wished for the thing itself
         rf"(?<!\w)(?:can|could|should|would|will|might)\s+(?P<obj>it|this|they|them|the\s+[\w'\-]+|my\s+[\w'\-]+)"
-        rf"(?:\s+{_ITSELF})?\s+(?:be|come|look)\s+(?:(?:in|a|an|more|all|fully|{_JUDGED}|{finishes})\s+)*"
+        rf"(?:\s+{_ITSELF})?\s+(?:be|come|look)\s+(?:(?:in|a|an|more|all|fully|like|{_JUDGED}|{finishes})\s+)*"
         rf"(?P<c>{c_alt})(?!\w)",
         rf"(?<!\w)(?P<obj>it|this|them|one|same\s+[\w'\-]+|the\s+[\w'\-]+|my\s+[\w'\-]+)(?:\s+{_ITSELF})?"
         rf"\s+in\s+(?P<c>{c_alt})(?!\w)",
+        # "what if the cup were blue?", "what if it came in sage", "what if we made the mug black": a
+        # colour imagined for the thing itself
+        rf"(?<!\w)what\s+if\s+(?:(?:we|you|i)\s+(?:made|make|painted|turned|coloured|colored|did)\s+)?"
+        rf"(?P<obj>it|this|they|them|the\s+[\w'\-]+|my\s+[\w'\-]+)(?:\s+{_ITSELF})?"
+        rf"(?:\s+(?:was|were|is|came|comes|looked|went))?\s+(?:(?:in|a|an|more|all|{finishes})\s+)*"
+        rf"(?P<c>{c_alt})(?!\w)",
         rf"(?<!\w)(?P<c>{c_alt})\s+(?:colou?rway|variant|edition)(?!\w)(?P<obj>)",
         r"(?<!\w)(?P<c>different\s+colou?r|another\s+colou?r)(?!\w)(?P<obj>)",
         r"(?<!\w)(?P<c>recolou?r|change\s+the\s+colou?r\s+of)(?P<obj>(?:\s+[\w'\-]+){1,3})\s*$",

@@ -390,6 +390,10 @@ def answer(topic: str, recipe: Recipe | None, catalog: Catalog, *, photo: bool, 
             plural = "s" if count > 1 else ""
             text += f"\n(You also marked {count} look{plural} as disliked; I steer away from those.)"
         return text.strip()
+    if topic == "no_photo":
+        return ("No photo needed: describe the product and where it should be, e.g. 'a red sneaker on a "
+                "basketball court', and I'll draw both from your words. To keep your own product exactly as "
+                "it is, upload a photo of it.")
     if topic == "data":
         return ("Your product photo, this chat and its pictures are kept in this studio's own data folder, "
                 "so a reload brings them back; the Sessions tab lists them and Delete removes one with its "

@@ -120,6 +120,64 @@ def test_temperature_words_that_describe_or_praise_are_left_as_written(vocab, wo
     assert restructure(words, vocab, editing=True) == words
 
 
+@pytest.mark.parametrize(
+    ("words", "rewritten"),
+    [
+        # a judgement of the picture is the change its words name...
+        ("kinda drab tbh", "more contrast"),
+        ("it's gotten a bit gloomy", "brighter"),
+        ("way too cluttered now", "less busy"),
+        ("seems rather sparse", "busier"),
+        # ...or no change at all
+        ("the whole thing looks a bit naff", ""),
+        # a pronoun after a complaint is the thing complained of
+        ("the vase is overkill, trade it for a jug", "remove vase, trade vase for a jug"),
+        ("the stools are a bit much, replace them with a bench",
+         "remove stools, replace stools with a bench"),
+        # a doubting opinion about a thing takes it out; one denying a complaint keeps it
+        ("I don't reckon the stool works, lose it", "remove stool"),
+        ("not sure the rug belongs", "remove rug"),
+        ("I don't think we need the coasters", "remove coasters"),
+        ("I don't think the rug is ugly", ""),
+        # less of a thing takes it out, and "it's distracting" after it is about it
+        ("too many pebbles, it's distracting", "remove pebbles"),
+        ("can we have fewer lanterns", "remove lanterns"),
+        ("tone the ribbons down", "remove ribbons"),
+        ("fewer things around it", "fewer things around it"),  # the planner's "less busy"
+        ("thin out the pebbles", "remove pebbles"),
+        ("cut down on the clutter", "cut down on the clutter"),  # the planner's "less busy"
+        ("swap the jug for a ewer, it's too much", "swap the jug for a ewer, remove jug"),
+        # a thing's doing, said with a negation, of a word that is also the picture's light
+        ("honestly the lamp doesn't do it for me, drop it", "remove lamp"),
+        ("colours look washed out", "more contrast"),  # the picture's own noun, no article
+        # what a change should not be draws nothing
+        ("add a fern, nothing over the top", "add a fern"),
+        ("pop a lantern in, but keep it understated", "pop a lantern in"),
+        ("some fairy lights, don't go overboard", "some fairy lights"),
+        # a thing offered with a hedge or as a judgement stays offered
+        ("meh, perhaps a boathouse?", "perhaps a boathouse"),
+        ("an old barn could be nice", "maybe an old barn"),
+        # a negative wish is a removal
+        ("I'd prefer not to have the tray there", "remove tray"),
+    ],
+)
+def test_judgements_opinions_and_less_of_a_thing_by_their_structure(vocab, words, rewritten):
+    assert restructure(words, vocab, editing=True) == rewritten
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "a bit more light please",  # more of something is asked for, not judged
+        "something dramatic",  # a style asked for, not a judgement
+        "less harsh",  # a quality, not a thing to have less of
+    ],
+)
+def test_requests_with_judgement_words_are_not_judgements(vocab, words):
+    out = restructure(words, vocab, editing=True)
+    assert "remove" not in out and out not in ("", "darker", "more contrast")
+
+
 def test_a_pronoun_taken_out_is_the_thing_just_seen(planner):
     first = planner.plan("on a pantry shelf with a spoon and a sugar bowl", image_size=PHOTO)
     edited = planner.plan("there's a spoon behind it, take it out", first, image_size=PHOTO)
@@ -196,6 +254,11 @@ def test_what_a_style_is_likened_to_is_not_drawn(planner):
         ("my desk lamp from the old photo is poking through", "cutout"),
         ("light coming through the window", "feedback"),  # a description, not a leftover
         ("remove all the flowers", "feedback"),  # one thing out, not everything
+        ("you missed a sliver of my worktop by the spout", "cutout"),  # a piece of "my" room left
+        ("it kept part of our shelf round the jar", "cutout"),
+        ("add a bit of my brand colour to the wall", "feedback"),  # "my" thing asked for, not left
+        ("bang on, that's just what I pictured", "question"),  # praise
+        ("what if the jug came in teal?", "feedback"),  # a product recolour (Message.colour)
     ],
 )
 def test_message_kinds_by_clause_structure(text, kind):

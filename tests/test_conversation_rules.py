@@ -480,3 +480,140 @@ def test_a_bare_time_word_before_a_place_is_when_the_picture_is(planner, rendere
     s = Session(Studio(planner=planner, engine=renderer))
     turn = s.send("evening, a lakeside jetty")
     assert turn.kind == "result" and s.recipe.time_of_day == "sunset"
+
+
+# ------------------------------------------------------------------ the lead's fifth and sixth sets
+
+
+def _words(prompt: str) -> set[str]:
+    return set(prompt.replace(",", " ").split())
+
+
+@pytest.mark.parametrize("said", ["looks a bit lifeless, could use more vibrance",
+                                  "so muddy, it needs more oomph"])
+def test_a_flat_picture_gets_more_contrast_and_the_judgement_stays_out(planner, vocab, said):
+    first = planner.plan("a candle on a slate tray", image_size=PHOTO)
+    edited = planner.plan(said, first, image_size=PHOTO)
+    assert vocab["contrast_words"]["up"] in edited.scene.description
+    assert not {"lifeless", "vibrance", "could", "muddy", "oomph", "needs"} & _words(edited.prompt)
+    softer = planner.plan("way too garish now", edited, image_size=PHOTO)
+    assert vocab["contrast_words"]["down"] in softer.scene.description
+    assert vocab["contrast_words"]["up"] not in softer.scene.description and "garish" not in softer.prompt
+    # the contrast outlives a change of scene, as the tones do
+    moved = planner.plan("now in a forest", edited, image_size=PHOTO)
+    assert vocab["contrast_words"]["up"] in moved.scene.description
+
+
+@pytest.mark.parametrize(("said", "field", "way"), [("it's gotten a bit gloomy", "exposure", "up"),
+                                                     ("feels way too cluttered", "clutter", "down")])
+def test_a_judgement_with_a_direction_makes_that_change(planner, said, field, way):
+    first = planner.plan("in a cosy reading nook", image_size=PHOTO)
+    edited = planner.plan(said, first, image_size=PHOTO)
+    before = first.lighting.exposure if field == "exposure" else first.scene.clutter
+    after = edited.lighting.exposure if field == "exposure" else edited.scene.clutter
+    assert after > before if way == "up" else after < before
+    assert not {"gloomy", "cluttered", "gotten", "feels"} & _words(edited.prompt)
+
+
+def test_a_judgement_that_names_no_change_changes_nothing(planner):
+    first = planner.plan("in a cosy reading nook", image_size=PHOTO)
+    edited = planner.plan("the whole thing looks a bit naff", first, image_size=PHOTO)
+    assert edited.scene.description == first.scene.description and "naff" not in edited.negative_prompt
+
+
+@pytest.mark.parametrize("said", ["could you pop a cactus on the left, nothing too flashy",
+                                  "add a cactus, but keep it understated",
+                                  "a cactus please, don't go overboard"])
+def test_what_a_change_should_not_be_never_reaches_the_prompt(planner, said):
+    first = planner.plan("on a concrete shelf", image_size=PHOTO)
+    edited = planner.plan(said, first, image_size=PHOTO)
+    assert "cactus" in edited.prompt
+    assert not {"flashy", "nothing", "understated", "overboard", "keep"} & _words(edited.prompt)
+
+
+def test_a_thing_that_would_suit_it_is_asked_for_without_the_judgement(planner):
+    first = planner.plan("on a concrete shelf", image_size=PHOTO)
+    edited = planner.plan("a walnut board would suit it better", first, image_size=PHOTO)
+    assert "walnut board" in edited.prompt and not {"suit", "better"} & _words(edited.prompt)
+
+
+@pytest.mark.parametrize("said", ["the bolsters are overkill, trade them for a wool blanket",
+                                  "the bolsters feel a bit much, swap them out for a wool blanket"])
+def test_a_thing_judged_too_much_and_swapped_by_pronoun_is_replaced(planner, said):
+    first = planner.plan("on a sofa with velvet bolsters", image_size=PHOTO)
+    assert "bolsters" in first.prompt
+    edited = planner.plan(said, first, image_size=PHOTO)
+    assert "wool blanket" in edited.prompt and "bolster" not in edited.prompt
+    assert not {"much", "overkill", "swap", "trade"} & _words(edited.prompt)
+
+
+@pytest.mark.parametrize("said", ["I don't reckon the mirror goes, bin it", "not convinced the mirror fits"])
+def test_a_doubting_opinion_about_a_thing_takes_it_out(planner, said):
+    first = planner.plan("in a hallway with a mirror and a bench", image_size=PHOTO)
+    edited = planner.plan(said, first, image_size=PHOTO)
+    assert "mirror" not in edited.prompt and "bench" in edited.prompt
+    assert not {"reckon", "goes", "fits", "convinced"} & _words(edited.prompt)
+
+
+def test_less_of_a_thing_takes_it_out_and_the_complaint_after_it_is_about_it(planner):
+    first = planner.plan("a beach with parasols and deck chairs", image_size=PHOTO)
+    edited = planner.plan("too many parasols, they're distracting", first, image_size=PHOTO)
+    assert "parasol" not in edited.prompt and "deck chairs" in edited.prompt
+    assert not {"many", "distracting", "too"} & _words(edited.prompt)
+    assert edited.scene.clutter == first.scene.clutter  # the umbrellas went, not the whole set's props
+    street = planner.plan("on a busy street", image_size=PHOTO)
+    fewer = planner.plan("fewer buses please", street, image_size=PHOTO)
+    assert "fewer" not in fewer.prompt and "buses" in fewer.negative_prompt
+
+
+@pytest.mark.parametrize("said", ["what if the mug came in green?", "how would the mug look in teal?"])
+def test_a_colour_imagined_for_the_product_keeps_its_pixels(session, said):
+    session.send("on a slate tile")
+    before = session.recipe.prompt
+    turn = session.send(said)
+    assert turn.kind in ("clarify", "refuse") and len(session.versions) == 1, said
+    assert session.recipe.prompt == before
+
+
+@pytest.mark.parametrize("offer", ["hmm not vibing with it, perhaps an old boathouse?",
+                                   "meh, an old boathouse could be nice?"])
+def test_a_place_offered_with_a_hedge_after_a_complaint_replaces_the_place(planner, offer):
+    first = planner.plan("put it in a pottery studio", image_size=PHOTO)
+    second = planner.plan(offer, first, image_size=PHOTO)
+    assert "boathouse" in second.prompt and "pottery" not in second.prompt
+    assert not {"vibing", "perhaps", "could", "nice", "?"} & _words(second.prompt)
+
+
+def test_with_no_photo_a_question_about_going_without_one_is_answered_then_the_product_is_named(
+        planner, renderer):
+    s = Session(Studio(planner=planner, engine=renderer))
+    turn = s.send("hey, does this work without a photo?")
+    assert turn.kind == "answer" and not s.versions and "photo" in turn.reply
+    turn = s.send("do I have to upload something first?")
+    assert turn.kind == "answer" and not s.versions
+    turn = s.send("can I just type what I want?")
+    assert turn.kind == "answer" and not s.versions
+    turn = s.send("sure, then a green backpack on a mountain trail")
+    assert turn.kind == "result" and "backpack" in s.recipe.subject.description
+    assert "sure" not in s.recipe.prompt
+
+
+def test_with_no_photo_the_first_thing_asked_for_names_a_product_not_yet_named(planner, renderer):
+    s = Session(Studio(planner=planner, engine=renderer))
+    s.send("a sunny meadow")
+    assert s.recipe.subject.description == "product"
+    s.send("ok, a blue thermos in the grass")
+    assert "thermos" in s.recipe.subject.description
+    s.send("add a mug next to it")  # a thing added beside it is no product
+    assert "thermos" in s.recipe.subject.description
+
+
+def test_a_negative_wish_praise_and_leftovers_of_the_photo(session):
+    session.send("a counter with a tray and a kettle")
+    turn = session.send("I'd prefer not to have the tray there")
+    assert turn.kind == "result" and "tray" not in session.recipe.prompt and "kettle" in session.recipe.prompt
+    count = len(session.versions)
+    turn = session.send("bang on, that's just what I pictured")
+    assert turn.kind in ("answer", "info") and len(session.versions) == count
+    turn = session.send("you missed a sliver of my worktop by the handle")
+    assert turn.kind == "cutout" and len(session.versions) == count

@@ -10,13 +10,20 @@ the plain forms the planner already knows:
   "those towels look really cheap") is a complaint: the thing goes; one that wishes it another colour
   or material ("the towel should be yellow") changes the thing ("yellow towel"); a praise ("the beach
   looks lovely") asks for nothing;
+- a doubt or a doubting opinion about a thing ("not sure about the lemons", "I don't think the lamp
+  works") takes it out; so does less of it ("fewer cars", "tone them down"), and a pronoun after a
+  complaint is the thing complained of ("the laptop is a bit much, swap it for a notebook");
+- a statement that judges the picture asks for the change its words name ("kinda dull": more contrast,
+  "it feels a bit cold": warmer, "way too cluttered": less busy) or for none ("looks kinda cheap"), and
+  what a change should not be ("nothing fancy", "keep it subtle") draws nothing;
 - hedges are not picture words: interjections ("erm"), "I reckon/suppose/figure", a condition ("if that
   makes sense"), modal verbs ("should", "ought to"), and statements whose subject is a person or a
   pronoun ("they clash with the label", "people find them creepy").
 
 Words of the picture itself (light, shadow, background, colour…) are left to the planner's own rules:
 "the light is too harsh" is feedback, not a thing to remove. Word lists: prompts/vocabulary.yaml
-(`clauses`, `remove_words`, `colours`, `product_modifiers`)."""
+(`clauses`, `remove_words`, `colours`, `product_modifiers`, `picture_complaints`, `judgements`,
+`showy_words`, `restrained_words`)."""
 
 from __future__ import annotations
 
@@ -28,7 +35,8 @@ _SPLIT = re.compile(r"\s*(?:[,;!?\n]+|(?<!\d):(?!\d)|\.(?!\d)|\s[-–—]+\s|…
 # "erm", "umm", "hmmm", "uhh", "ahh", "mmm": sounds, not words.
 _INTERJECTION = re.compile(r"(?<![\w'])(?:e+r+m*|u+m+|h+m+|u+h+|a+h+|m+h*m+|e+h+|o+h+)(?![\w'])", re.I)
 # "I reckon", "I suppose", "I'd say": the speaker and a verb of thinking or saying, before the request.
-_I_VERB = re.compile(r"^(?:(?:and|so|but|well)\s+)?i\s+(?:'d\s+|would\s+)?(?P<verb>[a-z']+)(?![\w'])\s*",
+_I_VERB = re.compile(r"^(?:(?:and|so|but|well)\s+)?i\s+(?:'d\s+|would\s+)?"
+                     r"(?:(?:only|just|really|also|still|already|actually|kinda|do)\s+)?(?P<verb>[a-z']+)(?![\w'])\s*",
                      re.I)
 # The verbs after "I" that ask for something: what follows them is the request, kept by the planner.
 _ASKING_VERBS = {"want", "need", "like", "love", "prefer", "wanna", "wish", "am", "was", "have", "had",
@@ -79,7 +87,8 @@ _PARTICLE_REMOVAL = re.compile(
 )
 # Words before a removing verb that do not change what it removes ("nah scratch the park", "ok lose
 # the tray", "actually ditch it").
-_LEAD = re.compile(r"^(?:(?:please|pls|plz|can\s+you|could\s+you|would\s+you|just|and|also|then|so|nah|no"
+_LEAD = re.compile(r"^(?:(?:please|pls|plz|can\s+you|could\s+you|would\s+you|i'd|i\s+would|we'd|we\s+would"
+                   r"|just|and|also|then|so|nah|no"
                    r"|nope|ok|okay|actually|oh|well|yeah|yes|now|maybe|perhaps|instead|hmm|ugh|right)\s+)+")
 # Words of degree and joining said with a temperature ("a bit cold and clinical", "kinda too orange").
 _DEGREES = {"and", "or", "&", "overly", "somewhat", "rather", "pretty", "super", "far", "way", "getting",
@@ -87,7 +96,60 @@ _DEGREES = {"and", "or", "&", "overly", "somewhat", "rather", "pretty", "super",
             "overall"}
 # Verbs of coming out a certain way ("it came out a bit cold", "it's gone very orange").
 _TURNED = {"came", "comes", "come", "turned", "turns", "out", "gone", "went", "got", "gets", "getting",
-           "become", "became"}
+           "become", "became", "gotten", "becoming", "looking", "feeling", "seeming", "grown"}
+# Changes that undo each other: a judgement naming both names neither.
+_OPPOSITES = [("warmer", "cooler"), ("more_contrast", "less_contrast"), ("brighter", "darker"),
+              ("busier", "calmer")]
+# What a change should not be: "nothing fancy", "nothing too dark", "not too flashy", "but nothing over
+# the top" (vocabulary `judgements` after a bare "nothing"; anything after "too").
+_UNWANTED = re.compile(r"^(?:(?:but|and|just|please|though)\s+)*(?:nothing|not\s+anything|not)\s+"
+                       r"(?P<degree>(?:too|overly|that|so|very|super|crazy)\s+)?(?P<what>[\w' -]+?)"
+                       r"(?:\s+(?:please|pls|though|tho|thanks|ok|okay))*$")
+# How a change should stay: "keep it subtle", "but keep things nice and simple".
+_KEEP_IT = re.compile(r"^(?:(?:but|and|just|please)\s+)*keep\s+"
+                      r"(?:it|things|everything|this|that|them|it\s+all)\s+"
+                      r"(?:(?:nice\s+and|fairly|pretty|quite|very|really|super|a\s+bit|more|on\s+the)\s+)*"
+                      r"(?P<what>[\w' -]+?)(?:\s+(?:side|please|pls|though|tho|thanks))*$")
+# What is needed, after a doubting opinion: "(I don't think) we need the tray", "(not sure) you need it".
+_NEEDED = re.compile(r"^(?:we|you|i|it|they)\s+(?:really\s+)?(?:need|needs|want|have)\s+(?P<thing>.+)$")
+# How a request opens before what it asks for: "can we have (fewer cushions)", "could you do (less of it)".
+_ASKED = re.compile(r"^(?:(?:can|could|would)\s+(?:we|you|i|it)\s+)?"
+                    r"(?:(?:have|get|do|make\s+it|go\s+with|use|show|see|try|want|need)\s+)?")
+# Less of a thing: "fewer cars", "too many cushions", "not so many candles", "less of the ivy".
+_FEWER = re.compile(r"^(?:(?:a\s+(?:bit|little|lot)|way|much|far)\s+)?(?P<lead>fewer|less\s+of|less|"
+                    r"(?:not\s+(?:so|as)|(?:way\s+|far\s+)?too)\s+many|cut\s+down\s+on|thin\s+out"
+                    r"|reduce(?:\s+the\s+number\s+of)?)\s+(?P<thing>.+)$")
+# What a set is busy with: less of these is less busy, not a thing taken out.
+_BUSY_NOUNS = {"clutter", "props", "prop", "stuff", "things", "items", "objects", "bits", "decor",
+               "decorations"}
+# "tone the flowers down", "tone down the neon", "dial them back".
+_TONED = re.compile(r"^(?:tone|dial|turn)\s+"
+                    r"(?:(?P<a>[\w' -]+?)\s+(?:down|back)|(?:down|back)\s+(?P<b>[\w' -]+))"
+                    r"(?:\s+(?:a\s+bit|a\s+little|a\s+touch|please|pls))*$")
+# A place or thing offered with a hedge: "maybe a wine cellar?", "perhaps some lemons".
+_OFFER = re.compile(r"^(?:maybe|perhaps)\s+(?=(?:a|an|some)\s)", re.I)
+# A thing wished for as a judgement: "a boathouse could be nice", "some figs would look better".
+_WOULD_BE = re.compile(r"^(?P<np>(?:a|an|some)\s+[\w' -]+?)\s+(?:would|could|might)\s+(?:really\s+)?"
+                       r"(?:look|be|work|suit|fit|go)\b.*$", re.I)
+# A pronoun swapped for something: "swap it for a notebook", "replace them with a few herbs".
+_SWAP_PRONOUN = re.compile(r"^(?P<verb>swap|replace|switch|exchange|trade|change)\s+"
+                           r"(?P<it>it|them|that|those|this|these|'?em)"
+                           r"(?P<rest>(?:\s+out)?\s+(?:for|with|to|by)\s+\S.*)$", re.I)
+# A thing swapped for another: "swap the jug for a vase", "replace those candles with fairy lights".
+_SWAP_THING = re.compile(r"^(?:swap|replace|switch|exchange|trade)\s+(?:the|that|this|those|these)\s+"
+                         r"(?P<thing>[\w' -]+?)\s+(?:out\s+)?(?:for|with)\s+\S", re.I)
+# A statement about the thing just named, said with a pronoun: "it's distracting", "they're a bit much".
+_PRONOUN_SAID = re.compile(r"^(?:it|they|that|this|those|these)"
+                           r"(?:'s|'re|\s+(?:is|are|looks?|seems?|feels?))\s+(?P<what>.+)$")
+
+
+def _phrases(phrases) -> re.Pattern:
+    """One pattern for a set of phrases: whole words, longest first."""
+    ordered = sorted((p for p in phrases if p), key=len, reverse=True)
+    body = "|".join(r"\s+".join(map(re.escape, p.split())) for p in ordered)
+    return re.compile(rf"(?<![\w'])(?:{body})(?![\w'])")
+
+
 _MODALS = re.compile(r"(?<![\w'])(?:should|ought\s+to|ought|must)(?![\w'])\s*", re.I)
 
 
@@ -103,16 +165,22 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
     subject: str | None = None  # the thing the last statement was about ("the laptop looks fake")
     for clause in clauses:
         clause = " ".join(_INTERJECTION.sub(" ", clause).split())
-        doubted = rules.doubted(clause)  # read before the hedges go: "not sure" is one of them
+        # read before the hedges go: "not sure" is one of them
+        doubted = rules.doubted(clause)
+        if doubted is None:
+            doubted = rules.opinion(clause)  # "I don't think the lamp works", "not sure the rug fits"
         if doubted is not None:
             thing = doubted if doubted.lower() not in _PRONOUN_OBJECTS else subject
             if thing:
                 out.append(f"remove {thing}")
                 subject = thing  # "…, maybe take them out?": the thing doubted
             continue
+        offer = _OFFER.match(clause)
         clause = " ".join(rules.hedges.sub(" ", clause).split())
         if not clause:
             continue
+        if offer and re.match(r"(?:a|an|some)\s", clause, re.I):
+            clause = f"{offer.group().strip()} {clause}"  # "maybe a wine cellar?": a place offered
         low = clause.lower()
         if editing and _VERDICT.fullmatch(low):
             continue
@@ -120,15 +188,37 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             continue  # "same settings", "keep everything else the same": what stays, nothing to draw
         if low.startswith("if ") or low == "if":
             continue  # "if that makes sense", "if possible": a condition draws nothing
+        if rules.unwanted(clause):
+            continue  # "nothing fancy": how a change should not be, nothing to draw
         m = _I_VERB.match(clause)
         if m and m.group("verb").lower() not in _ASKING_VERBS:
             clause = clause[m.end():].strip()
             low = clause.lower()
             if not clause:
                 continue
-        edit = rules.temperature(clause)
-        if edit is not None:  # "it feels a bit cold and clinical": warmer
-            out.append(edit)
+        said = _PRONOUN_SAID.match(low)
+        judged = rules.judgement(said.group("what")) if said and subject else None
+        if judged is not None and set(judged) <= {rules.edit_words["calmer"]}:
+            out.append(f"remove {subject}")  # "fewer cars, it's distracting": the cars
+            continue
+        edits = rules.judgement(clause)
+        if edits is not None:  # "it feels a bit cold and clinical": warmer; "kinda boring": nothing
+            out.extend(edits)
+            continue
+        toned = rules.toned(clause)
+        if toned is not None:
+            if toned.lower() in _PRONOUN_OBJECTS:
+                if subject is None:
+                    out.append("tone it down")  # the picture: darker
+                    continue
+                toned = subject
+            out.append(f"remove {toned}")  # "the flowers are too bright, tone them down": less of them
+            subject = toned
+            continue
+        fewer = rules.fewer(clause) if editing else None
+        if fewer is not None:  # "fewer cars": what is had less of goes
+            out.append(f"remove {fewer}")
+            subject = fewer
             continue
         removal = rules.removal(clause)
         if removal is not None:
@@ -141,18 +231,31 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
                     continue
                 target = subject
             out.append(f"remove {target}")
+            subject = target  # "get rid of the lamp, it's distracting": still the lamp
+            continue
+        swap = _SWAP_PRONOUN.match(clause)
+        if swap and subject:  # "the laptop is a bit much, swap it for a notebook": the laptop
+            out.append(f"{swap.group('verb')} {subject}{swap.group('rest')}")
             subject = None
+            continue
+        swapped = _SWAP_THING.match(clause)
+        if swapped:  # "swap the jug for a vase, it's too much": "it" is the jug
+            subject = swapped.group("thing")
+        wished = _WOULD_BE.match(clause) if editing else None
+        if wished:  # "a boathouse could be nice?", "an old barn would be better": offered, as "maybe a X"
+            out.append(f"maybe {wished.group('np')}")
             continue
         statement = rules.statement(clause, editing)
         if statement is not None:
             kind, thing, what = statement
+            subject = thing
             if kind == "wish":
                 out.append(f"{what} {thing}")
             elif kind == "complaint":
-                subject = thing
                 out.append(("remove " + thing) if rules.complains(what) else "")
-            else:  # praise or an opinion: nothing to draw
-                subject = thing
+            elif kind == "quality":
+                out.append(_MODALS.sub("", clause).strip())  # "the flowers are too bright": as it is
+            # praise or an opinion: nothing to draw
             continue
         first = low.split()[0]
         if first in _SUBJECT_PRONOUNS and len(low.split()) > 1:
@@ -207,12 +310,37 @@ class _Rules:
         self.filler = {phrase_key(w) for w in vocab["filler"]}
         doubts = sorted((phrase_key(w) for w in vocab["clauses"]["doubts"]), key=len, reverse=True)
         body = "|".join(r"\s+".join(map(re.escape, d.split())) for d in doubts)
+        # "not really feeling it", "not totally sure about the lemons": a word of degree after "not"
+        body = body.replace(r"not\s+", r"not\s+(?:(?:really|totally|quite|so|too|that|entirely|fully)\s+)?")
         self.doubts = re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.I)
-        temps = vocab["temperature_complaints"]
-        self.excess = {phrase_key(w) for w in temps["excess"]}
-        self.temperatures = {edit: ({phrase_key(w) for w in temps[edit]["always"]},
-                                    {phrase_key(w) for w in temps[edit]["in_excess"]})
-                             for edit in ("warmer", "cooler")}
+        judged = vocab["picture_complaints"]
+        self.excess = {phrase_key(w) for w in judged["excess"]}
+        self.excess_re = _phrases(self.excess)
+        # phrase -> [(change, when)], a change first; when: "alone" / "always" / "in_excess" ("none":
+        # a judgement that names no change)
+        self.judged: dict[str, list[tuple[str | None, str]]] = {}
+        for edit, lists in judged.items():
+            if edit == "excess":
+                continue
+            for when in ("alone", "always", "in_excess"):
+                for w in lists.get(when, []):
+                    self.judged.setdefault(phrase_key(w), []).append((edit, when))
+        self.judgements = {phrase_key(w) for w in vocab["judgements"]}
+        for w in self.judgements:
+            self.judged.setdefault(w, []).append((None, "none"))
+        self.judged_re = _phrases(self.judged)
+        self.judgements_re = _phrases(self.judgements)
+        self.unwanted_re = _phrases(self.judgements | {phrase_key(w) for w in vocab["showy_words"]})
+        self.restrained_re = _phrases({phrase_key(w) for w in vocab["restrained_words"]})
+        self.restraints = {phrase_key(w) for w in vocab["clauses"]["restraints"]}
+        # The plain words each change is said with, which the planner reads ("more_contrast" -> "more
+        # contrast")
+        self.edit_words = {edit: phrase_key(words[0]) for edit, words in vocab["feedback"].items()}
+        self.feedback_re = _phrases({phrase_key(w) for ws in vocab["feedback"].values() for w in ws})
+        self.fits = {phrase_key(w) for w in vocab["clauses"]["fit_verbs"]}
+        self.opinions = _phrases({phrase_key(w) for w in vocab["clauses"]["opinions"]})
+        self.things = {phrase_key(w) for ws in vocab["products"].values() for w in ws} | {
+            phrase_key(w) for group in vocab["related_words"] for w in group}
 
     def pieces(self, clause: str) -> list[str]:
         """A clause cut where "and"/"then" joins a removal to another request: "cooler and ditch the sea"
@@ -261,33 +389,130 @@ class _Rules:
             return ""
         return " ".join(thing)
 
-    def temperature(self, clause: str) -> str | None:
-        """ "warmer" for a statement that the picture is too cold ("it feels a bit cold and clinical",
-        "the light looks kinda sterile", "a bit cool"), "cooler" for one that it is too warm ("everything
-        is way too orange"); None for anything else. The statement is about the picture (it, this,
-        everything, the light…) or has no subject, and says nothing but its temperature."""
+    def judgement(self, clause: str) -> list[str] | None:
+        """The changes a statement that judges the picture asks for, in the words the planner reads:
+        ["warmer"] for "it feels a bit cold and clinical", ["more contrast"] for "kinda dull", ["less
+        busy"] for "way too cluttered"; [] for a judgement that names no change ("looks kinda cheap");
+        None for anything else. The statement is about the picture (it, this, everything, the light…)
+        or has no subject, and says nothing but its judgement; a word that may also describe ("cold",
+        "warm") judges only in a statement or with a word of excess (vocabulary `picture_complaints`)."""
         tokens = re.findall(r"[\w'\-]+", clause.lower())
         if tokens and tokens[0] in _DETERMINERS and len(tokens) > 1 and tokens[1] in self.picture_nouns:
             tokens = tokens[2:]  # "the light feels cold"
+        elif len(tokens) > 1 and tokens[0] in self.picture_nouns and tokens[1] in _BEING:
+            tokens = tokens[1:]  # "colours look washed out"
         said = bool(tokens) and tokens[0].endswith("'s")  # "it's very clinical"
         if tokens and re.fullmatch(r"(?:it|this|that|everything|all)(?:'s)?", tokens[0]):
             tokens = tokens[1:]
         said = said or bool(tokens) and (tokens[0] in _BEING or tokens[0] in _TURNED)
         while tokens and (tokens[0] in _BEING or tokens[0] in _TURNED):
             tokens = tokens[1:]
-        text = " ".join(tokens)
-        excess = any(re.search(rf"(?<![\w']){re.escape(w)}(?![\w'])", text) for w in self.excess)
-        if not tokens or not (said or excess):
-            return None  # "cold brew", "cold": no statement about the picture
-        found = set()
-        for w in tokens:
-            sides = [edit for edit, (always, in_excess) in self.temperatures.items()
-                     if w in always or (excess and w in in_excess)]
-            if sides:
-                found.update(sides)
-            elif w not in self.filler and w not in _DEGREES and w not in self.excess:
-                return None  # "it looks cold and wet", "a cold winter morning": more than a temperature
-        return found.pop() if len(found) == 1 else None
+        if any(w in ("more", "less", "fewer", "not", "no") or w.endswith("n't") for w in tokens):
+            return None  # "a bit more light", "a little less cluttered", "not so blue": a change asked for
+        text = " ".join(tokens).replace("-", " ")
+        excess = self.excess_re.search(text) is not None
+        found: list[str | None] = []
+        rest = text
+        for m in reversed(list(self.judged_re.finditer(text))):
+            when = {"alone": True, "none": True, "always": said or excess, "in_excess": excess}
+            edit = next((e for e, w in self.judged[m.group()] if when[w]), False)
+            if edit is False:
+                return None  # "cold brew", "it looks cool": no judgement
+            found.append(edit)
+            rest = rest[: m.start()] + " " + rest[m.end():]
+        rest = self.excess_re.sub(" ", rest)
+        if not found or any(w not in self.filler and w not in _DEGREES for w in rest.split()):
+            return None  # "it looks cold and wet", "a cold winter morning": more than a judgement
+        edits = {e for e in found if e}
+        if any({a, b} <= edits for a, b in _OPPOSITES):
+            return None
+        return [self.edit_words[e] for e in sorted(edits)]
+
+    def unwanted(self, clause: str) -> bool:
+        """Whether a clause says only what a change should not be, or how it should stay: "nothing
+        fancy", "nothing over the top", "not too flashy", "nothing too dark", "keep it subtle": never
+        picture words, and no change of its own."""
+        clause = clause.lower().replace("-", " ")  # "low-key", "over-the-top"
+        if re.sub(r"^(?:(?:but|and|just|please|though)\s+)+", "", clause).strip() in self.restraints:
+            return True  # "but don't go overboard"
+        kept = _KEEP_IT.match(clause)
+        if kept is not None:  # "keep it subtle", "keep things nice and simple"
+            return self.restrained_re.fullmatch(kept.group("what").strip()) is not None
+        m = _UNWANTED.match(clause)
+        if m is None:
+            return False
+        what = m.group("what").strip()
+        if not what or what.split()[0] in ("many", "much"):
+            return False  # "not so many candles": fewer of them
+        if m.group("degree"):
+            return len(what.split()) <= 3  # "nothing too dark": whatever follows "too" is a degree
+        return self.unwanted_re.fullmatch(what) is not None
+
+    def opinion(self, clause: str) -> str | None:
+        """What a doubting opinion is about ("I don't think the lamp works" -> "lamp", "not sure the
+        rug fits" -> "rug", "I don't think we need the tray" -> "tray", "not sure it goes" -> "it"); ""
+        for one that denies a complaint ("I don't think the vase is ugly": it stays); None when the
+        clause is no such opinion."""
+        low = clause.lower()
+        m = self.opinions.match(low)
+        if m is None:
+            return None
+        rest = re.sub(r"^(?:that|if|whether)\s+", "", low[m.end():].strip())
+        needed = _NEEDED.match(rest)
+        if needed:
+            thing = [w for w in needed.group("thing").split()
+                     if w not in self.filler and w not in _NOT_THINGS]
+            return " ".join(thing[:3]) if thing else None
+        first = rest.split()[0] if rest else ""
+        if re.sub(r"'(?:s|re)$", "", first) in _PRONOUN_OBJECTS | {"they"}:
+            return "it"  # "not sure it fits": the thing just named
+        said = self.statement(rest, True)
+        if said is None:
+            return None
+        kind, thing, _ = said
+        return thing if kind == "praise" else ""
+
+    def fewer(self, clause: str) -> str | None:
+        """The thing a clause asks to have less of ("fewer cars", "too many cushions", "less of the
+        ivy", "less traffic"): it is taken out; None for anything else, and for the changes the planner
+        knows ("fewer props", "less busy", "less blue")."""
+        low = _ASKED.sub("", _LEAD.sub("", clause.lower().strip()))
+        if self.feedback_re.match(low):
+            return None
+        m = _FEWER.match(low)
+        if m is None:
+            return None
+        thing = []
+        for w in m.group("thing").split():
+            if (w in self.preps or w in _CONDITIONS) and thing:
+                break
+            if w not in self.filler and w not in _NOT_THINGS:
+                thing.append(w)
+        if not thing or len(thing) > 3 or any(w in self.picture_nouns or w.rstrip("s") in self.picture_nouns
+                                               or w in _BUSY_NOUNS for w in thing):
+            return None  # "less light", "fewer shadows", "cut down on the clutter": the planner's feedback
+        name = " ".join(thing)
+        counted = m.group("lead") != "less"
+        if not counted and name not in self.things and name not in self.colours and not name.endswith("s"):
+            return None  # "less harsh": a quality, not a thing
+        return name
+
+    def toned(self, clause: str) -> str | None:
+        """What "tone X down" / "tone down X" / "dial X back" names ("tone them down" -> "them"),
+        None when the clause is not one or names the picture's own qualities ("tone it down", "tone
+        down the light", "tone down the colours": the planner's feedback)."""
+        low = _LEAD.sub("", clause.lower().strip())
+        m = _TONED.match(low)
+        if m is None:
+            return None
+        said = (m.group("a") or m.group("b") or "").split()
+        if said and all(w in _PRONOUN_OBJECTS for w in said):
+            return "it"  # "tone that down": the thing just named, else the picture
+        thing = [w for w in said if w not in self.filler and w not in _NOT_THINGS]
+        if not thing or len(thing) > 3 or any(w in self.picture_nouns or w.rstrip("s") in self.picture_nouns
+                                               for w in thing):
+            return None
+        return " ".join(thing)
 
     def statement(self, clause: str, editing: bool) -> tuple[str, str, str] | None:
         """("wish", thing, what) for "the towel should be yellow"; ("complaint", thing, predicate) for
@@ -298,6 +523,9 @@ class _Rules:
             return None
         low = clause.lower().strip()
         existential = _EXISTENTIAL.match(low)
+        if not existential:
+            low = re.sub(r"^((?:the|that|those|this|these|your|its)\s+[\w\-]+(?:\s+[\w\-]+){0,2}?)'s\b",
+                         r"\1 is", low)  # "the chair's a bit much"
         tokens = low[existential.end():].split() if existential else low.split()
         if not tokens:
             return None
@@ -308,17 +536,24 @@ class _Rules:
         thing: list[str] = []
         rest_at = len(tokens)
         for i, w in enumerate(tokens):
-            if w in _BEING or w.endswith(("'s", "'re")) or w in self.preps or w in _PREDICATE_STARTS:
-                rest_at = i
+            if w in _BEING or w.endswith(("'s", "'re", "n't")) or w in self.preps or w in _PREDICATE_STARTS \
+                    or w in self.fits:
+                rest_at = i  # "the lamp | works", "the rug | doesn't fit"
                 break
             thing.append(w)
         if not thing or rest_at == len(tokens) or len(thing) > 3:
             return None
         name = " ".join(thing)
-        if any(w in self.picture_nouns or w.rstrip("s") in self.picture_nouns for w in thing):
-            return None  # "the light is too harsh": the planner's feedback rules read that
+        # "the lamp works", "the lamp doesn't do it for me": said of what a thing does, not of light
+        fits = any(w in self.fits for w in tokens[rest_at: rest_at + 3]) or tokens[rest_at] in (
+            "doesn't", "don't", "didn't", "doesnt", "dont", "didnt")
+        if any(w in self.picture_nouns or w.rstrip("s") in self.picture_nouns for w in thing) and not (
+                fits and name in self.things):
+            # "the light is too harsh": the planner's feedback rules read that; "the lamp doesn't fit"
+            # is said of a thing, where "the lamp is too harsh" is the light
+            return None
         predicate = " ".join(tokens[rest_at:])
-        if not _has_verb(tokens[rest_at:], self.preps):
+        if not _has_verb(tokens[rest_at:], self.preps) and tokens[rest_at] not in self.fits:
             return None  # "the same mug on a table": a description, no statement
         wish = _WISH.match(f"{name} {predicate}")
         if wish:
@@ -327,8 +562,11 @@ class _Rules:
                 return "wish", name, " ".join(what)
         words = set(re.findall(r"[\w'\-]+", predicate))
         if words & self.colours:
-            return None  # "the sand looks too yellow": a colour to change, not a thing to take out
-        if words & self.praise and not any(w in ("not", "no") or w.endswith("n't") for w in words):
+            # "the sand looks too yellow": a colour to change, not a thing to take out; the planner reads
+            # it as it is, and a pronoun after it still means the thing ("…, tone them down")
+            return "quality", name, predicate
+        negated = any(w in ("not", "no") or w.endswith("n't") for w in words)
+        if words & (self.praise | self.fits) and not negated:
             return "praise", name, predicate
         return "complaint", name, predicate
 
@@ -336,5 +574,7 @@ class _Rules:
         """Whether what is said of a thing asks to take it out: anything but a praise or a wish does
         ("looks super fake", "steals the show", "is way too big"); a plain place ("is behind it") does
         not."""
+        if self.judgements_re.search(predicate.lower()):
+            return True  # "is a bit much", "are overkill"
         ignored = self.filler | self.preps | _BEING | {"it", "them", "me", "kinda", "really", "just"}
         return any(w not in ignored for w in re.findall(r"[\w'\-]+", predicate))

@@ -109,9 +109,11 @@ class EmbeddedPlanner:
                                   lora_family=self.lora_family)
         else:
             if message.colour is None:  # (the colour's span is in the words as they are)
-                words = restructure(words, self.vocab, editing=parent is not None) or words
+                # "" when every clause only judged ("the whole thing looks kinda cheap"): nothing to draw
+                words = restructure(words, self.vocab, editing=parent is not None)
             unnamed = parent is not None and parent.subject.description.strip().lower() in ("", "product")
-            intent = self.understand(words, parent is not None, colour=message.colour, unnamed=unnamed)
+            intent = self.understand(words, parent is not None, colour=message.colour, unnamed=unnamed,
+                                     drawn=size is None)
             recipe = apply_intent(intent, text, parent, size, catalog=self.catalog, vocab=self.vocab,
                                   lora_family=self.lora_family)
         apply_text(recipe, text_edit, recipe.notes)
@@ -145,7 +147,7 @@ class EmbeddedPlanner:
         if text_edit or looks_edit or message.colour is not None:
             return True
         words = message.words or message.text
-        words = restructure(words, self.vocab, editing=editing) or words
+        words = restructure(words, self.vocab, editing=editing)
         intent = read_intent(self.lexicon.read(words), self.catalog, self.vocab, editing=editing)
         if intent.clauses and all(_adverbs_only(c) for c in intent.clauses):
             intent.clauses = []  # "can I use these commercially?": how, not what -- nothing to draw
@@ -155,11 +157,13 @@ class EmbeddedPlanner:
     # the index they score against (bench/plan_accuracy.py counts them by patching
     # sceneshop.agent.planner.embedded.embed).
     def understand(self, text: str, editing: bool = False, *,
-                   colour: tuple[str, int, int] | None = None, unnamed: bool = False) -> Intent:
+                   colour: tuple[str, int, int] | None = None, unnamed: bool = False,
+                   drawn: bool = False) -> Intent:
         """What the words ask for; `editing` = there is a previous recipe to change; `colour` = the
-        product-colour request the message reading found in `text` (Message.colour)."""
+        product-colour request the message reading found in `text` (Message.colour); `unnamed`: the
+        product has no name yet; `drawn`: there is no product photo, so the product is drawn too."""
         intent = read_intent(self.lexicon.read(text), self.catalog, self.vocab, colour, editing=editing,
-                             unnamed=unnamed)
+                             unnamed=unnamed, drawn=drawn)
         if intent.scene is None and intent.clauses:
             self._similar_scene(intent, editing)
         return intent

@@ -10,6 +10,7 @@ from sceneshop.agent.planner.lexicon import phrase_key
 from sceneshop.agent.planner.prompt import (
     PROPS_MIN_CLUTTER,
     clean_word,
+    is_activity,
     related_to,
     trim_clause,
     without_thing,
@@ -21,12 +22,21 @@ FRAMINGS = ["close", "medium", "wide"]
 
 
 def _remove_lead(clause: str, vocab: dict) -> str | None:
-    """The words after a removing opener ("remove the umbrella" -> "the umbrella"), else None."""
+    """The words after a removing opener ("remove the umbrella" -> "the umbrella"), else None; None
+    too for something the merchant does rather than a thing ("without uploading anything")."""
     low = clause.lower()
     for word in sorted((str(w) for w in vocab["remove_words"]), key=len, reverse=True):
         if low == word or low.startswith(word + " "):
-            return clause[len(word):].strip()
+            rest = clause[len(word):].strip()
+            if is_activity(rest) or _PHOTO_ITSELF.fullmatch(rest.lower()):
+                return None  # "without uploading anything", "no photo yet": nothing in the picture
+            return rest
     return None
+
+
+# The merchant's photo itself, said after "no"/"without": "no photo yet", "without a product picture".
+_PHOTO_ITSELF = re.compile(r"(?:(?:a|an|any|my|the|our)\s+)?(?:product\s+)?"
+                           r"(?:photo|picture|pic|image|upload)s?(?:\s+(?:yet|at\s+all|of\s+it|of\s+my\s+product|first))?")
 
 
 def removal_target(clause: str, vocab: dict) -> str:
@@ -173,8 +183,9 @@ def split_description(description: str) -> list[str]:
 
 
 def tone_clauses(description: str, vocab: dict) -> list[str]:
-    """The warm/cool words a previous "warmer"/"cooler" left, which outlive a change of scene."""
-    tones = {vocab["warm_words"], vocab["cool_words"]}
+    """The words a previous "warmer"/"cooler" or "more contrast"/"less contrast" left, which outlive a
+    change of scene."""
+    tones = {vocab["warm_words"], vocab["cool_words"], *vocab["contrast_words"].values()}
     return [c for c in split_description(description) if c in tones]
 
 
@@ -228,7 +239,7 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
             kept.append(c)
         clauses = kept
     negatives = []
-    for removal in intent.removals:
+    for removal in dict.fromkeys(intent.removals):  # "…, swap it for a notebook": said twice, taken once
         rest = _remove_lead(removal, vocab) or ""
         target = trim_clause(rest, vocab)
         if not target:
@@ -294,6 +305,16 @@ def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: d
             recipe.scene.description = ", ".join(_fit(clauses, keep_newest=True)[0])
             limit = " (the limit)" if new == old else ""
             notes.append(f"{edit}: {old}K -> {new}K{limit}")
+        elif edit in ("more_contrast", "less_contrast"):
+            # No field holds contrast: words in the scene description carry it, as the tones do
+            words = vocab["contrast_words"]
+            up = edit == "more_contrast"
+            add, drop = (words["up"], words["down"]) if up else (words["down"], words["up"])
+            clauses = [c for c in split_description(recipe.scene.description) if c != drop]
+            if add not in clauses:
+                clauses.append(add)
+            recipe.scene.description = ", ".join(_fit(clauses, keep_newest=True)[0])
+            notes.append(f"{edit.replace('_', ' ')}: '{add}'")
         elif edit in ("brighter", "darker"):
             step = vocab["exposure_step"] if edit == "brighter" else -vocab["exposure_step"]
             old = recipe.lighting.exposure

@@ -53,7 +53,7 @@ class Intent:
 
 def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                 colour: tuple[str, int, int] | None = None, *, editing: bool = False,
-                unnamed: bool = False) -> Intent:
+                unnamed: bool = False, drawn: bool = False) -> Intent:
     """What the matched words ask for; `colour` is the product-colour request the message reading
     found (sceneshop.agent.commands.Message.colour), its span in the request's text; `editing`: the
     words change a current recipe. A scene said only in other words ("a lush meadow") is left to the
@@ -72,7 +72,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
     containers = {phrase_key(w) for w in vocab.get("containers", [])}
     for i, m in enumerate(reading.matches):
         product = next((e for e in m.effects if e.kind == "product"), None)
-        if product and not reading.negated(m) and _is_subject(reading, m, vocab, editing, unnamed):
+        if product and not reading.negated(m) and _is_subject(reading, m, vocab, editing, unnamed, drawn):
             intent.subject, intent.category = _subject_words(reading, m, vocab), product.extra
             m.used = True
             nxt = reading.matches[i + 1] if i + 1 < len(reading.matches) else None
@@ -141,6 +141,8 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                 if intent.market is None:
                     intent.market, intent.market_from = value, m.text
             elif kind == "edit":
+                if _describes_thing(reading, m, vocab):
+                    continue  # "a darker wood", "a bigger vase": the thing's own look, not the picture's
                 m.used = True
                 if value == "variation":
                     intent.variation = True
@@ -420,6 +422,22 @@ def _disliked(clause: str, vocab: dict) -> str | None:
     return " ".join(target[:3]) or None
 
 
+def _describes_thing(reading: Reading, m: Match, vocab: dict) -> bool:
+    """Whether a one-word change ("darker", "bigger") is said of a thing, between an article and its
+    noun ("a darker wood would suit it", "add a bigger vase"), not of the picture ("a bit darker", "a
+    darker look": a word of the picture's own, vocabulary `filler`)."""
+    if " " in m.text.strip():
+        return False
+    before, after = reading.words_before(m.start, 1), reading.words_after(m.end, 1)
+    if not before or before[-1] not in ("a", "an", "the", "some") or not after:
+        return False
+    gap = reading.work[m.end: m.end + 2]
+    if re.match(r"\s*[,;.!?]", gap):
+        return False
+    ordinary = {phrase_key(w) for w in [*vocab["filler"], *vocab["prepositions"], "and", "or", "but"]}
+    return after[0] not in ordinary
+
+
 def _placement(reading: Reading, m: Match, vocab: dict) -> str | None:
     """The placement word nearest before a match in its clause ("in", "near", "with"…), if any."""
     placement = vocab["placement_words"]
@@ -509,13 +527,18 @@ def _scene_rank(reading: Reading, m: Match, scene: str, catalog: Catalog, vocab:
     return (place_rank > 0, kind_rank, place_rank, m.end - m.start, -m.start)
 
 
+# Verbs that add a thing to a scene: the thing after them is not the product ("add a mug next to it").
+_ADDING = {"add", "adding", "put", "place", "placed", "set", "with", "plus", "and", "include"}
+
+
 def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
-                unnamed: bool = False) -> bool:
+                unnamed: bool = False, drawn: bool = False) -> bool:
     """A product word is the merchant's product unless it sits in the scene: "on a picnic
     blanket", "with a notebook" are scene; "this dress", "with the headphones", "for my soap"
     and "shot of the watch" are the product. A noun in the background ("there's a chair") never
     is, and once there is a recipe the merchant names a new product as theirs ("my new mug",
-    "here's the honey jar")."""
+    "here's the honey jar"). With no photo and no product named yet (`drawn`, `unnamed`), the thing
+    that opens what the merchant asks for is the product ("ok, a red sneaker on a basketball court")."""
     scene_words = {str(w) for w in vocab["scene_prepositions"]}
     markers = {str(w) for w in vocab["product_markers"]}
     request_verbs = {phrase_key(w) for w in vocab["conversation"]["request_verbs"]}
@@ -523,6 +546,11 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
     close = [w for w in words if w not in ("a", "an", "the", "some", "big", "small", "little")]
     if close and close[-1] in {str(b) for b in vocab["conversation"]["background_markers"]}:
         return False
+    if unnamed and drawn:
+        opening = {phrase_key(w) for w in [*vocab["filler"], *vocab["product_modifiers"], *vocab["colours"],
+                                           *vocab["containers"], "pair", "couple"]}
+        if all(w in opening and w not in _ADDING for w in words):
+            return True  # "ok, a red sneaker on a basketball court", "great, then show me a leather wallet"
     if editing and words and words[-1] in ("a", "an", "some"):
         return False  # "put a chair next to it": something added to the scene
     if editing:  # a new product is the merchant's own ("my new mug", "here's the honey jar")

@@ -183,7 +183,8 @@ class Lexicon:
             rf"[\s\-]+(?:{bg_alt})(?:e?s)?(?!\w)"
         )
         self.colour_after = re.compile(
-            rf"(?<!\w)(?:{bg_alt})[\s\-]+(?:(?:to|in|into|is|be|as|colou?r|colou?red|of|a|an|more|plain)[\s\-]+)*"
+            rf"(?<!\w)(?:{bg_alt})[\s\-]+(?:(?:to|in|into|is|be|as|colou?r|colou?red|of|a|an|more|plain|was|were"
+            rf"|went|turned|became)[\s\-]+)*"
             rf"({colour_alt})(?!\w)"
         )
         # Typo repair: a word unknown to both the model's vocabulary and the phrase table, one edit

@@ -58,8 +58,9 @@ def trim_clause(clause: str, vocab: dict) -> str:
 # Verbs of being and seeming: a clause with one states something about the picture.
 _BEING = {"is", "are", "was", "were", "am", "looks", "look", "seems", "seem", "feels", "feel", "isn't",
           "aren't", "wasn't"}
-# "some pine cones would look nice": a thing wished for, said as a judgement.
-_WOULD = re.compile(r"^(?P<thing>.+?)\s+would\s+(?:look|be|seem)\b")
+# "some pine cones would look nice", "a darker wood would suit it more": a thing wished for, said as a
+# judgement.
+_WOULD = re.compile(r"^(?P<thing>.+?)\s+(?:would|could|might)\s+(?:look|be|seem|suit|fit|work|go|match)\b")
 
 
 def picture_words(clause: str, vocab: dict, *, trim: bool = True) -> str:
@@ -124,6 +125,9 @@ def _picture_part(part: str, vocab: dict, conv: dict, trim: bool) -> str:
     text = trim_clause(text, vocab) if trim else text.strip()
     if not text or "?" in text:
         return ""
+    without = re.match(r"(?:without|with\s+no)\s+", text, re.I)
+    if without and is_activity(text[without.end():]):
+        return ""  # "without uploading anything": what the merchant does, nothing drawn
     statement = {str(w).lower() for w in conv["statement_verbs"]}
     tokens = [clean_word(t) for t in text.split()]
     if any(t in statement or t.endswith("n't") or t.endswith("'s") and t not in ("let's",) for t in tokens):
@@ -137,6 +141,20 @@ def _picture_part(part: str, vocab: dict, conv: dict, trim: bool) -> str:
     if len(kept) == len(text.split()):
         return text
     return trim_clause(" ".join(kept), vocab)
+
+
+# What may follow a verb's -ing form that is an activity, not a thing ("uploading anything", "signing up",
+# "paying for it"); after a participle that describes, a noun follows ("sparkling lights").
+_ACTIVITY_FOLLOWERS = {"a", "an", "the", "my", "our", "any", "anything", "something", "everything", "it",
+                       "them", "me", "us", "up", "in", "out", "on", "off", "for", "to", "with", "first"}
+
+
+def is_activity(words: str) -> bool:
+    """Whether words name something the merchant does ("uploading anything", "signing up first"), not a
+    thing: after "without" they take nothing out of the picture."""
+    tokens = re.findall(r"[\w']+", words.lower())
+    return len(tokens) > 1 and tokens[0].endswith("ing") and len(tokens[0]) > 5 and \
+        tokens[1] in _ACTIVITY_FOLLOWERS
 
 
 def _visit_only(tokens: list[str], conv: dict) -> bool:
@@ -193,6 +211,12 @@ def without_thing(clause: str, words: set[str]) -> str:
     "lemon slices", "in a lemon grove")."""
     if not mentions_any(clause, words):
         return clause
+    lead = re.match(r"(?:with|plus|and)\s+", clause, re.I)
+    if lead:
+        # things listed: "with parasols and deck chairs" without the parasols is "with deck chairs"
+        items = re.split(r"\s*,\s*|\s+(?:and|plus|&)\s+", clause[lead.end():])
+        kept = [item for item in items if not mentions_any(item, words)]
+        return f"{lead.group()}{' and '.join(kept)}" if kept else ""
     parts = _JOINS.split(clause)  # [part, join, part, join, part…]
     if mentions_any(parts[0], words):
         return ""
