@@ -13,7 +13,6 @@ from sceneshop.agent.commands import read_message
 from sceneshop.agent.looks import TextLayer
 from sceneshop.agent.planner.clauses import restructure
 from sceneshop.agent.planner.embedded import EmbeddedPlanner
-from sceneshop.agent.planner.prompt import load_vocabulary
 from sceneshop.agent.session import Session
 from sceneshop.agent.store import WorkStore
 from sceneshop.agent.studio import Studio
@@ -21,16 +20,6 @@ from sceneshop.agent.wording import changes, text_changes
 from sceneshop.tools.preview.renderer import EmbeddedRenderer
 
 PHOTO = (600, 400)
-
-
-@pytest.fixture(scope="module")
-def vocab():
-    return load_vocabulary()
-
-
-@pytest.fixture(scope="module")
-def planner():
-    return EmbeddedPlanner()
 
 
 # --------------------------------------------------------------------------- clause structure

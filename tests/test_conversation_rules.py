@@ -10,29 +10,11 @@ import pytest
 
 from sceneshop.agent.commands import read_message
 from sceneshop.agent.memory.memory import RecipeMemory
-from sceneshop.agent.planner.embedded import EmbeddedPlanner
 from sceneshop.agent.planner.feedback import backdrop_colour
-from sceneshop.agent.planner.prompt import load_vocabulary
 from sceneshop.agent.session import Session
 from sceneshop.agent.studio import Studio
-from sceneshop.tools.preview.renderer import EmbeddedRenderer
 
 PHOTO = (600, 400)
-
-
-@pytest.fixture(scope="module")
-def vocab():
-    return load_vocabulary()
-
-
-@pytest.fixture(scope="module")
-def planner():
-    return EmbeddedPlanner()
-
-
-@pytest.fixture(scope="module")
-def renderer():
-    return EmbeddedRenderer()
 
 
 @pytest.fixture()
