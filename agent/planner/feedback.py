@@ -286,6 +286,15 @@ def apply_words(recipe, intent, parent, scene_changed: bool, catalog: Catalog, v
         notes.append(f"scene words shortened to fit {DESCRIPTION_LIMIT} characters")
 
 
+def _swap_words(recipe, add: str, drop: str) -> None:
+    """Puts the words of a tone or contrast step into the scene description in place of the opposite
+    step's words (newest kept when the description is full)."""
+    clauses = [c for c in split_description(recipe.scene.description) if c != drop]
+    if add not in clauses:
+        clauses.append(add)
+    recipe.scene.description = ", ".join(_fit(clauses, keep_newest=True)[0])
+
+
 def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: dict,
                 notes: list[str], *, before: int | None = None) -> None:
     """Relative feedback: warmer/cooler, brighter/darker, busier/calmer, closer/wider. `before`: the
@@ -299,10 +308,7 @@ def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: d
             recipe.lighting.kelvin = new
             add, drop = (vocab["warm_words"], vocab["cool_words"]) if edit == "warmer" else (
                 vocab["cool_words"], vocab["warm_words"])
-            clauses = [c for c in split_description(recipe.scene.description) if c != drop]
-            if add not in clauses:
-                clauses.append(add)
-            recipe.scene.description = ", ".join(_fit(clauses, keep_newest=True)[0])
+            _swap_words(recipe, add, drop)
             limit = " (the limit)" if new == old else ""
             notes.append(f"{edit}: {old}K -> {new}K{limit}")
         elif edit in ("more_contrast", "less_contrast"):
@@ -310,10 +316,7 @@ def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: d
             words = vocab["contrast_words"]
             up = edit == "more_contrast"
             add, drop = (words["up"], words["down"]) if up else (words["down"], words["up"])
-            clauses = [c for c in split_description(recipe.scene.description) if c != drop]
-            if add not in clauses:
-                clauses.append(add)
-            recipe.scene.description = ", ".join(_fit(clauses, keep_newest=True)[0])
+            _swap_words(recipe, add, drop)
             notes.append(f"{edit.replace('_', ' ')}: '{add}'")
         elif edit in ("brighter", "darker"):
             step = vocab["exposure_step"] if edit == "brighter" else -vocab["exposure_step"]
