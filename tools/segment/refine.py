@@ -1,9 +1,8 @@
 """Refines the model's saliency with the photo itself: an edge-aware guided filter, detached blobs
 dropped, small holes filled, a GrabCut pass seeded by the model where the merchant gave a box or
 "add" clicks (the room that goes on into the box is sure background; a second pass looks toward any
-box side the cut-out stops short of), a remove click
-taking the whole region it is on, a soft alpha at the edge, and the old background's colour taken
-out of edge pixels.
+box side the cut-out stops short of), a remove click taking the whole region or object it is on, a
+soft alpha at the edge, and the old background's colour taken out of edge pixels.
 
 Figures in the comments are from the 30-photo product-photo dev set (bench/segment_accuracy.py);
 the tuned settings were chosen on its even half and checked on the odd (and the other way round).
@@ -213,12 +212,13 @@ def _flat_lab(rgb: np.ndarray, prm: Params) -> np.ndarray:
     return cv2.cvtColor(flat, cv2.COLOR_BGR2LAB)
 
 
-def room_in_box(rgb: np.ndarray, q: np.ndarray, box, prm: Params = DEFAULT, step: int = 6) -> np.ndarray:
+def room_in_box(rgb: np.ndarray, q: np.ndarray, box, prm: Params = DEFAULT, step: int = 6,
+                flat: np.ndarray | None = None) -> np.ndarray:
     """The room inside a box hint (see Params.box_background): HxW bool, the low-saliency pixels that
     a like-colour flood reaches from the box's sides. A side on the photo's edge seeds nothing: there
-    the photo ended, not the merchant's box."""
+    the photo ended, not the merchant's box. `flat`: the photo as _flat_lab gives it, if already made."""
     H, W = q.shape
-    lab = _flat_lab(rgb, prm)
+    lab = _flat_lab(rgb, prm) if flat is None else flat
     h, w = lab.shape[:2]
     sx, sy = w / W, h / H
     x0, y0 = max(0, int(box[0] * sx)), max(0, int(box[1] * sy))
@@ -254,14 +254,17 @@ def sure_product(q: np.ndarray, mask: np.ndarray, prm: Params = DEFAULT) -> tupl
     return (q >= prm.core_prob) & (depth >= reach), reach
 
 
-def clicked_regions(rgb: np.ndarray, q: np.ndarray, mask: np.ndarray, neg, prm: Params = DEFAULT, click_r=6):
-    """What each remove click takes out of `mask` (see Params.remove_regions): HxW bool."""
+def clicked_regions(rgb: np.ndarray, q: np.ndarray, mask: np.ndarray, neg, prm: Params = DEFAULT, click_r=6,
+                    flat: np.ndarray | None = None):
+    """What each remove click takes out of `mask` (see Params.remove_regions): HxW bool. `flat`: the
+    photo as _flat_lab gives it, when the caller has it already."""
     H, W = mask.shape
     out = np.zeros((H, W), bool)
     if not neg:
         return out
     if prm.region_smooth:
-        lab = cv2.resize(_flat_lab(rgb, prm), (W, H), interpolation=cv2.INTER_NEAREST)
+        flat = _flat_lab(rgb, prm) if flat is None else flat
+        lab = cv2.resize(flat, (W, H), interpolation=cv2.INTER_NEAREST)
     else:
         lab = cv2.cvtColor(cv2.medianBlur(np.ascontiguousarray(rgb), 5), cv2.COLOR_RGB2LAB)
     m8 = mask.astype(np.uint8)
@@ -295,16 +298,14 @@ def clicked_regions(rgb: np.ndarray, q: np.ndarray, mask: np.ndarray, neg, prm: 
         if mine and others.any():
             # A click on an object's core takes the object: the cut-out nearer its core than any other.
             to_mine = cv2.distanceTransform((core_lab != mine).astype(np.uint8), cv2.DIST_L2, 5)
-            region = mask & (to_mine < near) & ((near > 2 * reach) | _nearer_click(lab, others > 0, (x, y)))
-            region = cv2.dilate(region.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-            out |= region & ~protect
-            continue
-        blocked = ~mask | protect
-        if blocked[y, x]:
-            continue
-        flood = np.pad(blocked, 1, constant_values=True).astype(np.uint8)
-        cv2.floodFill(lab, flood, (int(x), int(y)), 0, tol, tol, flags)
-        region = (flood[1:-1, 1:-1] == 1) & ~blocked
+            region = mask & (to_mine < near)
+        else:
+            blocked = ~mask | protect
+            if blocked[y, x]:
+                continue
+            flood = np.pad(blocked, 1, constant_values=True).astype(np.uint8)
+            cv2.floodFill(lab, flood, (int(x), int(y)), 0, tol, tol, flags)
+            region = (flood[1:-1, 1:-1] == 1) & ~blocked
         # Near the product, a pixel goes only when its colour is nearer the clicked colour than any of
         # the product core's colours (a dark strap beside a bag's dark edge keeps the edge).
         if others.any():
@@ -440,13 +441,16 @@ def refine(rgb: np.ndarray, prob: np.ndarray, box=None, points=None, prm: Params
             q = np.where(inside, q, 0.0)
     mask = q >= prm.threshold
     away = None  # what the remove clicks took: never product again
-    room = room_in_box(rgb, q, box, prm) if box is not None and prm.box_background else None
+    # The mean-shift photo, made once when both the box's room and remove clicks need it (~0.1 s).
+    boxed = box is not None and prm.box_background
+    flat = _flat_lab(rgb, prm) if boxed and neg and prm.remove_regions else None
+    room = room_in_box(rgb, q, box, prm, flat=flat) if boxed else None
     click_r = round(6 * scale)
     if (box is not None and prm.box_grabcut) or pos or neg:
         if prm.components:
             mask = keep_components(mask, prm)
         if neg and prm.remove_regions:
-            away = clicked_regions(rgb, q, mask, neg, prm, click_r)
+            away = clicked_regions(rgb, q, mask, neg, prm, click_r, flat=flat)
         if (box is not None and prm.box_grabcut) or pos or prm.neg_grabcut or away is None:
             mask = _grabcut(rgb, q, mask, prm, inside, pos, neg, click_r, away=_either(away, room))
         if inside is not None:
