@@ -226,6 +226,20 @@ def test_a_remove_click_on_a_plant_touching_the_phone_takes_the_plant():
     assert after[plant].mean() < 0.05 and after[phone].mean() > 0.99
 
 
+def test_a_remove_click_on_the_saucer_never_takes_the_cup_of_the_same_red(coffee):
+    # Saucer and cup are one red and touch: no object of the saucer's own stands apart from the cup,
+    # so the click takes only what its colour region may, and nothing of the cup (a version that
+    # parted the core for the flood too took 3179 of the cup's pixels).
+    drawn = Image.new("L", coffee.size, 0)
+    ImageDraw.Draw(drawn).ellipse((170, 14, 410, 200), fill=255)
+    ImageDraw.Draw(drawn).rectangle((172, 100, 408, 250), fill=255)
+    cup = np.asarray(drawn) > 0
+    before = np.asarray(segment(coffee)) >= 128
+    after = np.asarray(segment(coffee, points=[(160, 330, False)])) >= 128
+    assert not after[330 - 2:330 + 3, 160 - 2:160 + 3].any()  # what was clicked goes
+    assert not (before & ~after & cup).any()
+
+
 def test_a_box_side_the_cut_out_stops_short_of_is_searched_for_a_missed_product():
     """Two products in one tight box; the model saw only the bag, not the phone beside it on the left."""
     rng = np.random.default_rng(0)
