@@ -217,9 +217,9 @@ def changes(before: Recipe, after: Recipe, catalog: Catalog) -> list[str]:
                     "replace_background": "your product kept exactly, new background",
                     "inpaint": "only the marked area repainted"}[after.mode])
     if after.output.preset != before.output.preset:
-        output = after.output.preset
-        out.append(f"as {names.output(output)}" if output else "the photo's own size")
-    elif (after.width, after.height) != (before.width, before.height):
+        now, was = after.output.preset, before.output.preset
+        out.append(f"as {names.output(now)}" if now else f"no longer {names.output(was)}")
+    if not after.output.preset and (after.width, after.height) != (before.width, before.height):
         out.append(f"{after.width}×{after.height} pixels")
     if after.output.count != before.output.count:
         out.append(f"{after.output.count} pictures")

@@ -217,6 +217,22 @@ def test_new_scene_preset_brings_its_light_and_props(offline):
     assert second.scene.props == list(marble.props) and second.seed == first.seed
 
 
+def test_a_new_scene_after_an_amazon_picture_leaves_amazon_as_offline(offline):
+    amazon = {"scene_preset": "studio_white", "scene_description": "white background",
+              "lighting_preset": "softbox", "subject": "espresso cup", "marketplace": "amazon_main"}
+    planner, _ = scripted(
+        offline, call("plan_recipe", amazon), call("edit_recipe", {"scene_preset": "beach"}),
+        call("edit_recipe", {"scene_preset": "marble", "marketplace": "amazon_main"}),
+    )
+    first = planner.plan("white background for amazon", image_size=(600, 400))
+    assert first.output.preset == "amazon_main" and not any(PLANNED_OFFLINE in n for n in first.notes)
+    beach = planner.plan("put it on a beach", first)  # the white would have hidden the beach
+    assert (beach.scene.preset, beach.output.preset) == ("beach", None)
+    assert "output: no longer amazon_main (its plain background would hide the new scene)" in beach.notes
+    said_again = planner.plan("marble, for amazon", beach)  # a marketplace the model names is kept
+    assert said_again.output.preset == "amazon_main"
+
+
 def test_unknown_lora_goes_back_with_the_choices_then_the_correction_is_used(offline):
     planner, model = scripted(
         offline,

@@ -337,6 +337,28 @@ def test_amazon_as_feedback(planner):
     assert amazon.subject == pool.subject
 
 
+def test_a_place_after_an_amazon_picture_leaves_amazon_and_white_keeps_it(planner):
+    amazon = planner.plan("white background for amazon", image_size=PHOTO)
+    # Amazon's main image is pure white: kept, the beach would have been painted over in white
+    beach = planner.plan("put it on a beach at sunset", amazon, image_size=PHOTO)
+    assert (beach.scene.preset, beach.time_of_day, beach.output.preset) == ("beach", "sunset", None)
+    assert (beach.width, beach.height) == PHOTO  # the photo's own size again, as for a first picture
+    assert "output: no longer amazon_main (its plain background would hide the place asked for)" in (
+        beach.notes)
+    assert "pure white" not in beach.prompt
+    bakery = planner.plan("maybe try a bakery", amazon, image_size=PHOTO)  # a place no preset holds
+    assert bakery.output.preset is None and "bakery" in bakery.prompt
+    for same in ("closer", "white background, a bit warmer", "another one"):
+        kept = planner.plan(same, amazon, image_size=PHOTO)
+        assert (kept.scene.preset, kept.output.preset, kept.width) == (
+            "studio_white", "amazon_main", 2000), same
+    both = planner.plan("beach at sunset but for amazon", amazon, image_size=PHOTO)  # Amazon said again
+    assert (both.scene.preset, both.output.preset) == ("studio_white", "amazon_main")
+    instagram = planner.plan("now for instagram", beach, image_size=PHOTO)
+    assert instagram.output.preset == "instagram_post"
+    assert planner.plan("on marble", instagram, image_size=PHOTO).output.preset == "instagram_post"
+
+
 def test_add_remove_and_strengthen_loras(planner, beach):
     cinematic = edit(planner, beach, "more cinematic")
     assert [(c.name, c.weight) for c in cinematic.loras] == [("cinematic", 0.6)]

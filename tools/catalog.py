@@ -97,6 +97,18 @@ class Catalog:
     def marketplace(self, name: str) -> Marketplace:
         return _lookup(self.marketplaces, name, "marketplace preset", self.folder / "marketplaces.yaml")
 
+    def market_left(self, preset: str | None, scene: str | None) -> Marketplace | None:
+        """The marketplace `preset` that a new `scene` leaves, or None while it stays: one that fixes
+        the background (Amazon's pure white) cannot show the beach asked for after a white listing
+        picture, so the beach is drawn and the preset goes. A scene no preset holds ("custom", a place
+        in the merchant's own words) is not that background either."""
+        if not preset or scene is None:
+            return None
+        market, place = self.marketplace(preset), self.scenes.get(scene)
+        if market.background is None:
+            return None
+        return None if place and place.palette.get("top", "").lower() == market.background.lower() else market
+
 
 def _lookup(table: dict, name: str, what: str, path: Path):
     try:

@@ -551,6 +551,10 @@ def edit_fields(
         data["loras"] = _loras(catalog, loras)
     if marketplace is not None:
         data["output"]["preset"] = None if marketplace == "none" else _marketplace(catalog, marketplace)
+    # as the embedded planner does: a beach asked for after Amazon's white main image is drawn
+    left = catalog.market_left(parent.output.preset, scene_preset) if marketplace is None else None
+    if left:
+        data["output"]["preset"] = None
     if new_seed:
         data["seed"] = draw_seed(avoid=parent.seed)
     elif seed is not None:
@@ -558,6 +562,8 @@ def edit_fields(
     if mode is not None and mode != "dress_model":
         data["mode"] = mode
     data.update(parent_id=parent.id, request=request, notes=[])
+    if left:
+        data["notes"].append(f"output: no longer {left.name} (its plain background would hide the new scene)")
     data.pop("id")
     recipe = _validated(data)
     recipe = apply_look_fields(

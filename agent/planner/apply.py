@@ -39,6 +39,12 @@ def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[i
         notes.append(f"subject '{intent.subject}' ({recipe.subject.category})")
 
     forced_scene = None
+    # "white background for Amazon", then "put it on a beach at sunset": the beach, not Amazon's white
+    asked = intent.scene or ("custom" if intent.offered_place else None)
+    left = None if fresh or intent.market else catalog.market_left(parent.output.preset, asked)
+    if left:
+        recipe.output.preset = None
+        notes.append(f"output: no longer {left.name} (its plain background would hide the place asked for)")
     if intent.market:
         market = catalog.marketplace(intent.market)
         recipe.output.preset = market.name
@@ -150,8 +156,10 @@ def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[i
 
     # Size: marketplace > the photo's own size (the product keeps its pixels) > 1024 square.
     if not intent.market:
-        if size and (fresh or parent.mode == "text_to_image"):
+        if size and (fresh or left or parent.mode == "text_to_image"):
             recipe.width, recipe.height = fit_size(size, notes)
+        elif left:
+            recipe.width, recipe.height = Recipe().width, Recipe().height
     if intent.count:
         recipe.output.count = intent.count
         notes.append(f"{intent.count} images")
