@@ -200,7 +200,12 @@ def changes(before: Recipe, after: Recipe, catalog: Catalog) -> list[str]:
     if after.camera.angle != before.camera.angle:
         out.append(f"camera: {after.camera.angle}")
     if after.camera.lens != before.camera.lens:
-        out.append(f"lens: {after.camera.lens}")
+        ladder = load_vocabulary(catalog.folder)["blur_lenses"]
+        if before.camera.lens in ladder and after.camera.lens in ladder:
+            more = ladder.index(after.camera.lens) > ladder.index(before.camera.lens)
+            out.append(f"background {'more blurred' if more else 'sharper'} ({after.camera.lens})")
+        else:
+            out.append(f"lens: {after.camera.lens}")
     was = {c.name: c.weight for c in before.loras}
     now = {c.name: c.weight for c in after.loras}
     for name, weight in now.items():

@@ -260,6 +260,17 @@ def test_warmer_and_cooler(planner, beach):
     assert cooler.lighting.kelvin == 10000  # clamped
 
 
+@pytest.mark.parametrize("said", ["can you make the background a little blurrier", "blur the background",
+                                  "I'd like the backdrop out of focus", "a bit more blur please"])
+def test_blurrier_steps_the_lens_to_more_background_blur_and_sharper_steps_back(planner, beach, said):
+    blurred = edit(planner, beach, said)
+    assert blurred.camera.lens == "85mm telephoto, creamy background blur"
+    assert changed_fields(beach, blurred) == {"camera.lens"}  # no "blurrier" in the scene's words
+    sharper = edit(planner, blurred, "less blur")
+    assert sharper.camera.lens == beach.camera.lens == "50mm, shallow depth of field"
+    assert edit(planner, sharper, "background in focus please").camera.lens == "50mm, everything in focus"
+
+
 def test_brighter_and_darker(planner, beach):
     brighter = edit(planner, beach, "brighter")
     assert brighter.lighting.exposure == pytest.approx(0.3)

@@ -226,6 +226,22 @@ def test_less_busy_draws_fewer_props(renderer, coffee, coffee_mask):
     assert busy > calmer > bare == 0
 
 
+def test_a_background_blur_lens_blurs_the_backdrop_and_never_the_product(renderer, coffee, coffee_mask):
+    def detail(image: Image.Image, where: np.ndarray) -> float:  # how much the backdrop changes px to px
+        grey = cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F))[where].mean())
+
+    kitchen = {"preset": "kitchen"}
+    sharp = recipe(scene=kitchen, camera={"lens": "50mm, everything in focus"})
+    blurred = recipe(scene=kitchen, camera={"lens": "85mm telephoto, creamy background blur"})
+    placed = renderer.placement(sharp, coffee, coffee_mask)
+    outside = far_from(placed.mask, 12)
+    a, b = (renderer.render(r, coffee, coffee_mask)[0] for r in (sharp, blurred))
+    assert detail(b, outside) < 0.6 * detail(a, outside)
+    inside = product_core(placed.mask, FEATHER)
+    assert np.array_equal(rgb(a)[inside], rgb(b)[inside])
+
+
 # ---------------------------------------------------------------- seeds, variations, determinism
 
 

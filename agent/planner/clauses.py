@@ -99,7 +99,7 @@ _TURNED = {"came", "comes", "come", "turned", "turns", "out", "gone", "went", "g
            "become", "became", "gotten", "becoming", "looking", "feeling", "seeming", "grown"}
 # Changes that undo each other: a judgement naming both names neither.
 _OPPOSITES = [("warmer", "cooler"), ("more_contrast", "less_contrast"), ("brighter", "darker"),
-              ("busier", "calmer")]
+              ("busier", "calmer"), ("more_blur", "less_blur")]
 # What a change should not be: "nothing fancy", "nothing too dark", "not too flashy", "but nothing over
 # the top" (vocabulary `judgements` after a bare "nothing"; anything after "too").
 _UNWANTED = re.compile(r"^(?:(?:but|and|just|please|though)\s+)*(?:nothing|not\s+anything|not)\s+"

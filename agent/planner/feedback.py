@@ -297,8 +297,9 @@ def _swap_words(recipe, add: str, drop: str) -> None:
 
 def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: dict,
                 notes: list[str], *, before: int | None = None) -> None:
-    """Relative feedback: warmer/cooler, brighter/darker, busier/calmer, closer/wider. `before`: the
-    kelvin of the picture the merchant saw; "warmer" goes below it, "cooler" above it."""
+    """Relative feedback: warmer/cooler, brighter/darker, busier/calmer, closer/wider, more/less blur
+    (a step along the vocabulary's `blur_lenses`). `before`: the kelvin of the picture the merchant
+    saw; "warmer" goes below it, "cooler" above it."""
     for edit, _said in edits:
         if edit in ("warmer", "cooler"):
             step = -vocab["kelvin_step"] if edit == "warmer" else vocab["kelvin_step"]
@@ -342,6 +343,14 @@ def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: d
             what = "less busy" if edit == "calmer" else "busier"
             extra = f"; props {'removed' if edit == 'calmer' else 'added'}: {', '.join(changed)}"
             notes.append(f"{what}: clutter {old} -> {new}{extra if changed else ''}")
+        elif edit in ("more_blur", "less_blur"):
+            ladder = vocab["blur_lenses"]
+            old = recipe.camera.lens
+            at = ladder.index(old) if old in ladder else len(ladder) // 2
+            new = ladder[min(len(ladder) - 1, max(0, at + (1 if edit == "more_blur" else -1)))]
+            recipe.camera.lens = new
+            limit = " (already the limit)" if new == old else ""
+            notes.append(f"{edit.replace('_', ' ')}: lens {old} -> {new}{limit}")
         elif edit in ("closer", "wider"):
             old = recipe.camera.framing
             i = FRAMINGS.index(old) + (-1 if edit == "closer" else 1)

@@ -26,7 +26,7 @@ from sceneshop.tools.errors import check_cancel
 from sceneshop.tools.inputs import check_inputs
 from sceneshop.tools.preview.backdrops import draw_scene
 from sceneshop.tools.preview.canvas import Canvas
-from sceneshop.tools.preview.paint import Rgb, col_coords, hex_rgb, mix, radial, row_coords
+from sceneshop.tools.preview.paint import Rgb, blur, col_coords, hex_rgb, mix, radial, row_coords
 from sceneshop.tools.preview.props import draw_props
 from sceneshop.tools.preview.staging import ground, stage_product
 from sceneshop.tools.wording import description_parts
@@ -34,6 +34,9 @@ from sceneshop.tools.wording import description_parts
 STAGES = ("layout", "backdrop", "props", "light", "product")
 FEATHER = 2
 NEUTRAL_KELVIN = 5500  # the default softbox: no tint at this temperature
+# A lens that asks for a blurred background (the last of the vocabulary's `blur_lenses`, which "blurrier"
+# steps to) blurs the drawn backdrop and its props by this sigma, a share of the canvas width.
+BLURRED_LENS, BACKDROP_BLUR = "background blur", 0.006
 
 COLOUR_WORDS = {
     "white": "#f4f4f4", "black": "#1a1a1c", "grey": "#a0a3a7", "gray": "#a0a3a7", "red": "#c8383c",
@@ -248,6 +251,8 @@ def _render_one(recipe, setup: _Setup, seed: int, mode: str, image, mask, placem
     bg = draw_scene(ctx)
     step()  # backdrop
     bg = draw_props(bg, ctx)
+    if BLURRED_LENS in recipe.camera.lens:
+        bg = blur(bg, BACKDROP_BLUR * width)
     step()  # props
     light = recipe.lighting
     bg = _apply_light(bg, ctx, int(light.kelvin), float(light.exposure), str(light.direction or ""))
