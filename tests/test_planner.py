@@ -271,6 +271,17 @@ def test_blurrier_steps_the_lens_to_more_background_blur_and_sharper_steps_back(
     assert edit(planner, sharper, "background in focus please").camera.lens == "50mm, everything in focus"
 
 
+@pytest.mark.parametrize(("request_", "kept_out"), [
+    ("my notebook on an office desk", "notebook"), ("espresso cup in a cafe", "coffee cup"),
+    ("serum bottle on a kitchen counter", "olive oil bottle"), ("scented candles in a spa", "candles")])
+def test_a_scene_never_brings_a_prop_of_the_products_own_kind(planner, request_, kept_out):
+    recipe = planner.plan(request_, image_size=PHOTO)
+    preset = planner.catalog.scene(recipe.scene.preset)
+    assert kept_out in preset.props and kept_out not in recipe.scene.props
+    assert len(recipe.scene.props) == 2  # another of the preset's props takes its place
+    assert kept_out not in planner.plan("busier", recipe).scene.props
+
+
 def test_brighter_and_darker(planner, beach):
     brighter = edit(planner, beach, "brighter")
     assert brighter.lighting.exposure == pytest.approx(0.3)

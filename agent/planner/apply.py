@@ -221,7 +221,7 @@ def _bare_place_replaced(intent: Intent, parent: Recipe | None, catalog: Catalog
 def _set_scene(recipe: Recipe, scene: str, carried: list[str], catalog: Catalog) -> None:
     preset = feedback.scene_preset(catalog, scene)  # "custom": the merchant's own words are the scene
     recipe.scene.preset = scene
-    recipe.scene.props = feedback.props_for(preset, recipe.scene.clutter)
+    recipe.scene.props = feedback.props_for(preset, recipe.scene.clutter, recipe.subject.description)
     recipe.scene.description = ", ".join(carried)
 
 

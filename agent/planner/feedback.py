@@ -170,12 +170,24 @@ def scene_preset(catalog: Catalog, name: str) -> ScenePreset:
     return catalog.scene(name)
 
 
-def props_for(preset: ScenePreset, clutter: float) -> list[str]:
+def props_for(preset: ScenePreset, clutter: float, product: str = "") -> list[str]:
     """The preset's props that fit a clutter level: none when bare, two at the default 0.4,
-    all of them when busy."""
+    all of them when busy; never one that is the product's own kind (a second notebook beside the
+    merchant's notebook on the office desk, a coffee cup beside their espresso cup in the café)."""
     if clutter < PROPS_MIN_CLUTTER:
         return []
-    return list(preset.props[: int(clutter * 5 + 0.5)])
+    own = _head_noun(product)
+    props = [p for p in preset.props if not own or _head_noun(p) != own]
+    return props[: int(clutter * 5 + 0.5)]
+
+
+def _head_noun(name: str) -> str:
+    """"espresso cup" -> "cup", "bottle of gin" -> "bottle", "candles" -> "candle"."""
+    words = name.lower().split(" of ")[0].split()
+    if not words:
+        return ""
+    word = words[-1]
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def split_description(description: str) -> list[str]:
@@ -329,7 +341,7 @@ def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: d
             old = recipe.scene.clutter
             new = round(min(1.0, max(0.0, old + step)), 2)
             recipe.scene.clutter = new
-            allowed = props_for(scene_preset(catalog, recipe.scene.preset), new)
+            allowed = props_for(scene_preset(catalog, recipe.scene.preset), new, recipe.subject.description)
             if edit == "calmer":
                 props = recipe.scene.props[: len(allowed)]
             else:
