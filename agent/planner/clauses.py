@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from sceneshop.agent.planner.lexicon import phrase_key
+from sceneshop.agent.planner.lexicon import phrase_key, word_set
 
 _SPLIT = re.compile(r"\s*(?:[,;!?\n]+|(?<!\d):(?!\d)|\.(?!\d)|\s[-–—]+\s|…)\s*")
 # "erm", "umm", "hmmm", "uhh", "ahh", "mmm": sounds, not words.
@@ -294,27 +294,27 @@ def _has_verb(predicate: list[str], preps: set[str]) -> bool:
 class _Rules:
     def __init__(self, vocab: dict):
         self.vocab = vocab
-        verbs = {phrase_key(w) for w in [*vocab["remove_words"], *vocab["clauses"]["remove_verbs"]]}
+        verbs = word_set(vocab, "remove_words", "clauses.remove_verbs")
         self.remove_verbs = sorted(verbs - {"no", "without", "minus", "not"}, key=len, reverse=True)
-        asks = sorted({phrase_key(w) for w in [*vocab["conversation"]["request_verbs"], "make", "go", "try",
-                                                "switch", "swap", "move", "turn"]}, key=len, reverse=True)
+        asks = word_set(vocab, "conversation.request_verbs") | {"make", "go", "try", "switch", "swap", "move",
+                                                                "turn"}
+        asks = sorted(asks, key=len, reverse=True)
         self.joined_removal, self.joined_request = (_joined(self.remove_verbs), _joined(asks))
-        hedges = {phrase_key(w) for w in vocab["conversation"]["hedges"]} - _AMBIGUOUS_HEDGES
+        hedges = word_set(vocab, "conversation.hedges") - _AMBIGUOUS_HEDGES
         body = "|".join(r"\s+".join(map(re.escape, h.split())) for h in sorted(hedges, key=len, reverse=True))
         self.hedges = re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.I)
-        self.picture_nouns = {phrase_key(w) for w in vocab["clauses"]["picture_nouns"]}
-        self.praise = {phrase_key(w) for w in vocab["clauses"]["praise"]}
-        self.colours = {phrase_key(w) for w in [*vocab["colours"], *vocab["product_modifiers"],
-                                                *vocab["clauses"]["finishes"]]}
-        self.preps = {phrase_key(w) for w in vocab["prepositions"]}
-        self.filler = {phrase_key(w) for w in vocab["filler"]}
+        self.picture_nouns = word_set(vocab, "clauses.picture_nouns")
+        self.praise = word_set(vocab, "clauses.praise")
+        self.colours = word_set(vocab, "colours", "product_modifiers", "clauses.finishes")
+        self.preps = word_set(vocab, "prepositions")
+        self.filler = word_set(vocab, "filler")
         doubts = sorted((phrase_key(w) for w in vocab["clauses"]["doubts"]), key=len, reverse=True)
         body = "|".join(r"\s+".join(map(re.escape, d.split())) for d in doubts)
         # "not really feeling it", "not totally sure about the lemons": a word of degree after "not"
         body = body.replace(r"not\s+", r"not\s+(?:(?:really|totally|quite|so|too|that|entirely|fully)\s+)?")
         self.doubts = re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.I)
         judged = vocab["picture_complaints"]
-        self.excess = {phrase_key(w) for w in judged["excess"]}
+        self.excess = word_set(vocab, "picture_complaints.excess")
         self.excess_re = _phrases(self.excess)
         # phrase -> [(change, when)], a change first; when: "alone" / "always" / "in_excess" ("none":
         # a judgement that names no change)
@@ -325,21 +325,21 @@ class _Rules:
             for when in ("alone", "always", "in_excess"):
                 for w in lists.get(when, []):
                     self.judged.setdefault(phrase_key(w), []).append((edit, when))
-        self.judgements = {phrase_key(w) for w in vocab["judgements"]}
+        self.judgements = word_set(vocab, "judgements")
         for w in self.judgements:
             self.judged.setdefault(w, []).append((None, "none"))
         self.judged_re = _phrases(self.judged)
         self.judgements_re = _phrases(self.judgements)
-        self.unwanted_re = _phrases(self.judgements | {phrase_key(w) for w in vocab["showy_words"]})
-        self.restrained_re = _phrases({phrase_key(w) for w in vocab["restrained_words"]})
-        self.restraints = {phrase_key(w) for w in vocab["clauses"]["restraints"]}
+        self.unwanted_re = _phrases(word_set(vocab, "judgements", "showy_words"))
+        self.restrained_re = _phrases(word_set(vocab, "restrained_words"))
+        self.restraints = word_set(vocab, "clauses.restraints")
         # The plain words each change is said with, which the planner reads ("more_contrast" -> "more
         # contrast")
         self.edit_words = {edit: phrase_key(words[0]) for edit, words in vocab["feedback"].items()}
-        self.feedback_re = _phrases({phrase_key(w) for ws in vocab["feedback"].values() for w in ws})
-        self.fits = {phrase_key(w) for w in vocab["clauses"]["fit_verbs"]}
-        self.opinions = _phrases({phrase_key(w) for w in vocab["clauses"]["opinions"]})
-        self.things = {phrase_key(w) for ws in vocab["products"].values() for w in ws} | {
+        self.feedback_re = _phrases(word_set(vocab, "feedback"))
+        self.fits = word_set(vocab, "clauses.fit_verbs")
+        self.opinions = _phrases(word_set(vocab, "clauses.opinions"))
+        self.things = word_set(vocab, "products") | {
             phrase_key(w) for group in vocab["related_words"] for w in group}
 
     def pieces(self, clause: str) -> list[str]:

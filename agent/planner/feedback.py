@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from sceneshop.agent.commands import ANY_COLOUR
-from sceneshop.agent.planner.lexicon import phrase_key
+from sceneshop.agent.planner.lexicon import word_set
 from sceneshop.agent.planner.prompt import (
     PROPS_MIN_CLUTTER,
     clean_word,
@@ -57,15 +57,12 @@ def is_place(clause: str) -> bool:
     return _PLACE.match(clause.strip()) is not None
 
 
-def stop_words(vocab: dict) -> set[str]:
+def stop_words(vocab: dict) -> frozenset[str]:
     """Words that are never a noun of the picture's own: filler, prepositions, colours, verbs of
     asking and removing, the chat's statement verbs."""
-    conv = vocab["conversation"]
-    words = [*vocab["filler"], *vocab["prepositions"], *vocab["scene_prepositions"],
-             *vocab["product_modifiers"], *vocab["colours"], *vocab["not_picture_words"],
-             *conv["statement_verbs"], *conv["not_product_words"], *conv["request_verbs"],
-             *vocab["remove_words"]]
-    return {phrase_key(w) for w in words}
+    return word_set(vocab, "filler", "prepositions", "scene_prepositions", "product_modifiers", "colours",
+                    "not_picture_words", "conversation.statement_verbs", "conversation.not_product_words",
+                    "conversation.request_verbs", "remove_words")
 
 
 def prop_words(catalog: Catalog) -> set[str]:
@@ -90,7 +87,7 @@ def names_place(words: list[str], vocab: dict, props: set[str]) -> bool:
     """Whether a noun phrase (its words up to any preposition) names a place: its head noun, the last
     word, is one thing that no word list knows as a product, a prop or an amount -- "bakery", "sunny
     tennis court", "wine cellar" (though wine is a product); not "glass vase", "few lemons", "plants"."""
-    preps = {phrase_key(w) for w in vocab["prepositions"]}
+    preps = word_set(vocab, "prepositions")
     head = []
     for w in words:
         if w.lower() in preps:
@@ -99,8 +96,8 @@ def names_place(words: list[str], vocab: dict, props: set[str]) -> bool:
     if not head:
         return False
     noun = head[-1]
-    stop = stop_words(vocab) - {phrase_key(w) for w in vocab["product_modifiers"]}
-    products = {phrase_key(w) for ws in vocab["products"].values() for w in ws}
+    stop = stop_words(vocab) - word_set(vocab, "product_modifiers")
+    products = word_set(vocab, "products")
     if noun in stop or head[0] in _AMOUNTS or noun in products or noun in props or noun.rstrip("s") in props:
         return False
     if noun.endswith(("ed", "ing", "ly")):
@@ -115,8 +112,7 @@ def old_place(clauses: list[str], vocab: dict, props: set[str]) -> str | None:
     if not clauses:
         return None
     words = re.findall(r"[\w'\-]+", clauses[0].lower())
-    if not words or words[0] in {phrase_key(w) for w in [*vocab["prepositions"], *vocab["remove_words"],
-                                                          "and", "plus"]}:
+    if not words or words[0] in word_set(vocab, "prepositions", "remove_words") | {"and", "plus"}:
         return None
     return clauses[0] if names_place(words, vocab, props) else None
 

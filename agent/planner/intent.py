@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from sceneshop.agent.planner import feedback
-from sceneshop.agent.planner.lexicon import Match, Reading, phrase_key
+from sceneshop.agent.planner.lexicon import Match, Reading, phrase_key, word_set
 from sceneshop.agent.planner.prompt import picture_words, trim_clause, without_thing
 from sceneshop.tools.catalog import Catalog
 
@@ -69,7 +69,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
 
     # The product first: its own words ("linen shirt", "vintage leather bag") are not a scene
     # or a style. Then LoRA modifiers ("lighter watercolor" is not "brighter").
-    containers = {phrase_key(w) for w in vocab.get("containers", [])}
+    containers = word_set(vocab, "containers", missing_ok=True)
     for i, m in enumerate(reading.matches):
         product = next((e for e in m.effects if e.kind == "product"), None)
         if product and not reading.negated(m) and _is_subject(reading, m, vocab, editing, unnamed, drawn):
@@ -271,16 +271,15 @@ _SWAP = re.compile(
 )
 
 
-def _ignored_words(vocab: dict) -> set[str]:
-    return {phrase_key(w) for w in [*vocab["filler"], *vocab["not_picture_words"],
-                                    *vocab["conversation"]["statement_verbs"],
-                                    *vocab["conversation"]["background_markers"]]}
+def _ignored_words(vocab: dict) -> frozenset[str]:
+    return word_set(vocab, "filler", "not_picture_words", "conversation.statement_verbs",
+                    "conversation.background_markers")
 
 
 def _thing_named(clause: str, vocab: dict) -> str | None:
     """The noun phrase a clause is about, up to where it is placed ("i see a sugar bowl behind it"
     -> "sugar bowl")."""
-    preps = {phrase_key(w) for w in vocab["prepositions"]}
+    preps = word_set(vocab, "prepositions")
     ignored = _ignored_words(vocab) | {"see", "i"}
     target = []
     for w in re.findall(r"[\w'\-]+", clause.lower()):
@@ -293,7 +292,7 @@ def _thing_named(clause: str, vocab: dict) -> str | None:
 
 def _visit_words(words: list[str], vocab: dict) -> bool:
     """Whether words are only words of a visit ("third visit", "second go", "thing"): never a product."""
-    visit = {phrase_key(w) for w in vocab["conversation"]["visit_words"]}
+    visit = word_set(vocab, "conversation.visit_words")
     return all(w.lower() in visit for w in words)
 
 
@@ -301,14 +300,13 @@ def _named_product(reading: Reading, vocab: dict) -> str | None:
     """A product no word list knows, named as the merchant's own: the words after "my", "our",
     "this", "here's my" up to where it is placed, none of them a scene, light or style word."""
     markers = {"my", "our", "this", "these", "here's", "heres"}
-    stops = {phrase_key(w) for w in [*vocab["prepositions"], *vocab["conversation"]["statement_verbs"],
-                                     *vocab["conversation"]["not_product_words"]]}
+    stops = word_set(vocab, "prepositions", "conversation.statement_verbs", "conversation.not_product_words")
     tokens = list(re.finditer(r"[\w'\-]+", reading.work))
     for i, t in enumerate(tokens):
         if t.group() not in markers or reading.negated(Match(t.start(), t.end(), t.group(), ())):
             continue
         words = []
-        preps = {phrase_key(w) for w in vocab["prepositions"]}
+        preps = word_set(vocab, "prepositions")
         for nxt in tokens[i + 1: i + 6]:
             gap = reading.work[(words[-1] if words else tokens[i]).end(): nxt.start()]
             if nxt.group() in preps and not words:
@@ -352,7 +350,7 @@ def _compound_head(reading: Reading, m: Match, vocab: dict, *, container: bool) 
     noun must be followed by a preposition, a clause break or the end, so "soap on a rope" and "mug
     red" are not read so."""
     stops = feedback.stop_words(vocab)
-    preps = {phrase_key(w) for w in [*vocab["prepositions"], *vocab["scene_prepositions"]]}
+    preps = word_set(vocab, "prepositions", "scene_prepositions")
     pattern = r"\s+of\s+(?:the\s+|my\s+|some\s+)?([a-z]+)\b" if container else r"[\s\-]+([a-z]+)\b"
     nxt = re.match(pattern, reading.work[m.end:])
     if not nxt:
@@ -372,8 +370,8 @@ def _opening_noun(reading: Reading, vocab: dict) -> str | None:
     """A product no word list knows, said first: the noun phrase that opens a request, before where it
     is put ("bamboo toothbrush next to a sink", "a notebook on a pastel blue background"). Every word
     of it must be unknown to the catalog (else it is a scene: "wooden table by a window")."""
-    stops = feedback.stop_words(vocab) - {phrase_key(w) for w in vocab["product_modifiers"]}
-    preps = {phrase_key(w) for w in [*vocab["prepositions"], *vocab["scene_prepositions"]]}
+    stops = feedback.stop_words(vocab) - word_set(vocab, "product_modifiers")
+    preps = word_set(vocab, "prepositions", "scene_prepositions")
     tokens = list(re.finditer(r"[\w'\-]+", reading.work))
     i = 0
     while i < len(tokens) and tokens[i].group() in ("a", "an", "the", "some", "one", "two"):
@@ -390,9 +388,9 @@ def _opening_noun(reading: Reading, vocab: dict) -> str | None:
         return None  # no place said after it: not "a product on/in somewhere"
     if not words or len(words) > 3 or _visit_words([w.group() for w in words], vocab):
         return None  # "second go at this": how the merchant came, not a product
-    modifiers = {phrase_key(w) for w in vocab["product_modifiers"]}
-    surfaces = {phrase_key(w) for w in vocab.get("surface_nouns", [])} | {"table", "tables", "scene", "shot",
-                                                                         "photo", "picture", "setup"}
+    modifiers = word_set(vocab, "product_modifiers")
+    surfaces = word_set(vocab, "surface_nouns", missing_ok=True) | {
+        "table", "tables", "scene", "shot", "photo", "picture", "setup"}
     if words[-1].group() in modifiers or words[-1].group() in surfaces or not all(
             w.group() in modifiers or _unknown_noun(reading, w, stops) for w in words):
         return None
@@ -411,7 +409,7 @@ def _disliked(clause: str, vocab: dict) -> str | None:
         return None
     before, after = low[: found.start()].split(), low[found.end():].split()
     ignored = _ignored_words(vocab)
-    preps = {phrase_key(w) for w in vocab["prepositions"]}
+    preps = word_set(vocab, "prepositions")
     words = before if any(w not in ignored for w in before) else after
     target = []
     for w in words:
@@ -434,7 +432,7 @@ def _describes_thing(reading: Reading, m: Match, vocab: dict) -> bool:
     gap = reading.work[m.end: m.end + 2]
     if re.match(r"\s*[,;.!?]", gap):
         return False
-    ordinary = {phrase_key(w) for w in [*vocab["filler"], *vocab["prepositions"], "and", "or", "but"]}
+    ordinary = word_set(vocab, "filler", "prepositions") | {"and", "or", "but"}
     return after[0] not in ordinary
 
 
@@ -452,8 +450,7 @@ def _dismissed(reading: Reading, m: Match, vocab: dict) -> bool:
     """Whether a verb that takes something out comes right before a match ("scratch the park", "lose
     the city in the back"): the match is what goes, not what is asked for. A negation ("no", "without")
     is Reading.negated's."""
-    verbs = {phrase_key(w) for w in [*vocab["remove_words"], *vocab["clauses"]["remove_verbs"]]}
-    verbs -= {"no", "without", "minus", "not"}
+    verbs = word_set(vocab, "remove_words", "clauses.remove_verbs") - {"no", "without", "minus", "not"}
     articles = {"a", "an", "the", "that", "those", "this", "these", "all", "my"}
     before = " ".join(w for w in reading.words_before(m.start, 6) if w not in articles)
     return any(before == v or before.endswith(" " + v) for v in verbs)
@@ -495,7 +492,7 @@ def _place_before(reading: Reading, m: Match, vocab: dict) -> bool:
 
 def _drop_surface_nouns(reading: Reading, candidates: list, catalog: Catalog, vocab: dict) -> list:
     """"terrazzo countertop": the material right before a bare surface noun names the scene."""
-    nouns = {phrase_key(w) for w in vocab.get("surface_nouns", [])}
+    nouns = word_set(vocab, "surface_nouns", missing_ok=True)
     dropped = set()
     for m, name in candidates:
         if phrase_key(m.text) not in nouns:
@@ -541,14 +538,13 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
     that opens what the merchant asks for is the product ("ok, a red sneaker on a basketball court")."""
     scene_words = {str(w) for w in vocab["scene_prepositions"]}
     markers = {str(w) for w in vocab["product_markers"]}
-    request_verbs = {phrase_key(w) for w in vocab["conversation"]["request_verbs"]}
+    request_verbs = word_set(vocab, "conversation.request_verbs")
     words = reading.words_before(m.start, 8)
     close = [w for w in words if w not in ("a", "an", "the", "some", "big", "small", "little")]
     if close and close[-1] in {str(b) for b in vocab["conversation"]["background_markers"]}:
         return False
     if unnamed and drawn:
-        opening = {phrase_key(w) for w in [*vocab["filler"], *vocab["product_modifiers"], *vocab["colours"],
-                                           *vocab["containers"], "pair", "couple"]}
+        opening = word_set(vocab, "filler", "product_modifiers", "colours", "containers") | {"pair", "couple"}
         if all(w in opening and w not in _ADDING for w in words):
             return True  # "ok, a red sneaker on a basketball court", "great, then show me a leather wallet"
     if editing and words and words[-1] in ("a", "an", "some"):
@@ -577,11 +573,9 @@ def _subject_words(reading: Reading, m: Match, vocab: dict, end: int | None = No
     """The product phrase as the merchant calls it: the product word plus the words right before it
     that are its own -- colours and materials ("red summer dress") and words the planner knows no
     other meaning for ("latte cup", "lemonade bottle") -- but not "new" or "old" ("my new mug")."""
-    modifiers = {phrase_key(w) for w in vocab["product_modifiers"]}
-    stops = {phrase_key(w) for w in [
-        *vocab["filler"], *vocab["prepositions"], *vocab["product_markers"], *vocab["scene_prepositions"],
-        *vocab["conversation"]["not_product_words"], *vocab["conversation"]["background_markers"],
-        *vocab["not_picture_words"]]}
+    modifiers = word_set(vocab, "product_modifiers")
+    stops = word_set(vocab, "filler", "prepositions", "product_markers", "scene_prepositions",
+                     "conversation.not_product_words", "conversation.background_markers", "not_picture_words")
     start = m.start
     for word_match in reversed(list(re.finditer(r"[\w'\-]+", reading.work[: m.start]))):
         gap = reading.work[word_match.end() : start]
@@ -633,8 +627,7 @@ def _take_style_noun(reading: Reading, m: Match, vocab: dict) -> None:
     if found and found.group(1) in {str(w) for w in vocab["style_nouns"]}:
         reading.claim(m.end, m.end + found.end())
     before = re.search(r"([a-z]+)[\s\-]+$", reading.work[: m.start])
-    ordinary = {phrase_key(w) for w in [*vocab["filler"], *vocab["prepositions"],
-                                        *vocab["not_picture_words"]]}
+    ordinary = word_set(vocab, "filler", "prepositions", "not_picture_words")
     if before and before.group(1) not in ordinary and not any(
             o.start <= before.start(1) < o.end for o in reading.matches):
         reading.claim(before.start(1), m.start)

@@ -73,6 +73,32 @@ def phrase_key(phrase: str) -> str:
     return " ".join(re.split(r"[\s\-]+", str(phrase).lower().strip()))
 
 
+# word_set's sets by (vocabulary id, paths, missing_ok); each entry keeps the vocabulary it was built
+# from, so a dict that gets a freed dict's id can never be given the freed dict's words.
+_WORD_SETS: dict[tuple[int, tuple[str, ...], bool], tuple[dict, frozenset[str]]] = {}
+
+
+def word_set(vocab: dict, *paths: str, missing_ok: bool = False) -> frozenset[str]:
+    """phrase_key of every word listed under these vocabulary keys ("conversation.hedges" reaches
+    into a section; a mapping's lists are all taken), built once per vocabulary: the planner asks
+    for the same few sets on every message. A missing key raises KeyError, or with `missing_ok`
+    gives no words."""
+    key = (id(vocab), paths, missing_ok)
+    cached = _WORD_SETS.get(key)
+    if cached is not None and cached[0] is vocab:
+        return cached[1]
+    words: set[str] = set()
+    for path in paths:
+        value = vocab
+        for part in path.split("."):
+            value = value.get(part, {}) if missing_ok else value[part]
+        lists = value.values() if isinstance(value, dict) else [value]
+        words.update(phrase_key(w) for ws in lists for w in ws)
+    found = frozenset(words)
+    _WORD_SETS[key] = (vocab, found)
+    return found
+
+
 def _edit_distance_le1(a: str, b: str) -> bool:
     """True when a and b differ by one insertion, deletion, substitution or adjacent swap."""
     if a == b:
@@ -125,7 +151,7 @@ class Lexicon:
                 for time, words in vocab["time_words"].items():
                     if any(re.search(rf"(?<!\w){re.escape(phrase_key(w))}(?!\w)", key) for w in words):
                         add(key, Effect("time", time))
-        ignored_markets = {phrase_key(k) for k in vocab.get("ignored_keywords", {}).get("marketplace", [])}
+        ignored_markets = word_set(vocab, "ignored_keywords.marketplace", missing_ok=True)
         for market in catalog.marketplaces.values():
             for kw in market.keywords:
                 if phrase_key(kw) not in ignored_markets:
@@ -134,7 +160,7 @@ class Lexicon:
             if market_name in catalog.marketplaces:
                 for word in words:
                     add(word, Effect("market", market_name))
-        weak = {phrase_key(w) for w in vocab["weak_lora_keywords"]}
+        weak = word_set(vocab, "weak_lora_keywords")
         for lora in catalog.loras.values():
             strong = [kw for kw in lora.keywords if phrase_key(kw) not in weak]
             for kw in [*strong, *lora.trigger, lora.name.replace("_", " ")]:
@@ -193,7 +219,7 @@ class Lexicon:
         # Repairs aim only at words that are a phrase on their own ("sunest" -> "sunset"): a word
         # that is only part of one ("late" of "late afternoon") would turn "latte" into "late".
         self.repair_words = frozenset(key for key in table if " " not in key and len(key) >= 4)
-        filler = {phrase_key(w) for w in vocab["filler"]}
+        filler = word_set(vocab, "filler")
         self.known = frozenset(known_words) | self.phrase_words | filler
         self._by_length: dict[int, list[str]] = {}
         for w in self.repair_words:
