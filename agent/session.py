@@ -14,6 +14,9 @@ from PIL import Image
 from sceneshop.agent.commands import Message, read_message, request_message
 from sceneshop.agent.llm.toolbox import LoraPick, edit_fields, look_changes
 from sceneshop.agent.memory.entry import MemoryEntry
+from sceneshop.agent.planner.feedback import coloured_thing
+from sceneshop.agent.planner.lexicon import normalise
+from sceneshop.agent.planner.prompt import load_vocabulary
 from sceneshop.agent.planning import Conversation
 from sceneshop.agent.recipe import MAX_SEED, Recipe, Subject
 from sceneshop.agent.references import pick
@@ -580,6 +583,11 @@ class Session:
         mode = self.recipe.mode if self.recipe else ("replace_background" if self.image else "text_to_image")
         if mode != "replace_background":
             return None
+        if message.product_colour and self.recipe is not None:
+            # "can the ball be yellow?" with a tennis ball in the picture: the ball, never the product
+            said = normalise(message.words or message.text)[message.colour[1]:message.colour[2]]
+            if coloured_thing(self.recipe, said, load_vocabulary(self.studio.catalog.folder)):
+                return None
         return message.product_colour
 
     def _make(self, message: Message, progress, cancel, *, look: Recipe | None = None) -> Turn:

@@ -188,6 +188,7 @@ def changes(before: Recipe, after: Recipe, catalog: Catalog) -> list[str]:
         out.append("busier" if after.scene.clutter > before.scene.clutter else "less busy")
     gone = [p for p in before.scene.props if p not in after.scene.props]
     added = [p for p in after.scene.props if p not in before.scene.props]
+    out += _recoloured(gone, added)
     if gone:
         out.append("without " + _and(gone))
     if added:
@@ -234,16 +235,32 @@ def changes(before: Recipe, after: Recipe, catalog: Catalog) -> list[str]:
     tones = {vocab["warm_words"], vocab["cool_words"]}
     new_words = [w for w in a_pos if w not in b_pos and w not in tones]
     preps = {str(w).lower() for w in vocab["prepositions"]}
+    gone_words = [w.removeprefix("with ") for w in b_pos if w not in a_pos and w not in tones]
+    out += _recoloured(gone_words, new_words)
     for words in new_words:
         out.append(words if words.split()[0].lower() in preps else f"with {words}")
     new_negative = [w for w in a_neg if w not in b_neg]
-    gone_words = [w.removeprefix("with ") for w in b_pos if w not in a_pos and w not in tones]
     if new_negative or gone_words:
         out.append("without " + _and(new_negative + gone_words))
     out += text_changes(before.text, after.text)
     out += retouch_changes(before.retouch, after.retouch)
     if not out and after.seed != before.seed:
         out.append("a new variation of the same look")
+    return out
+
+
+def _recoloured(gone: list[str], added: list[str]) -> list[str]:
+    """A thing that only changed colour ("rolled towels" -> "white rolled towels") said as that: "the
+    rolled towels now white"; both lists lose the pair."""
+    out = []
+    for new in list(added):
+        for old in gone:
+            colour = " ".join(new.lower().replace(old.lower(), " ", 1).split())
+            if old.lower() in new.lower() and colour and len(colour.split()) <= 2:
+                out.append(f"the {old} now {colour}")
+                gone.remove(old)
+                added.remove(new)
+                break
     return out
 
 

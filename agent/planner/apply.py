@@ -3,6 +3,7 @@ what the request asked for, with a note for each change."""
 
 from __future__ import annotations
 
+from sceneshop.agent.commands import ANY_COLOUR
 from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.intent import Intent
 from sceneshop.agent.planner.prompt import mentions_any, negated_words
@@ -169,7 +170,11 @@ def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[i
         notes.append("new seed" if intent.edits_fields else "new variation: only the seed changed")
 
     if intent.colour:
-        feedback.product_colour(recipe, intent.colour, vocab, notes)
+        thing = feedback.coloured_thing(recipe, intent.colour_from, vocab)
+        if thing and intent.colour != ANY_COLOUR:  # "can the ball be yellow?": the tennis ball
+            feedback.recolour_thing(recipe, thing, intent.colour, vocab, notes)
+        else:
+            feedback.product_colour(recipe, intent.colour, vocab, notes)
     if not fresh and not intent.edits_fields and not intent.variation:
         notes.append(
             f"nothing to change understood in '{text}'; try e.g. 'warmer', 'less busy', 'at sunset', "

@@ -57,6 +57,12 @@ _EXISTENTIAL = re.compile(
     r"^(?:there(?:'s|\s+is|\s+are|'re)|i\s+see|i\s+can\s+see)\s+(?:a|an|some|the|this|that)?\s*", re.I)
 # "that works", "this rocks": a verdict on the picture.
 _VERDICT = re.compile(r"(?:(?:yeah|yes|yep|yup|ok|okay|well|oh|ah|hey)\s+)*(?:that|this|it)\s+[a-z]+s")
+# Where the idea came from: "i saw this on pinterest", "got the idea from a competitor's listing",
+# "seen something like it on tiktok" (a thing seen, "I saw a spoon behind it", is not one).
+_SOURCE = re.compile(r"(?:(?:and|so|but)\s+)?(?:i\s+(?:'ve\s+|have\s+)?)?"
+                     r"(?:saw|seen|found|spotted|got|stole|copied|took)\s+"
+                     r"(?:this|it|that|the\s+idea|(?:one|something)\s+like\s+(?:this|it|that))"
+                     r"(?:\s+[\w']+){0,3}?\s+(?:on|from|at|via|off)\s+[\w' .-]+", re.I)
 # A clause that only says what stays as it is: "same settings", "keep everything else the same",
 # "leave the rest", "otherwise unchanged".
 _UNCHANGED = re.compile(
@@ -99,7 +105,7 @@ _TURNED = {"came", "comes", "come", "turned", "turns", "out", "gone", "went", "g
            "become", "became", "gotten", "becoming", "looking", "feeling", "seeming", "grown"}
 # Changes that undo each other: a judgement naming both names neither.
 _OPPOSITES = [("warmer", "cooler"), ("more_contrast", "less_contrast"), ("brighter", "darker"),
-              ("busier", "calmer"), ("more_blur", "less_blur")]
+              ("busier", "calmer"), ("more_blur", "less_blur"), ("softer_light", "harder_light")]
 # What a change should not be: "nothing fancy", "nothing too dark", "not too flashy", "but nothing over
 # the top" (vocabulary `judgements` after a bare "nothing"; anything after "too").
 _UNWANTED = re.compile(r"^(?:(?:but|and|just|please|though)\s+)*(?:nothing|not\s+anything|not)\s+"
@@ -190,6 +196,8 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             continue  # "if that makes sense", "if possible": a condition draws nothing
         if rules.unwanted(clause):
             continue  # "nothing fancy": how a change should not be, nothing to draw
+        if _SOURCE.fullmatch(clause):
+            continue  # "i saw this on pinterest": where the idea came from, nothing to draw
         m = _I_VERB.match(clause)
         if m and m.group("verb").lower() not in _ASKING_VERBS:
             clause = clause[m.end():].strip()

@@ -10,6 +10,7 @@ from sceneshop.agent.planner.lexicon import word_set
 from sceneshop.agent.planner.prompt import (
     PROPS_MIN_CLUTTER,
     clean_word,
+    description_parts,
     is_activity,
     related_to,
     trim_clause,
@@ -327,6 +328,13 @@ def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: d
             add, drop = (words["up"], words["down"]) if up else (words["down"], words["up"])
             _swap_words(recipe, add, drop)
             notes.append(f"{edit.replace('_', ' ')}: '{add}'")
+        elif edit in ("softer_light", "harder_light"):
+            # No field holds the light's quality (the presets have theirs): words carry it, as for contrast
+            words = vocab["light_quality_words"]
+            soft, hard = words["soft"], words["hard"]
+            add, drop = (soft, hard) if edit == "softer_light" else (hard, soft)
+            _swap_words(recipe, add, drop)
+            notes.append(f"{edit.replace('_', ' ')}: '{add}'")
         elif edit in ("brighter", "darker"):
             step = vocab["exposure_step"] if edit == "brighter" else -vocab["exposure_step"]
             old = recipe.lighting.exposure
@@ -365,6 +373,37 @@ def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: d
             new = FRAMINGS[min(len(FRAMINGS) - 1, max(0, i))]
             recipe.camera.framing = new
             notes.append(f"{edit}: framing {old} -> {new}" + (" (already the limit)" if new == old else ""))
+
+
+def coloured_thing(recipe, said: str, vocab: dict) -> str | None:
+    """The thing in the current scene that a colour request names, or None when it names the product
+    (or nothing drawn): "can the ball be yellow?" with "tennis ball nearby" in the scene's words is the
+    tennis ball; "make the towels white" among the spa's props is the rolled towels."""
+    own = _head_noun(recipe.subject.description)
+    skip = stop_words(vocab) | word_set(vocab, "colours") | {own, ""}
+    named = {_head_noun(w) for w in re.findall(r"[\w'-]+", said.lower())} - skip
+    if not named:
+        return None
+    shown, _ = description_parts(recipe.scene.description)
+    for phrase in [*recipe.scene.props, *shown]:
+        words = re.findall(r"[\w'-]+", phrase.lower())
+        for i, word in enumerate(words):
+            if _head_noun(word) in named:
+                # the noun phrase up to the thing named ("tennis ball" of "tennis ball nearby")
+                return " ".join(w for w in words[: i + 1] if w not in ("with", "a", "an", "the", "some"))
+    return None
+
+
+def recolour_thing(recipe, thing: str, colour: str, vocab: dict, notes: list[str]) -> None:
+    """`thing` (a prop, or words in the scene description) in `colour`, any colour it had replaced."""
+    colours = word_set(vocab, "colours")
+    bare = " ".join(w for w in thing.split() if w not in colours)
+    coloured = f"{colour} {bare}"
+    any_colour = "|".join(map(re.escape, sorted(colours, key=len, reverse=True)))
+    pattern = re.compile(rf"(?<![\w'-])(?:(?:{any_colour})\s+)*{re.escape(bare)}(?![\w'-])", re.IGNORECASE)
+    recipe.scene.props = [pattern.sub(coloured, p, count=1) for p in recipe.scene.props]
+    recipe.scene.description = pattern.sub(coloured, recipe.scene.description, count=1)
+    notes.append(f"the {bare} in {colour} (a thing in the scene; your product keeps its own colour)")
 
 
 def product_colour(recipe, colour: str, vocab: dict, notes: list[str]) -> None:

@@ -35,6 +35,7 @@ class Intent:
     variation: bool = False
     count: int | None = None
     colour: str | None = None
+    colour_from: str = ""  # the words that asked for the colour ("can the ball be yellow")
     clauses: list[str] = field(default_factory=list)
     removals: list[str] = field(default_factory=list)
     corrections: list[tuple[str, str]] = field(default_factory=list)
@@ -51,6 +52,22 @@ class Intent:
         )
 
 
+def _shaped_market(first: str, second: str, catalog: Catalog) -> str:
+    """Two marketplace presets named in one message ("an instagram post but square"): the platform's
+    own preset of the other's shape when it has one (instagram_square), else the first named."""
+    def family(name: str) -> str:
+        return name.split("_")[0]
+
+    markets = catalog.marketplaces
+    for platform, shape in ((first, second), (second, first)):
+        want = markets[shape].width / markets[shape].height
+        for name, market in markets.items():
+            same_shape = abs(market.width / market.height - want) < 0.01
+            if same_shape and family(name) == family(platform) != family(shape):
+                return name
+    return first
+
+
 def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                 colour: tuple[str, int, int] | None = None, *, editing: bool = False,
                 unnamed: bool = False, drawn: bool = False) -> Intent:
@@ -62,6 +79,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
     if colour:
         intent.colour = colour[0]
         start, end = reading.work_span(colour[1], colour[2])
+        intent.colour_from = reading.work[start:end]
         reading.claim(start, end)
         for m in reading.matches:
             if m.start < end and m.end > start:
@@ -140,6 +158,8 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                 m.used = True
                 if intent.market is None:
                     intent.market, intent.market_from = value, m.text
+                elif value != intent.market:
+                    intent.market = _shaped_market(intent.market, value, catalog)
             elif kind == "edit":
                 if _describes_thing(reading, m, vocab):
                     continue  # "a darker wood", "a bigger vase": the thing's own look, not the picture's
