@@ -40,6 +40,17 @@ def renderer():
     return EmbeddedRenderer()
 
 
+@pytest.fixture()
+def session(planner, renderer, coffee, coffee_mask):
+    """A studio session on the embedded planner and renderer, with the coffee photo as its product."""
+    from sceneshop.agent.session import Session
+    from sceneshop.agent.studio import Studio
+
+    s = Session(Studio(planner=planner, engine=renderer))
+    s.set_product(coffee, coffee_mask)
+    return s
+
+
 @pytest.fixture(scope="module")
 def vocab():
     """The planner's word lists (prompts/vocabulary.yaml)."""

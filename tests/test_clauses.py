@@ -41,6 +41,8 @@ PHOTO = (600, 400)
         ("the tray ought to be brass", "brass tray"),
         # ...or praises it
         ("the plant looks gorgeous, warmer", "warmer"),
+        # a judgement of the picture's light is the change it names (round seven: harsh light)
+        ("the light is too harsh", "less harsh"),
         # what stays is not something to draw
         ("another take, same framing", "another take"),
         ("one more, leave the rest as it is", "one more"),
@@ -57,7 +59,7 @@ def test_clauses_are_rewritten_by_their_structure(vocab, words, rewritten):
 @pytest.mark.parametrize(
     "words",
     [
-        "the light is too harsh",  # the picture's own quality: feedback rules read it
+        "the sky is too pink",  # a quality of a thing in the picture: feedback rules read it
         "the sand looks too orange",  # a colour to change, not a thing to take out
         "on a beach at sunset with a red umbrella",  # a description: no rule applies
         "warmer and closer",

@@ -17,13 +17,6 @@ from sceneshop.agent.studio import Studio
 PHOTO = (600, 400)
 
 
-@pytest.fixture()
-def session(planner, renderer, coffee, coffee_mask):
-    s = Session(Studio(planner=planner, engine=renderer))
-    s.set_product(coffee, coffee_mask)
-    return s
-
-
 # ------------------------------------------------------------------ a colour alone on a backdrop
 
 

@@ -7,17 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from sceneshop.agent.session import Session
-from sceneshop.agent.studio import Studio
-
 PHOTO = (600, 400)
-
-
-@pytest.fixture()
-def session(planner, renderer, coffee, coffee_mask):
-    s = Session(Studio(planner=planner, engine=renderer))
-    s.set_product(coffee, coffee_mask)
-    return s
 
 
 @pytest.fixture(scope="module")

@@ -35,13 +35,6 @@ GREEN_QUESTION = (
 )
 
 
-@pytest.fixture()
-def session(planner, renderer, coffee, coffee_mask):
-    s = Session(Studio(planner=planner, engine=renderer))
-    s.set_product(coffee, coffee_mask)
-    return s
-
-
 def same_pixels(a, b) -> bool:
     return a.size == b.size and a.tobytes() == b.tobytes()
 
