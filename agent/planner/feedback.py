@@ -304,11 +304,20 @@ def _swap_words(recipe, add: str, drop: str) -> None:
     recipe.scene.description = ", ".join(_fit(clauses, keep_newest=True)[0])
 
 
+# Relative feedback that lives in scene words: the vocabulary table, the words it adds and those it drops.
+_WORD_STEPS = {
+    "more_contrast": ("contrast_words", "up", "down"),
+    "less_contrast": ("contrast_words", "down", "up"),
+    "softer_light": ("light_quality_words", "soft", "hard"),
+    "harder_light": ("light_quality_words", "hard", "soft"),
+}
+
+
 def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: dict,
                 notes: list[str], *, before: int | None = None) -> None:
-    """Relative feedback: warmer/cooler, brighter/darker, busier/calmer, closer/wider, more/less blur
-    (a step along the vocabulary's `blur_lenses`). `before`: the kelvin of the picture the merchant
-    saw; "warmer" goes below it, "cooler" above it."""
+    """Relative feedback: warmer/cooler, brighter/darker, more/less contrast, softer/harder light,
+    busier/calmer, closer/wider, more/less blur (a step along the vocabulary's `blur_lenses`). `before`:
+    the kelvin of the picture the merchant saw; "warmer" goes below it, "cooler" above it."""
     for edit, _said in edits:
         if edit in ("warmer", "cooler"):
             step = -vocab["kelvin_step"] if edit == "warmer" else vocab["kelvin_step"]
@@ -321,18 +330,11 @@ def apply_edits(recipe, edits: list[tuple[str, str]], catalog: Catalog, vocab: d
             _swap_words(recipe, add, drop)
             limit = " (the limit)" if new == old else ""
             notes.append(f"{edit}: {old}K -> {new}K{limit}")
-        elif edit in ("more_contrast", "less_contrast"):
-            # No field holds contrast: words in the scene description carry it, as the tones do
-            words = vocab["contrast_words"]
-            up = edit == "more_contrast"
-            add, drop = (words["up"], words["down"]) if up else (words["down"], words["up"])
-            _swap_words(recipe, add, drop)
-            notes.append(f"{edit.replace('_', ' ')}: '{add}'")
-        elif edit in ("softer_light", "harder_light"):
-            # No field holds the light's quality (the presets have theirs): words carry it, as for contrast
-            words = vocab["light_quality_words"]
-            soft, hard = words["soft"], words["hard"]
-            add, drop = (soft, hard) if edit == "softer_light" else (hard, soft)
+        elif edit in _WORD_STEPS:
+            # No field holds contrast or the light's quality: words in the scene description carry
+            # them, as the tones do ("more contrast" swaps the vocabulary's contrast_words down -> up)
+            table, on, off = _WORD_STEPS[edit]
+            add, drop = vocab[table][on], vocab[table][off]
             _swap_words(recipe, add, drop)
             notes.append(f"{edit.replace('_', ' ')}: '{add}'")
         elif edit in ("brighter", "darker"):
