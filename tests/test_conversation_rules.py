@@ -168,6 +168,30 @@ def test_an_outline_judged_is_a_cut_out_complaint(text, kind):
     assert read_message(text, has_picture=True).kind == kind
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("the cut-out broke the handle on my mug", "cutout"),  # the cut-out named as what did it
+        ("your cut out wrecked the zipper", "cutout"),
+        ("the mask ruined the strap, it's half there", "cutout"),
+        ("cutout screwed up the lid", "cutout"),
+        ("the outline made a mess of the tassels", "cutout"),
+        ("the cutout, one of the buttons is just gone", "cutout"),  # the damage in the next clause
+        ("ugh the selection mangled the feather", "cutout"),
+        ("the cutout looks great now", "feedback"),  # a praise stays what it is
+        ("love the cut-out, but the candle is gone", "feedback"),  # the cut-out praised: the candle went
+        ("cut out the clutter", "feedback"),  # cutting as a request: the clutter goes
+        ("cut out the messed up flowers", "feedback"),
+        ("the flowers messed up the look, lose them", "feedback"),  # damage with no cut-out named
+        ("add an outline of mountains, the candle is gone", "feedback"),  # an outline, not the cut-out
+        ("the face mask ruined the vibe", "feedback"),  # a mask of the scene
+        ("i don't like the cutout, it ate the strap", "cutout"),  # a liking denied is no praise
+    ],
+)
+def test_the_cut_out_named_with_damage_is_a_cut_out_complaint(text, kind):
+    assert read_message(text, has_picture=True).kind == kind
+
+
 # ------------------------------------------------------------------------------- questions
 
 
