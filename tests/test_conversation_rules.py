@@ -141,6 +141,24 @@ def test_things_offered_are_added_and_keep_the_place(planner, offer):
     assert "in an old bookshop" in then.scene.description
 
 
+@pytest.mark.parametrize(("offer", "scene"), [
+    ("and a marble one", "marble"), ("plus a beach version", "beach"), ("and a concrete one too", "concrete"),
+    ("oh and a beach one please", "beach"), ("and one on marble", "marble"),
+])
+def test_another_picture_with_a_scene_after_and_switches_the_scene(planner, offer, scene):
+    first = planner.plan("my necklace on a pink background", None, image_size=PHOTO)
+    then = planner.plan(offer, first, image_size=PHOTO)
+    assert then.scene.preset == scene  # "one" / "version" is a picture, not a thing to add
+    assert not {"one", "version", "and", "plus"} & set(then.scene.description.split())
+
+
+@pytest.mark.parametrize("offer", ["and a candle", "plus a vase", "and a marble coaster"])
+def test_a_thing_after_and_is_added_to_the_scene(planner, offer):
+    first = planner.plan("my necklace on a pink background", None, image_size=PHOTO)
+    then = planner.plan(offer, first, image_size=PHOTO)
+    assert then.scene.preset == first.scene.preset and offer.split()[-1] in then.prompt
+
+
 def test_a_thing_taken_out_of_a_longer_clause_keeps_the_rest(planner):
     first = planner.plan("my gin bottle on a walnut bar counter with olives and a cocktail shaker", None,
                          image_size=PHOTO)
