@@ -175,6 +175,8 @@ class _Words:
         cut = conv["cutout"]
         self.cut_parts, self.cut_faults = _alternation(cut["parts"]), _alternation(cut["faults"])
         self.cut_lost, self.cut_kept = _alternation(cut["lost"]), _alternation(cut["kept"])
+        self.cut_names, self.cut_damage = _alternation(cut["names"]), _alternation(cut["damage"])
+        self.cut_liked = _alternation(cut["liked"])
         self.praise = {phrase_key(w) for w in vocab["clauses"]["praise"]}
         # Things of the scene, not of the product's outline: "the edge of the table".
         self.scene_things = {phrase_key(w) for w in [*vocab["scene_colour_words"], *vocab["surface_nouns"],
@@ -437,6 +439,34 @@ def _is_cutout(text: str, words: _Words) -> bool:
         if words.cut_parts.search(plain) and words.cut_faults.search(plain):
             return True
         if _outline_judged(plain, words):
+            return True
+    return _cut_out_blamed(_clauses(text), words)
+
+
+# The cut-out's name as the cut-out: at the clause's start or after "the", "your", "this"... -- not
+# "a face mask", "an outline of mountains" -- and not followed by what is cut ("cut out the clutter",
+# "mask it") or by "of" ("a selection of fruit").
+_CUT_BEFORE = re.compile(
+    r"(?:^|\b(?:the|your|this|that|its|my|our|whole|and|but|also|so|ugh|oh|hmm|um|well)\s+)$")
+_CUT_AFTER = re.compile(
+    r"\s*\b(?:the|a|an|this|that|these|those|my|our|your|all|some|it|them|everything|of)\b")
+
+
+def _cut_out_blamed(clauses: list[str], words: _Words) -> bool:
+    """The cut-out named as what did the harm: "the cutout messed up the hooks", "the mask ruined the
+    strap", "the cutout, one of the buttons is just gone". The name is the cut-out's (see _CUT_BEFORE),
+    its clause does not praise it ("love the cut-out, but the candle is gone"), and a damage word is
+    in that clause or a later one."""
+    for i, clause in enumerate(clauses):
+        plain = _plain(clause)
+        if not any(_CUT_BEFORE.search(plain[:m.start()]) and not _CUT_AFTER.match(plain, m.end())
+                   for m in words.cut_names.finditer(plain)):
+            continue
+        said = plain.split()
+        negated = any(w in ("not", "no") or w.endswith("n't") for w in said)
+        if (set(said) & words.praise or words.cut_liked.search(plain)) and not negated:
+            continue
+        if any(words.cut_damage.search(_plain(c)) for c in clauses[i:]):
             return True
     return False
 

@@ -134,6 +134,24 @@ def test_things_offered_are_added_and_keep_the_place(planner, offer):
     assert "in an old bookshop" in then.scene.description
 
 
+@pytest.mark.parametrize(("offer", "scene"), [
+    ("and a marble one", "marble"), ("plus a beach version", "beach"), ("and a concrete one too", "concrete"),
+    ("oh and a beach one please", "beach"), ("and one on marble", "marble"),
+])
+def test_another_picture_with_a_scene_after_and_switches_the_scene(planner, offer, scene):
+    first = planner.plan("my necklace on a pink background", None, image_size=PHOTO)
+    then = planner.plan(offer, first, image_size=PHOTO)
+    assert then.scene.preset == scene  # "one" / "version" is a picture, not a thing to add
+    assert not {"one", "version", "and", "plus"} & set(then.scene.description.split())
+
+
+@pytest.mark.parametrize("offer", ["and a candle", "plus a vase", "and a marble coaster"])
+def test_a_thing_after_and_is_added_to_the_scene(planner, offer):
+    first = planner.plan("my necklace on a pink background", None, image_size=PHOTO)
+    then = planner.plan(offer, first, image_size=PHOTO)
+    assert then.scene.preset == first.scene.preset and offer.split()[-1] in then.prompt
+
+
 def test_a_thing_taken_out_of_a_longer_clause_keeps_the_rest(planner):
     first = planner.plan("my gin bottle on a walnut bar counter with olives and a cocktail shaker", None,
                          image_size=PHOTO)
@@ -158,6 +176,30 @@ def test_a_thing_taken_out_of_a_longer_clause_keeps_the_rest(planner):
     ],
 )
 def test_an_outline_judged_is_a_cut_out_complaint(text, kind):
+    assert read_message(text, has_picture=True).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("the cut-out broke the handle on my mug", "cutout"),  # the cut-out named as what did it
+        ("your cut out wrecked the zipper", "cutout"),
+        ("the mask ruined the strap, it's half there", "cutout"),
+        ("cutout screwed up the lid", "cutout"),
+        ("the outline made a mess of the tassels", "cutout"),
+        ("the cutout, one of the buttons is just gone", "cutout"),  # the damage in the next clause
+        ("ugh the selection mangled the feather", "cutout"),
+        ("the cutout looks great now", "feedback"),  # a praise stays what it is
+        ("love the cut-out, but the candle is gone", "feedback"),  # the cut-out praised: the candle went
+        ("cut out the clutter", "feedback"),  # cutting as a request: the clutter goes
+        ("cut out the messed up flowers", "feedback"),
+        ("the flowers messed up the look, lose them", "feedback"),  # damage with no cut-out named
+        ("add an outline of mountains, the candle is gone", "feedback"),  # an outline, not the cut-out
+        ("the face mask ruined the vibe", "feedback"),  # a mask of the scene
+        ("i don't like the cutout, it ate the strap", "cutout"),  # a liking denied is no praise
+    ],
+)
+def test_the_cut_out_named_with_damage_is_a_cut_out_complaint(text, kind):
     assert read_message(text, has_picture=True).kind == kind
 
 

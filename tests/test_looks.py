@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 from skimage.color import deltaE_ciede2000
 
 from sceneshop.agent.looks import TextLayer
+from sceneshop.agent.planner.looks import read_looks
 from sceneshop.agent.planner.text import read_text
 from sceneshop.agent.recipe import Recipe
 from sceneshop.agent.studio import PREVIEW_HAS_NO_PEOPLE, Studio
@@ -386,6 +387,34 @@ def test_model_straighten_and_harmonize_words(planner):
     assert any("pixels change" in n for n in r2.notes)
     r3 = planner.plan("keep the original colours, back to the mannequin", r2, image_size=(600, 400))
     assert r3.retouch.harmonize == 0.0 and r3.mode == "replace_background" and r3.person == ""
+
+
+@pytest.mark.parametrize("request_", [
+    "it's leaning a bit", "the bottle is tilted", "make it stand straight", "hmm the jar looks crooked",
+    "the whole photo is kinda slanted, fix that", "it leans to the left",
+    "leaning to the left, can you fix it", "the vase's tilted",
+    "on marble, and it's not upright", "that's tilted, fix it",
+])
+def test_a_slant_said_of_the_product_straightens_it(request_):
+    assert read_looks(request_)[1].straighten is True
+
+
+@pytest.mark.parametrize("request_", [
+    "add a skateboard leaning against the wall", "a surfboard leaning on the fence",
+    "a ladder tilted against the wall", "put a crooked picture frame behind it",
+    "with an old bike leaning on a brick wall", "some books stacked upright on the shelf",
+    "a ladder that leans on the shed", "a bike that's leaning on the gate", "a mirror which is tilted",
+])
+def test_a_slant_said_of_a_thing_in_the_scene_stays_in_the_scene(request_):
+    rest, edit = read_looks(request_)
+    assert edit.straighten is None and rest == request_
+
+
+def test_a_thing_added_leaning_is_drawn_and_the_product_keeps_its_pixels(planner):
+    first = planner.plan("my sneakers on concrete by a wall", image_size=(600, 400))
+    then = planner.plan("add a skateboard leaning against the wall", first, image_size=(600, 400))
+    assert not then.retouch.straighten and "skateboard leaning against the wall" in then.prompt
+    assert not any("straighten" in note for note in then.notes)
 
 
 def test_dress_model_with_the_preview_says_people_need_an_image_model(studio, coffee, coffee_mask):

@@ -190,9 +190,11 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
 
     scene_candidates = _drop_surface_nouns(reading, scene_candidates, catalog, vocab)
     if editing:
-        # "near a big tree", "lemon slices and ice cubes": things in the scene, not a new scene.
+        # "near a big tree", "lemon slices and ice cubes": things in the scene, not a new scene --
+        # unless it is said as another picture ("and a marble one").
         relative = {str(w) for w in vocab["placement_words"]["relative"]}
-        scene_candidates = [c for c in scene_candidates if _placement(reading, c[0], vocab) not in relative]
+        scene_candidates = [c for c in scene_candidates if _placement(reading, c[0], vocab) not in relative
+                            or _another_picture(reading, c[0], vocab)]
     else:
         # "on a bar top with lemons and ice": a thing said with ("with", "and") a place or surface
         # named before it is in that place, not another scene.
@@ -464,6 +466,16 @@ def _placement(reading: Reading, m: Match, vocab: dict) -> str | None:
         if word in words:
             return word
     return None
+
+
+def _another_picture(reading: Reading, m: Match, vocab: dict) -> bool:
+    """Whether a scene word is said as another picture with that scene: right before a picture noun
+    ("and a marble one", "plus a beach version"; vocabulary references.one_words), in a clause that
+    adds nothing ("add a bowl and a wooden one", "with a marble one": a thing)."""
+    after = reading.words_after(m.end, 1)
+    if not after or after[0] not in word_set(vocab, "references.one_words"):
+        return False
+    return not set(reading.words_before(m.start, 8)) & (_ADDING - {"and", "plus"})
 
 
 def _dismissed(reading: Reading, m: Match, vocab: dict) -> bool:

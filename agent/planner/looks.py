@@ -65,6 +65,10 @@ def read_looks(request: str, folder: str | None = None) -> tuple[str, LooksEdit]
             setattr(edit, key, False if key != "harmonize" else 0.0)
     if claim(_phrase(w["straighten"]["want"])):
         edit.straighten = True
+    for m in _phrase(w["straighten"]["slant"]).finditer(low):
+        if not any(taken[m.start():m.end()]) and _slant_of_product(low[:m.start()], w["straighten"]):
+            taken[m.start():m.end()] = [True] * (m.end() - m.start())
+            edit.straighten = True
     harmonize = claim(_phrase(w["harmonize"]["want"]))
     if harmonize:
         before = low[max(0, harmonize[0].start() - 20):harmonize[0].start()]
@@ -100,6 +104,23 @@ def read_looks(request: str, folder: str | None = None) -> tuple[str, LooksEdit]
     rest = "".join(ch if not t else ("," if i and not taken[i - 1] else " ")
                    for i, (ch, t) in enumerate(zip(request, taken, strict=True)))
     return " ".join(rest.split()), edit
+
+
+def _slant_of_product(before: str, words: dict) -> bool:
+    """Whether a slant ("leaning", "tilted", "crooked") is said of the product or the picture, read
+    from the words before it in its clause: none ("leaning to the left, fix it"), a being verb ("it's
+    leaning", "the bottle is tilted", "the jar looks crooked") or a subject ("it leans"). After anything
+    else it says how a thing of the scene stands ("a skateboard leaning against the wall", "a ladder
+    tilted against it", "a crooked frame")."""
+    clause = re.split(r"[,;:.!?\n]|(?<![\w'])(?:and|but|with|then|plus)(?![\w'])", before)[-1]
+    clause = re.sub(rf"(?:(?<![\w'])(?:{_alt(words['degree'])})\s*)+$", "", clause.strip()).strip()
+    said = re.findall(r"[\w']+", clause)
+    if not said:
+        return True
+    if any(w.split("'")[0] in ("that", "which", "who") for w in said[1:][-2:]):
+        return False  # "a ladder that leans", "a bike that's leaning", "a mirror which is tilted"
+    last = said[-1]
+    return last in words["subjects"] or last in words["being"] or last.endswith(("'s", "'re"))
 
 
 def apply_looks(recipe, edit: LooksEdit, has_photo: bool, notes: list[str]) -> None:
