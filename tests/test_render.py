@@ -226,6 +226,34 @@ def test_less_busy_draws_fewer_props(renderer, coffee, coffee_mask):
     assert busy > calmer > bare == 0
 
 
+def test_things_the_merchant_adds_in_words_are_drawn(renderer, coffee, coffee_mask):
+    """'add a croissant' puts the words in scene.description, not in the preset's props: the preview
+    draws them all the same, even in a scene busy with the preset's own props."""
+    def drawn(description: str, props=("linen napkin", "dried flowers")) -> np.ndarray:
+        r = recipe(scene={"preset": "wood_table", "props": list(props), "clutter": 0.4,
+                          "description": description})
+        return rgb(renderer.render(r, coffee, coffee_mask)[0])
+
+    plain = drawn("")
+    for words in ("croissant", "a few seashells", "dried orange slices and cinnamon sticks around it"):
+        assert (np.abs(drawn(words) - plain).max(axis=2) > 10).sum() > 500, words
+    # Words that name no thing, or a thing only as a modifier ("orange light"), add no shape.
+    for words in ("crisp contrast and vivid colour", "orange light"):
+        assert np.array_equal(drawn(words, props=()), drawn("", props=())), words
+
+
+def test_a_thing_named_with_a_colour_is_painted_that_colour(renderer, coffee, coffee_mask):
+    def towels(colour: str) -> np.ndarray:
+        r = recipe(scene={"preset": "bathroom_spa", "props": [], "clutter": 0.4,
+                          "description": f"{colour} towels"})
+        return rgb(renderer.render(r, coffee, coffee_mask)[0])
+
+    white, navy = towels("white"), towels("navy")
+    differ = np.abs(white - navy).max(axis=2) > 40
+    assert differ.sum() > 500
+    assert white[differ].mean() > navy[differ].mean() + 60
+
+
 def test_a_background_blur_lens_blurs_the_backdrop_and_never_the_product(renderer, coffee, coffee_mask):
     def detail(image: Image.Image, where: np.ndarray) -> float:  # how much the backdrop changes px to px
         grey = cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2GRAY).astype(np.float32)

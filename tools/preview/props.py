@@ -9,18 +9,16 @@ import numpy as np
 
 from sceneshop.tools.preview.canvas import Canvas, bokeh
 from sceneshop.tools.preview.paint import Rgb, blur, hex_rgb, mix
+from sceneshop.tools.preview.words import colour_of, shape_of
 
-GLOW_WORDS = ("light", "bokeh", "neon", "candle", "lamp", "fairy", "glow", "lantern", "sparkle")
-PLANT_WORDS = ("plant", "leaf", "leaves", "monstera", "eucalyptus", "fern", "sprig", "flower", "blossom",
-               "herb", "grass", "branch", "pine", "cotton", "palm", "tree", "foliage")
-ROUND_WORDS = ("ornament", "shell", "ball", "cone", "rock", "stone", "croissant", "fruit", "orange",
-               "lemon", "apple", "bauble", "pebble", "cup", "dish", "bowl", "plate", "candle", "pot")
+MAX_PROPS = 10
 
 
 def _prop_count(ctx: Canvas) -> int:
+    """More clutter, more shapes; but every prop at least once, as the merchant may have asked for it."""
     if not ctx.props:
         return 0
-    return min(10, int(ctx.clutter * (1 + 1.5 * len(ctx.props)) + 0.5))
+    return min(MAX_PROPS, max(len(ctx.props), int(ctx.clutter * (1 + 1.5 * len(ctx.props)) + 0.5)))
 
 
 def draw_props(bg: np.ndarray, ctx: Canvas) -> np.ndarray:
@@ -40,8 +38,9 @@ def draw_props(bg: np.ndarray, ctx: Canvas) -> np.ndarray:
     shadows = np.zeros((h, w), np.float32)
     glows = 0
     for i in range(n):
-        name = ctx.props[i % len(ctx.props)].lower()
-        if any(word in name for word in GLOW_WORDS):
+        name = ctx.props[i % len(ctx.props)]
+        shape = shape_of(name)
+        if shape == "glow":
             glows += 1
             continue
         lo, hi = slots[i % 2]
@@ -57,14 +56,16 @@ def draw_props(bg: np.ndarray, ctx: Canvas) -> np.ndarray:
         # Props take the scene's colours: its accent, a deeper floor tone, or a pale accent.
         choice = int(rng.integers(3))
         colour = [accent, ctx.palette("floor") * 0.72, mix(accent, np.ones(3, np.float32), 0.45)][choice]
-        if any(word in name for word in PLANT_WORDS):
+        named = colour_of(name)  # "white towels", "a yellow ball": the colour the words give it
+        if named is not None:
+            colour = hex_rgb(named)
+        if shape == "plant":
             greenish = accent[1] > accent[0] + 0.04 and accent[1] > accent[2] + 0.04
             green = accent if greenish else hex_rgb("#6f9a5c")
             _paint_plant(layer, alpha, rng, cx, base, size * 1.3, green * tone)
         else:
             width = size * rng.uniform(0.6, 1.3)
-            round_ = any(word in name for word in ROUND_WORDS)
-            _paint_object(layer, alpha, cx, base, width, size, colour * tone, round_)
+            _paint_object(layer, alpha, cx, base, width, size, colour * tone, shape == "round")
             cv2.ellipse(shadows, (int(cx), int(base)), (int(width * 0.6), max(2, int(width * 0.08))),
                         0, 0, 360, 1.0, -1)
     defocus = 0.006 * w

@@ -13,7 +13,6 @@ canvas of canvas.py, with the numpy helpers of paint.py (all in this package).
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, replace
 
 import cv2
@@ -29,6 +28,7 @@ from sceneshop.tools.preview.canvas import Canvas
 from sceneshop.tools.preview.paint import Rgb, blur, col_coords, hex_rgb, mix, radial, row_coords
 from sceneshop.tools.preview.props import draw_props
 from sceneshop.tools.preview.staging import ground, stage_product
+from sceneshop.tools.preview.words import colour_of, things_in
 from sceneshop.tools.wording import description_parts
 
 STAGES = ("layout", "backdrop", "props", "light", "product")
@@ -37,13 +37,6 @@ NEUTRAL_KELVIN = 5500  # the default softbox: no tint at this temperature
 # A lens that asks for a blurred background (the last of the vocabulary's `blur_lenses`, which "blurrier"
 # steps to) blurs the drawn backdrop and its props by this sigma, a share of the canvas width.
 BLURRED_LENS, BACKDROP_BLUR = "background blur", 0.006
-
-COLOUR_WORDS = {
-    "white": "#f4f4f4", "black": "#1a1a1c", "grey": "#a0a3a7", "gray": "#a0a3a7", "red": "#c8383c",
-    "orange": "#f08a3c", "yellow": "#f5cd45", "gold": "#d4af5a", "green": "#8fb886", "teal": "#3fa6a0",
-    "blue": "#8db6e3", "navy": "#22345e", "purple": "#9a7ac8", "lavender": "#c9b8ea", "pink": "#f1b5c4",
-    "beige": "#e2d2b8", "cream": "#f1e8d6", "brown": "#8d6446", "silver": "#c4c7cc",
-}
 
 
 class EmbeddedRenderer:
@@ -200,8 +193,7 @@ def _scene_preset(recipe, catalog: Catalog) -> ScenePreset:
     # A custom scene: a neutral studio sweep in the first colour the description asks for. Only
     # what it asks to show counts: "no red" does not ask for red.
     shown = ", ".join(description_parts(recipe.scene.description or "")[0])
-    words = shown.lower()
-    colour = next((hex_ for word, hex_ in COLOUR_WORDS.items() if re.search(rf"\b{word}\b", words)), None)
+    colour = colour_of(shown)
     base = catalog.scene("studio_grey") if colour is None else None
     if base is not None:
         return replace(base, name="custom", description=shown)
@@ -243,8 +235,9 @@ def _render_one(recipe, setup: _Setup, seed: int, mode: str, image, mask, placem
     shown, _ = description_parts(recipe.scene.description or "")
     words = " ".join([setup.scene.name.replace("_", " "), setup.scene.description, *shown,
                       *recipe.scene.props]).lower()
-    # Restyle only grades the photo's own background: props would show as ghosts there.
-    props = [] if mode == "restyle" else list(recipe.scene.props)
+    # Restyle only grades the photo's own background: props would show as ghosts there. The things the
+    # merchant's words add ("add a croissant") come first, so a busy scene never crowds them out.
+    props = [] if mode == "restyle" else list(dict.fromkeys([*things_in(shown), *recipe.scene.props]))
     ctx = Canvas(width, height, rng, prop_rng, setup.scene, setup.time, box, box[3], words,
               float(recipe.scene.clutter), props)
 
