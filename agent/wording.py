@@ -221,7 +221,8 @@ def changes(before: Recipe, after: Recipe, catalog: Catalog) -> list[str]:
     if after.mode != before.mode:
         out.append({"restyle": "the whole photo repainted", "text_to_image": "drawn from your words",
                     "replace_background": "your product kept exactly, new background",
-                    "inpaint": "only the marked area repainted"}[after.mode])
+                    "inpaint": "only the marked area repainted",
+                    "dress_model": "your garment kept exactly, worn by a person"}[after.mode])
     if after.output.preset != before.output.preset:
         now, was = after.output.preset, before.output.preset
         out.append(f"as {names.output(now)}" if now else f"no longer {names.output(was)}")

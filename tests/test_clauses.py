@@ -354,6 +354,14 @@ def test_text_layer_changes_are_named_in_plain_words(planner):
     assert any("title" in line and "NEW DROP" in line for line in said)
 
 
+def test_every_mode_change_is_named(planner):
+    """The reply names a change of mode, dress_model (a person painted around the garment) included."""
+    scarf = planner.plan("my scarf laid on linen", image_size=PHOTO)
+    for mode in ("restyle", "text_to_image", "inpaint", "dress_model"):
+        said = changes(scarf, scarf.model_copy(update={"mode": mode}), planner.catalog)
+        assert len(said) == 1 and said[0], mode
+
+
 # ------------------------------------------------------------------------- the product's name
 
 

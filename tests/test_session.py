@@ -243,6 +243,9 @@ def test_what_no_engine_can_do_is_said_plainly_and_the_rest_is_done(session):
     session.send("my scarf laid on linen")
     person = session.send("could you show it on a mannequin?")
     assert person.kind == "refuse" and len(session.versions) == 1 and "scarf" in person.reply
+    # A dismissal before it ("nvm.") asks nothing of its own: the whole message is still refused.
+    person = session.send("nvm. could you put it on a model's neck, like a person wearing it")
+    assert person.kind == "refuse" and len(session.versions) == 1
     # Words on the picture are the text layer's (either engine), never the image model's prompt.
     text = session.send("sale banner with the headline SUMMER SALE")
     assert text.kind == "result" and text.recipe.text.layout == "banner" and len(session.versions) == 2
