@@ -238,8 +238,19 @@ def test_things_the_merchant_adds_in_words_are_drawn(renderer, coffee, coffee_ma
     for words in ("croissant", "a few seashells", "dried orange slices and cinnamon sticks around it"):
         assert (np.abs(drawn(words) - plain).max(axis=2) > 10).sum() > 500, words
     # Words that name no thing, or a thing only as a modifier ("orange light"), add no shape.
-    for words in ("crisp contrast and vivid colour", "orange light"):
-        assert np.array_equal(drawn(words, props=()), drawn("", props=())), words
+    for words in ("library with old bookshelves", "orange light"):
+        assert not (np.abs(drawn(words, props=()) - drawn("", props=())).max(axis=2) > 10).any(), words
+
+
+def test_contrast_words_grade_the_scene_and_never_the_product(renderer, planner, coffee, coffee_mask):
+    base = planner.plan("my cup in a cafe", image_size=coffee.size)
+    crisp = planner.plan("more contrast", base, image_size=coffee.size)
+    muted = planner.plan("less contrast", base, image_size=coffee.size)
+    placed = renderer.placement(base, coffee, coffee_mask)
+    outside, inside = far_from(placed.mask, 12), product_core(placed.mask, FEATHER)
+    a, b, c = (rgb(renderer.render(r, coffee, coffee_mask)[0]) for r in (base, crisp, muted))
+    assert b[outside].std() > 1.1 * a[outside].std() > 1.1 * 1.1 * c[outside].std()
+    assert np.array_equal(a[inside], b[inside]) and np.array_equal(a[inside], c[inside])
 
 
 def test_a_thing_named_with_a_colour_is_painted_that_colour(renderer, coffee, coffee_mask):

@@ -28,7 +28,7 @@ from sceneshop.tools.preview.canvas import Canvas
 from sceneshop.tools.preview.paint import Rgb, blur, col_coords, hex_rgb, mix, radial, row_coords
 from sceneshop.tools.preview.props import draw_props
 from sceneshop.tools.preview.staging import ground, stage_product
-from sceneshop.tools.preview.words import colour_of, things_in
+from sceneshop.tools.preview.words import colour_of, contrast_step, things_in
 from sceneshop.tools.wording import description_parts
 
 STAGES = ("layout", "backdrop", "props", "light", "product")
@@ -251,6 +251,7 @@ def _render_one(recipe, setup: _Setup, seed: int, mode: str, image, mask, placem
     bg = _apply_light(bg, ctx, int(light.kelvin), float(light.exposure), str(light.direction or ""))
     if placement is not None and setup.shadow:
         bg = ground(bg, ctx, placement)  # reflection, cast and contact shadow (staging.py)
+    bg = _grade_contrast(bg, contrast_step(shown))
     step()  # light
 
     if image is None or mode == "text_to_image":
@@ -274,6 +275,18 @@ def _render_one(recipe, setup: _Setup, seed: int, mode: str, image, mask, placem
                                     feather=FEATHER)
     step()  # product
     return out
+
+
+def _grade_contrast(bg: np.ndarray, step: int) -> np.ndarray:
+    """"More contrast": the scene's tones spread from its mean and its colours from grey, by a quarter
+    a step (-1 pulls them in); the product, composited after, keeps its own pixels."""
+    if step == 0:
+        return bg
+    amount = 1.0 + 0.25 * step
+    mean = bg.mean(axis=(0, 1), keepdims=True)
+    bg = mean + (bg - mean) * amount
+    grey = bg.mean(axis=2, keepdims=True)
+    return np.clip(grey + (bg - grey) * amount, 0.0, 1.0)
 
 
 def _cover(image: Image.Image, mask: Image.Image, width: int, height: int):

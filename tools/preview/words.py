@@ -55,3 +55,22 @@ def things_in(clauses: list[str]) -> list[str]:
             if words and (words[-1] in things or _singular(words[-1]) in things):
                 found.append(" ".join(words))
     return list(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=1)
+def _contrast_words() -> dict:
+    # The planner writes these very words for "more contrast" / "less contrast" (vocabulary.yaml).
+    return read_mapping(default_folder() / "vocabulary.yaml")["contrast_words"]
+
+
+def contrast_step(clauses: list[str]) -> int:
+    """+1 when the scene's words ask for crisper contrast and more vivid colour, -1 for softer and
+    muted, 0 otherwise (the last that is said wins)."""
+    words = _contrast_words()
+    step = 0
+    for clause in clauses:
+        if clause.strip().lower() == words["up"]:
+            step = 1
+        elif clause.strip().lower() == words["down"]:
+            step = -1
+    return step
