@@ -23,6 +23,7 @@ from sceneshop.agent.references import pick
 from sceneshop.agent.wording import (
     CUTOUT,
     CUTOUT_HOW,
+    STRAIGHTENED,
     answer,
     brief,
     cannot,
@@ -34,6 +35,7 @@ from sceneshop.agent.wording import (
 )
 from sceneshop.tools.composite import framing_fill, mask_box, placement_scale
 from sceneshop.tools.errors import Cancelled, InputError, RecipeError, SceneshopError
+from sceneshop.tools.finish import NOT_STRAIGHTENED
 from sceneshop.tools.imageio import load_image, load_mask
 from sceneshop.tools.marketplace_check import CheckResult
 from sceneshop.tools.segment import Box, Point, segment
@@ -172,7 +174,7 @@ class Session:
         lines = [line for line in said if line]
         lines.append(f"Version {version.number}: {describe(recipe, self.studio.catalog)}.")
         if base is not None:
-            changed = changes(base.recipe, recipe, self.studio.catalog)
+            changed = _as_done(changes(base.recipe, recipe, self.studio.catalog), recipe)
             if changed:
                 lines.append("Changed: " + "; ".join(changed) + ".")
             elif recipe.request:
@@ -966,6 +968,15 @@ class Session:
 
 
 _INSPECTOR = "the recipe inspector"
+
+
+def _as_done(changed: list[str], recipe: Recipe) -> list[str]:
+    """The changes as the render carried them out: a straighten asked of a product with no tilt to
+    turn (a round mug, one already upright) says why it was left as photographed."""
+    declined = [n.removeprefix(NOT_STRAIGHTENED) for n in recipe.notes if n.startswith(NOT_STRAIGHTENED)]
+    if not declined or STRAIGHTENED not in changed:
+        return changed
+    return [f"the product left as it is: {declined[-1]}" if c == STRAIGHTENED else c for c in changed]
 
 
 def check_lines(checks: list[CheckResult]) -> list[str]:

@@ -289,11 +289,14 @@ def text_changes(before, after) -> list[str]:
     return out
 
 
+STRAIGHTENED = "the product straightened"
+
+
 def retouch_changes(before, after) -> list[str]:
     """What changed in the retouches of the product itself ("the product straightened")."""
     out: list[str] = []
     if after.straighten != before.straighten:
-        out.append("the product straightened" if after.straighten else "the product no longer straightened")
+        out.append(STRAIGHTENED if after.straighten else "the product no longer straightened")
     if after.harmonize != before.harmonize:
         if not after.harmonize:
             out.append("the product's own light kept as photographed")

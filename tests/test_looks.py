@@ -273,6 +273,25 @@ def test_straighten_turns_a_tilted_product_upright_and_says_so(studio, renderer)
     assert straighten(Image.new("RGB", (100, 100)), disc)[2] is None
 
 
+def test_a_straighten_that_turns_nothing_says_why_in_the_reply(planner, renderer):
+    """A round product has no axis to turn: the reply says it was left as it is, never 'the product
+    straightened' over an unchanged picture."""
+    from sceneshop.agent.session import Session
+    from sceneshop.agent.studio import Studio
+
+    disc = Image.new("L", (300, 300), 0)
+    ImageDraw.Draw(disc).ellipse((90, 90, 210, 210), fill=255)
+    session = Session(Studio(planner=planner, engine=renderer))
+    session.set_product(Image.new("RGB", (300, 300), (200, 60, 60)), disc)
+    session.send("on a marble table")
+    reply = session.send("straighten it").reply
+    assert "left as it is" in reply and "round" in reply and "the product straightened" not in reply
+    session = Session(Studio(planner=planner, engine=renderer))
+    session.set_product(*tilted_bar(8.0))
+    session.send("on a marble table")
+    assert "the product straightened" in session.send("straighten it").reply
+
+
 def test_straighten_turns_a_strong_lean_the_merchant_asked_about_but_not_one_near_45_degrees():
     image, mask = tilted_bar(25.0)  # as steep as a cup on a dev photo that the merchant asked about
     _, upright, turned, _ = straighten(image, mask)

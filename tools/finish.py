@@ -11,6 +11,9 @@ from sceneshop.tools.retouch import harmonize, mean_delta_e, straighten
 from sceneshop.tools.typography import draw_text
 
 CUT_OUT_MODES = ("replace_background", "dress_model")  # the product is cut out and placed anew
+# Opens the note of a straighten that was asked and turned nothing: the reply says why instead of
+# "the product straightened".
+NOT_STRAIGHTENED = "not straightened: "
 
 
 def _text(recipe):
@@ -35,10 +38,10 @@ def prepare_product(recipe, image: Image.Image | None, mask: Image.Image | None)
     if retouch is None or not retouch.straighten or image is None or mask is None:
         return image, mask, []
     if recipe.mode not in CUT_OUT_MODES:
-        return image, mask, [f"straighten applies to a cut-out product; in {recipe.mode} the photo is "
-                             "kept as it is"]
-    image, mask, _turned, note = straighten(image, mask)
-    return image, mask, [note]
+        return image, mask, [f"{NOT_STRAIGHTENED}straighten applies to a cut-out product; in {recipe.mode} "
+                             "the photo is kept as it is"]
+    image, mask, turned, note = straighten(image, mask)
+    return image, mask, [note if turned is not None else NOT_STRAIGHTENED + note]
 
 
 def finish(recipe, images: list[Image.Image], product_mask: Image.Image | None):
