@@ -79,8 +79,8 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     """What `text` asks. `question_open`: a clarifying question awaits its answer, so a bare "yes"
     or "no" (or "the background" / "the product") answers it. `has_picture`: there is a current
     picture, so a request is feedback on it."""
-    text = str(text).strip()
     words = _Words.get()
+    text = _chat_spelling(str(text).strip(), words)
     plain = _plain(text)
     if question_open:
         if _YES.fullmatch(plain):
@@ -108,7 +108,10 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     if saved is not None:
         kind, name = saved
         return Message(text, kind, name=name)
-    if all(_is_question(clause, words) for clause in chat):  # "why so bright, tone it down" asks for a change
+    asked = [_is_question(clause, words) for clause in chat]
+    if any(asked) and all(q or _visit(clause, words) for q, clause in zip(asked, chat, strict=True)):
+        # "why so bright, tone it down" asks for a change; "first time using this, how does it work?"
+        # asks only: the other clause says how the merchant came
         return Message(text, "question", topic=_topic(plain, words))
     if "?" in text and _topic(plain, words) in _NOT_PICTURE_TOPICS and not any(
             words.openers.match(_JOINED.sub("", words.hedges.sub(" ", _plain(c)).strip())) for c in chat):
@@ -144,7 +147,7 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
 def request_message(words: str, *, has_picture: bool = False) -> Message:
     """A request made of words the session already read (the rest of "start over: a garden", the
     background a "yes" agreed to): asked of the planner as they are, with no command in them."""
-    words = str(words).strip()
+    words = _chat_spelling(str(words).strip(), _Words.get())
     colour = find_product_colour(normalise(words), _Words.get().vocab) if words else None
     return Message(words, "feedback" if has_picture else "request", words=words, colour=colour)
 
@@ -170,6 +173,8 @@ class _Words:
         self.openers = _alternation(conv["request_openers"])
         self.info_verbs = _alternation([*conv["info_verbs"], *conv["service_verbs"]])
         self.use_verbs = {phrase_key(w) for w in conv["use_verbs"]}
+        self.visit = {phrase_key(w) for w in conv["visit_words"]}
+        self.asking = _alternation(conv["request_verbs"])
         self.suggesting = {phrase_key(w) for w in conv["suggesting"]}
         self.hedges = _alternation(conv["hedges"])
         cut = conv["cutout"]
@@ -200,6 +205,11 @@ class _Words:
         self.feedback = _alternation([w for ws in vocab["feedback"].values() for w in ws])
         self.start_over = _alternation(vocab["start_over"])
         self.keep = {field_: {phrase_key(w) for w in ws} for field_, ws in vocab["keep"].items()}
+        self.shorthand = {phrase_key(k): str(v) for k, v in conv["shorthand"].items()}
+        self.shorthand_re = re.compile(r"(?<![\w/])(?:" + "|".join(
+            re.escape(k) for k in sorted(self.shorthand, key=len, reverse=True)) + r")(?![\w/])", re.I)
+        # Every word the vocabulary holds: a held letter is said twice where that makes one ("cooool").
+        self.known = {t for s in _strings(vocab) for t in re.findall(r"[a-z']+", s.lower())}
 
     @staticmethod
     @lru_cache(maxsize=1)
@@ -231,6 +241,34 @@ _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "sev
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
              "eighth": 8, "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5,
              "6th": 6, "7th": 7, "8th": 8, "9th": 9, "10th": 10}
+
+
+def _strings(value) -> list[str]:
+    """Every string in a vocabulary section, however deep."""
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+_HELD = re.compile(r"([a-z])\1{2,}", re.I)  # a letter said three times or more: no English word has one
+
+
+def _chat_spelling(text: str, words: _Words) -> str:
+    """The message in written words: a letter held for effect ("hiii", "thank youuu", "sooo good") said
+    once, or twice where that makes the word the vocabulary knows ("cooool"); a word neither makes is
+    left to the planner's typo repair ("poool"). Chat shorthand (vocabulary conversation.shorthand:
+    "w/" -> "with") is spelled out."""
+    def held(m: re.Match) -> str:
+        word = m.group()
+        for said in (_HELD.sub(r"\1", word), _HELD.sub(r"\1\1", word)):
+            if said.lower() in words.known:
+                return said
+        return word
+
+    text = re.sub(r"[a-z']*([a-z])\1{2,}[a-z']*", held, text, flags=re.I)
+    return words.shorthand_re.sub(lambda m: words.shorthand[phrase_key(m.group())], text)
 
 
 def _alternation(phrases, *, possessive: bool = False) -> re.Pattern:
@@ -390,6 +428,14 @@ def _is_question(clause: str, words: _Words) -> bool:
     if first in words.question_words:
         return len(plain) < 2 or plain[1] not in ("about", "if")
     return first in words.question_aux and len(plain) > 1 and plain[1] in words.question_subjects
+
+
+def _visit(clause: str, words: _Words) -> bool:
+    """A clause that says how the merchant came, not what to draw: its content words are only words of
+    a visit (vocabulary conversation.visit_words: "first time using this", "just signed up", "new
+    here") or -ing forms ("just browsing"); "first snow on a mountain" names a picture."""
+    said = words.content(clause)
+    return all(w in words.visit or w.endswith("ing") for w in said)
 
 
 def question_topic(text: str) -> str:
@@ -798,7 +844,10 @@ def _rest(text: str, words: _Words) -> str:
     text = _DONE_THEN.sub(" ", text)
     text = re.sub(r"(?:^|(?<=,))\s*(?:do\s+you\s+|can\s+you\s+)?(?:remember|recall)\b", " ", text)
     kept = []
-    for clause in re.split(r"\s*,\s*|\s+but\s+|\s+and\s+(?=then\b)", text):
+    # "(the first one was nicest,) bring that back and make it square": "and" before a verb that asks
+    # opens a clause of its own, which the statement before it does not take with it
+    for clause in re.split(r"\s*,\s*|\s+but\s+|\s+and\s+(?=then\b)|\s+and\s+(?=(?:"
+                           + words.asking.pattern + r"))", text):
         tokens = clause.split()
         if any(t in words.statement_verbs or t.endswith("n't") for t in tokens):
             continue

@@ -44,3 +44,25 @@ def test_word_set_missing_key_raises_unless_missing_ok():
     assert word_set(vocab, "containers", missing_ok=True) == frozenset()
     assert word_set(vocab, "ignored_keywords.marketplace", missing_ok=True) == frozenset()
     assert word_set(vocab, "prepositions", "containers", missing_ok=True) == {"on", "next to"}
+
+
+def test_no_word_in_the_prompts_yaml_is_read_as_a_boolean():
+    # YAML 1.1 reads a bare yes/no/on/off as true/false: "yes" among the filler words became the
+    # word "true", and "yes, warmer" put "yes" in the prompt. Such words are quoted.
+    from pathlib import Path
+
+    import yaml
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                assert not isinstance(key, bool), f"{path}: a key read as {key}"
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for item in value:
+                assert not isinstance(item, bool), f"{path}: a word read as {item}"
+                walk(item, path)
+
+    folder = Path(__file__).resolve().parent.parent / "prompts"
+    for file in sorted(folder.glob("*.yaml")):
+        walk(yaml.safe_load(file.read_text()), file.name)

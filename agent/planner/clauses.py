@@ -59,10 +59,19 @@ _EXISTENTIAL = re.compile(
 _VERDICT = re.compile(r"(?:(?:yeah|yes|yep|yup|ok|okay|well|oh|ah|hey)\s+)*(?:that|this|it)\s+[a-z]+s")
 # Where the idea came from: "i saw this on pinterest", "got the idea from a competitor's listing",
 # "seen something like it on tiktok" (a thing seen, "I saw a spoon behind it", is not one).
-_SOURCE = re.compile(r"(?:(?:and|so|but)\s+)?(?:i\s+(?:'ve\s+|have\s+)?)?"
-                     r"(?:saw|seen|found|spotted|got|stole|copied|took)\s+"
-                     r"(?:this|it|that|the\s+idea|(?:one|something)\s+like\s+(?:this|it|that))"
-                     r"(?:\s+[\w']+){0,3}?\s+(?:on|from|at|via|off)\s+[\w' .-]+", re.I)
+_SOURCE_SAID = (r"(?:(?:and|so|but)\s+)?(?:i\s+(?:'ve\s+|have\s+)?)?"
+                r"(?:saw|seen|found|spotted|got|stole|copied|took)\s+"
+                r"(?:this|it|that|one|the\s+idea|(?:one|something)\s+like\s+(?:this|it|that))"
+                r"(?:\s+[\w']+){0,3}?\s+(?:on|from|at|via|off)\s+")
+_SOURCE = re.compile(_SOURCE_SAID + r"[\w' .-]+", re.I)
+# ...and what the picture seen there showed, after the source: "saw this on tiktok where they had the
+# candle on a wooden table", "found one on etsy with dried flowers around it", "seen it on ig showing a
+# mug on moss": the picture's words stay, the source goes.
+_SOURCE_SHOWING = re.compile(
+    _SOURCE_SAID + r"(?:(?:a|an|the|my|some)\s+)?[\w'.-]+(?:\s+[\w'.-]+){0,2}?\s+"
+    r"(?:where|in\s+which|which|that|with|showing)\s+"
+    r"(?:(?:they|someone|somebody|she|he|it|you|people)\s+)?"
+    r"(?:(?:had|has|have|put|did|showed|shows|used|got|was|were|is|are)\s+)?(?P<rest>\S.*)", re.I)
 # A clause that only says what stays as it is: "same settings", "keep everything else the same",
 # "leave the rest", "otherwise unchanged".
 _UNCHANGED = re.compile(
@@ -196,7 +205,10 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             continue  # "if that makes sense", "if possible": a condition draws nothing
         if rules.unwanted(clause):
             continue  # "nothing fancy": how a change should not be, nothing to draw
-        if _SOURCE.fullmatch(clause):
+        shown = _SOURCE_SHOWING.fullmatch(clause)
+        if shown:  # "saw this on tiktok where they had <the picture>": the picture, without its source
+            clause, low = shown.group("rest"), shown.group("rest").lower()
+        elif _SOURCE.fullmatch(clause):
             continue  # "i saw this on pinterest": where the idea came from, nothing to draw
         m = _I_VERB.match(clause)
         if m and m.group("verb").lower() not in _ASKING_VERBS:

@@ -189,6 +189,10 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
         intent.loras.append((name, op, ops[0][1]))
 
     scene_candidates = _drop_surface_nouns(reading, scene_candidates, catalog, vocab)
+    if editing:  # "swap the flowers for a few seashells": things swapped, the place stays
+        swapped = _things_swapped(reading, vocab)
+        scene_candidates = [c for c in scene_candidates if not any(s <= c[0].start < e for s, e in swapped)]
+    scene_candidates = _drop_where_it_is(reading, scene_candidates, catalog)
     if editing:
         # "near a big tree", "lemon slices and ice cubes": things in the scene, not a new scene --
         # unless it is said as another picture ("and a marble one").
@@ -533,6 +537,50 @@ def _drop_surface_nouns(reading: Reading, candidates: list, catalog: Catalog, vo
             adjacent = other.end <= m.start and not reading.work[other.end : m.start].strip()
             if other_name != name and adjacent and catalog.scene(other_name).kind == "surface":
                 dropped.add(id(m))
+    return [c for c in candidates if id(c[0]) not in dropped]
+
+
+# A thing swapped for another: "swap the flowers for a few seashells", "replace those candles with
+# fairy lights" (to the end of the clause).
+_THING_SWAP = re.compile(r"(?<![\w'])(?:swap|replace|switch|exchange|trade)\s+(?:out\s+)?"
+                         r"(?:the|that|this|those|these|my|some|all\s+the)\s+(?P<old>[\w' -]+?)\s+"
+                         r"(?:out\s+)?(?:for|with)\s+[^,;.!?]+")
+
+
+def _things_swapped(reading: Reading, vocab: dict) -> list[tuple[int, int]]:
+    """Where the message swaps a thing of the picture for another ("swap the flowers for a few
+    seashells"): a scene word there names a thing, not a new place. Swapping the place itself ("swap
+    the background for a beach", "replace the park with a beach") is a change of scene."""
+    picture = word_set(vocab, "clauses.picture_nouns") | word_set(vocab, "background_words")
+    spans = []
+    for m in _THING_SWAP.finditer(reading.work):
+        old = m.group("old").lower().split()
+        if old[-1] in picture:
+            continue
+        named = [n for n in reading.matches if m.start("old") <= n.start < m.end("old")]
+        plural = old[-1].endswith("s") and not old[-1].endswith(("ss", "us", "is"))
+        if not plural and any(e.kind == "scene" for n in named for e in n.effects):
+            continue  # "replace the park with a beach": a place is one, things are often several
+        spans.append(m.span())
+    return spans
+
+
+# Between a place and where that place is: "a rooftop in the city", "a pool at the hotel".
+_WHERE_IT_IS = re.compile(r"\s+(?:in|at|of|above|over|overlooking)\s+(?:(?:the|a|an)\s+)?")
+
+
+def _drop_where_it_is(reading: Reading, candidates: list, catalog: Catalog) -> list:
+    """ "a rooftop in the city": a place (an outdoor or interior scene) right before "in/at the <other
+    place>" is the head noun, the other only says where it is; a surface before one ("a table in the
+    garden") is in that place, which stays."""
+    dropped = set()
+    for m, name in candidates:
+        if catalog.scene(name).kind not in ("outdoor", "interior"):
+            continue
+        for other, other_name in candidates:
+            if other_name != name and other.start >= m.end and \
+                    _WHERE_IT_IS.fullmatch(reading.work[m.end: other.start]):
+                dropped.add(id(other))
     return [c for c in candidates if id(c[0]) not in dropped]
 
 
