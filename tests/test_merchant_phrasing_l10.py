@@ -24,3 +24,48 @@ def test_an_interjection_before_feedback_leaves_it_feedback(planner, said):
     recipe = planner.plan(said, parent, image_size=(600, 400))
     for sound in ("eh", "ugh", "meh"):
         assert sound not in recipe.prompt.replace(",", " ").split()
+
+
+PHOTO = (600, 400)
+
+
+@pytest.fixture(scope="module")
+def festive(planner):
+    return planner.plan("a tin of shortbread with pine cones, christmas vibe", image_size=PHOTO)
+
+
+@pytest.mark.parametrize("said", ["a wide banner version for my homepage",
+                                  "now a big banner one for the header of our site",
+                                  "can i get a wide banner for the front of my shop"])
+def test_a_shaped_platform_for_a_place_sets_only_the_size(planner, festive, said):
+    banner = planner.plan(said, festive, image_size=PHOTO)
+    assert banner.output.preset == "web_banner"
+    assert banner.scene.preset == festive.scene.preset and banner.scene.props == festive.scene.props
+    assert banner.lighting == festive.lighting
+    assert banner.scene.description == festive.scene.description
+    assert banner.text.layout == "none"  # a size, not a layout for words that were never given
+
+
+def test_a_banner_with_words_to_set_is_still_a_text_layout(planner, festive):
+    titled = planner.plan("a wide banner with the title WINTER SALE", festive, image_size=PHOTO)
+    assert titled.output.preset == "web_banner" and titled.text.layout == "banner"
+    assert titled.text.title == "WINTER SALE"
+    assert planner.plan("sale banner with the headline LAST CALL", festive, image_size=PHOTO).text.layout == "banner"
+
+
+@pytest.mark.parametrize(("said", "gone"), [
+    ("a jar of honey on a kitchen counter for my farmers market stall", ["stall", "farmers"]),
+    ("a scented candle on a wooden table for our autumn launch", ["launch"]),
+    ("sneakers on a city street for the black friday sale", ["sale", "friday"]),
+])
+def test_a_purpose_for_my_sale_or_launch_draws_nothing(planner, said, gone):
+    recipe = planner.plan(said, image_size=PHOTO)
+    for word in gone:
+        assert word not in recipe.prompt
+    assert recipe.scene.preset != "studio_white"
+
+
+@pytest.mark.parametrize(("said", "preset"), [("for my etsy shop", "etsy"), ("for my amazon listing", "amazon_main"),
+                                              ("a banner for the website", "web_banner")])
+def test_a_platform_said_as_a_purpose_still_sets_its_size(planner, festive, said, preset):
+    assert planner.plan(said, festive, image_size=PHOTO).output.preset == preset

@@ -156,6 +156,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                     intent.lighting, intent.lighting_from = value, m.text
             elif kind == "market":
                 m.used = True
+                _take_market_shape(reading, m, vocab)
                 if intent.market is None:
                     intent.market, intent.market_from = value, m.text
                 elif value != intent.market:
@@ -209,6 +210,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
             # cafe") stays in the user's words.
             if name == best:
                 m.used = True
+    _take_purposes(reading, vocab)
     filler = {str(w).lower() for w in [*vocab["filler"], *vocab["prepositions"]]}
     mentioned = None  # the thing the previous clause named ("I see a sugar bowl behind it, remove that")
     props = feedback.prop_words(catalog) if editing else set()
@@ -663,6 +665,39 @@ def _take_style_noun(reading: Reading, m: Match, vocab: dict) -> None:
     if before and before.group(1) not in ordinary and not any(
             o.start <= before.start(1) < o.end for o in reading.matches):
         reading.claim(before.start(1), m.start)
+
+
+def _take_market_shape(reading: Reading, m: Match, vocab: dict) -> None:
+    """ "a wide banner version", "a tall story": the shape said right before a platform and a picture
+    noun right after it ("version", "one") are the platform's size, never words of the scene."""
+    shapes = word_set(vocab, "marketplace_shapes")
+    inside = [(o.start, o.end) for o in reading.matches if o is not m and o.effects]
+    start = m.start
+    for token in reversed(list(re.finditer(r"[\w']+", reading.work[: m.start]))):
+        if reading.work[token.end(): start].strip() or token.group() not in shapes or any(
+                s <= token.start() < e for s, e in inside):
+            break
+        start = token.start()
+    end = m.end
+    after = re.match(r"\s+([\w']+)", reading.work[m.end:])
+    if after and after.group(1) in word_set(vocab, "references.one_words"):
+        end = m.end + after.end()
+    reading.claim(start, end)
+
+
+def _take_purposes(reading: Reading, vocab: dict) -> None:
+    """Where or why the picture will be used, said as "for my/the <...> <purpose>" ("for the top of my
+    website", "for the holiday sale", "for our spring launch"): nothing to draw. A platform said in it
+    ("for my etsy shop") has already picked its size."""
+    words = vocab["purposes"]
+    nouns = "|".join(r"\s+".join(map(re.escape, phrase_key(w).split()))
+                     for w in sorted(words["nouns"], key=len, reverse=True))
+    parts = "|".join(re.escape(phrase_key(w)) for w in words["parts"])
+    pattern = re.compile(rf"(?<![\w'])for\s+(?:the\s+(?:{parts})\s+of\s+)?(?:my|our|the|a|an|this|that|your)"
+                         rf"(?:\s+[\w'-]+){{0,3}}?\s+(?:{nouns})(?![\w'])")
+    for found in pattern.finditer(reading.work):
+        if not re.search(r"[,;.!?]", found.group()):
+            reading.claim(*found.span())
 
 
 def _take_modifier(reading: Reading, start: int, end: int) -> None:
