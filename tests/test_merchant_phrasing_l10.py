@@ -50,7 +50,8 @@ def test_a_banner_with_words_to_set_is_still_a_text_layout(planner, festive):
     titled = planner.plan("a wide banner with the title WINTER SALE", festive, image_size=PHOTO)
     assert titled.output.preset == "web_banner" and titled.text.layout == "banner"
     assert titled.text.title == "WINTER SALE"
-    assert planner.plan("sale banner with the headline LAST CALL", festive, image_size=PHOTO).text.layout == "banner"
+    sale = planner.plan("sale banner with the headline LAST CALL", festive, image_size=PHOTO)
+    assert sale.text.layout == "banner"
 
 
 @pytest.mark.parametrize(("said", "gone"), [
@@ -65,7 +66,8 @@ def test_a_purpose_for_my_sale_or_launch_draws_nothing(planner, said, gone):
     assert recipe.scene.preset != "studio_white"
 
 
-@pytest.mark.parametrize(("said", "preset"), [("for my etsy shop", "etsy"), ("for my amazon listing", "amazon_main"),
+@pytest.mark.parametrize(("said", "preset"), [("for my etsy shop", "etsy"),
+                                              ("for my amazon listing", "amazon_main"),
                                               ("a banner for the website", "web_banner")])
 def test_a_platform_said_as_a_purpose_still_sets_its_size(planner, festive, said, preset):
     assert planner.plan(said, festive, image_size=PHOTO).output.preset == preset
