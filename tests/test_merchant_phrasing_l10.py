@@ -71,3 +71,25 @@ def test_a_purpose_for_my_sale_or_launch_draws_nothing(planner, said, gone):
                                               ("a banner for the website", "web_banner")])
 def test_a_platform_said_as_a_purpose_still_sets_its_size(planner, festive, said, preset):
     assert planner.plan(said, festive, image_size=PHOTO).output.preset == preset
+
+
+@pytest.mark.parametrize(("said", "product"), [
+    ("new mug just came in, same look on it please", "mug"),
+    ("and our latest lip oil too, it just landed", "lip oil"),
+    ("hey, this new tote arrived today, on marble", "tote"),
+    ("and this new trivet as well, same look", "trivet"),  # a noun no word list knows
+])
+def test_a_product_said_as_just_arrived_names_the_new_photo(planner, said, product):
+    look = planner.plan("on a wooden table with dried leaves", image_size=PHOTO)
+    look.subject.description = "product"  # a new photo, no name yet
+    recipe = planner.plan(said, look, image_size=PHOTO)
+    assert recipe.subject.description == product
+    for word in ("came", "landed", "arrived", "latest", "new"):
+        assert word not in recipe.scene.description.split()
+
+
+@pytest.mark.parametrize("said", ["add a new vase", "put some new candles around it", "make this pop"])
+def test_a_thing_added_new_is_not_the_product(planner, said):
+    look = planner.plan("on a wooden table with dried leaves", image_size=PHOTO)
+    look.subject.description = "product"
+    assert planner.plan(said, look, image_size=PHOTO).subject.description == "product"

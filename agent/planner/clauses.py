@@ -198,6 +198,8 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             continue  # "nothing fancy": how a change should not be, nothing to draw
         if _SOURCE.fullmatch(clause):
             continue  # "i saw this on pinterest": where the idea came from, nothing to draw
+        if rules.arrival.fullmatch(low):
+            continue  # "it just landed": how the product arrived, nothing to draw
         m = _I_VERB.match(clause)
         if m and m.group("verb").lower() not in _ASKING_VERBS:
             clause = clause[m.end():].strip()
@@ -311,6 +313,11 @@ class _Rules:
         hedges = word_set(vocab, "conversation.hedges") - _AMBIGUOUS_HEDGES
         body = "|".join(r"\s+".join(map(re.escape, h.split())) for h in sorted(hedges, key=len, reverse=True))
         self.hedges = re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.I)
+        arrived = sorted(word_set(vocab, "conversation.arrival_verbs"), key=len, reverse=True)
+        # "it just landed", "they came in today": how the product arrived, nothing to draw
+        self.arrival = re.compile(r"(?:(?:it|they|this|these|that|which|it's|they're)\s+)?(?:just\s+)?(?:"
+                                  + "|".join(r"\s+".join(map(re.escape, v.split())) for v in arrived)
+                                  + r")(?:\s+(?:today|yesterday|this\s+week|this\s+morning))?", re.I)
         self.picture_nouns = word_set(vocab, "clauses.picture_nouns")
         self.praise = word_set(vocab, "clauses.praise")
         self.colours = word_set(vocab, "colours", "product_modifiers", "clauses.finishes")

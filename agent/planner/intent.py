@@ -93,6 +93,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
         if product and not reading.negated(m) and _is_subject(reading, m, vocab, editing, unnamed, drawn):
             intent.subject, intent.category = _subject_words(reading, m, vocab), product.extra
             m.used = True
+            _take_arrival(reading, m.end, vocab)
             nxt = reading.matches[i + 1] if i + 1 < len(reading.matches) else None
             other = next((e for e in nxt.effects if e.kind == "product"), None) if nxt else None
             gap = reading.work[m.end : nxt.start] if nxt else ""
@@ -126,6 +127,13 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
         named = _named_product(reading, vocab) or _opening_noun(reading, vocab)
         if named:  # "our new cold brew can on a picnic table": what the merchant calls theirs
             intent.subject, intent.category = named, "general"
+    elif intent.subject is None and unnamed:
+        # a new photo, no name yet: "and this new case too" names it (only as just arrived: "make this
+        # pop" names nothing)
+        named = _named_product(reading, vocab, arrived=True)
+        if named:
+            intent.subject, intent.category = named, "general"
+            _take_arrival(reading, reading.work.find(named) + len(named), vocab)
     lora_ops: dict[str, list[tuple[str, str]]] = {}
     for m in reading.matches:
         for effect in m.effects:
@@ -320,14 +328,19 @@ def _visit_words(words: list[str], vocab: dict) -> bool:
     return all(w.lower() in visit for w in words)
 
 
-def _named_product(reading: Reading, vocab: dict) -> str | None:
+def _named_product(reading: Reading, vocab: dict, *, arrived: bool = False) -> str | None:
     """A product no word list knows, named as the merchant's own: the words after "my", "our",
-    "this", "here's my" up to where it is placed, none of them a scene, light or style word."""
+    "this", "here's my" up to where it is placed, none of them a scene, light or style word; with
+    `arrived`, only one said as just arrived ("this new case", vocabulary conversation.arrival_words)."""
     markers = {"my", "our", "this", "these", "here's", "heres"}
     stops = word_set(vocab, "prepositions", "conversation.statement_verbs", "conversation.not_product_words")
+    arrivals = word_set(vocab, "conversation.arrival_words")
+    ends = word_set(vocab, "filler") - word_set(vocab, "product_modifiers")  # "this new case too pls"
     tokens = list(re.finditer(r"[\w'\-]+", reading.work))
     for i, t in enumerate(tokens):
         if t.group() not in markers or reading.negated(Match(t.start(), t.end(), t.group(), ())):
+            continue
+        if arrived and (i + 1 >= len(tokens) or tokens[i + 1].group() not in arrivals):
             continue
         words = []
         preps = word_set(vocab, "prepositions")
@@ -339,6 +352,8 @@ def _named_product(reading: Reading, vocab: dict) -> str | None:
                 continue  # "my new …"
             if re.search(r"[,;.!?]", gap) or nxt.group() in stops or any(
                     o.start <= nxt.start() < o.end and o.effects for o in reading.matches):
+                break
+            if words and nxt.group() in ends:
                 break
             words.append(nxt)
         if words and len(words) <= 4 and all(w.group().isalpha() for w in words) and \
@@ -581,6 +596,10 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
         opening = word_set(vocab, "filler", "product_modifiers", "colours", "containers") | {"pair", "couple"}
         if all(w in opening and w not in _ADDING for w in words):
             return True  # "ok, a red sneaker on a basketball court", "great, then show me a leather wallet"
+    arrivals = word_set(vocab, "conversation.arrival_words")
+    if editing and words and words[-1] in arrivals and not set(words[:-1]) & (
+            _ADDING - {"and"} | scene_words | {"a", "an", "some", "another", "more"}):
+        return True  # "new candle just came in", "and this new mug": the next product, not a thing added
     if editing and words and words[-1] in ("a", "an", "some"):
         return False  # "put a chair next to it": something added to the scene
     if editing:  # a new product is the merchant's own ("my new mug", "here's the honey jar")
@@ -665,6 +684,17 @@ def _take_style_noun(reading: Reading, m: Match, vocab: dict) -> None:
     if before and before.group(1) not in ordinary and not any(
             o.start <= before.start(1) < o.end for o in reading.matches):
         reading.claim(before.start(1), m.start)
+
+
+def _take_arrival(reading: Reading, end: int, vocab: dict) -> None:
+    """ "(new candle) just came in", "(our latest mug) has arrived": how a product arrived, said right
+    after it (vocabulary conversation.arrival_verbs), is not something to draw."""
+    verbs = "|".join(r"\s+".join(map(re.escape, phrase_key(v).split()))
+                     for v in sorted(vocab["conversation"]["arrival_verbs"], key=len, reverse=True))
+    found = re.match(rf"\s+(?:{verbs})(?:\s+(?:today|yesterday|this\s+week|this\s+morning))?(?![\w'])",
+                     reading.work[end:])
+    if found:
+        reading.claim(end, end + found.end())
 
 
 def _take_market_shape(reading: Reading, m: Match, vocab: dict) -> None:
