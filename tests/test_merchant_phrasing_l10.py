@@ -93,3 +93,20 @@ def test_a_thing_added_new_is_not_the_product(planner, said):
     look = planner.plan("on a wooden table with dried leaves", image_size=PHOTO)
     look.subject.description = "product"
     assert planner.plan(said, look, image_size=PHOTO).subject.description == "product"
+
+
+@pytest.mark.parametrize(("said", "gone", "kept"), [
+    ("bath salts in a spa bathroom, no candles and no people", "candles", "people"),
+    ("a serum in a spa bathroom without people or without towels", "towels", "people"),
+    ("a notebook on an office desk, no laptop and no people please", "laptop", "people"),
+])
+def test_each_thing_of_a_joined_negation_is_kept_out_of_props_and_prompt(planner, said, gone, kept):
+    recipe = planner.plan(said, image_size=PHOTO)
+    assert not any(gone.rstrip("s") in p for p in recipe.scene.props)
+    assert gone not in recipe.prompt and kept not in recipe.prompt
+    assert gone in recipe.negative_prompt and kept in recipe.negative_prompt
+
+
+def test_a_negation_said_with_a_thing_keeps_the_thing(planner):
+    recipe = planner.plan("a mug on a kitchen counter with fresh bread and no plates", image_size=PHOTO)
+    assert "bread" in recipe.prompt and "plates" in recipe.negative_prompt and "plates" not in recipe.prompt

@@ -272,9 +272,13 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             continue  # "they clash with the label", "people find them creepy"
         out.append(_MODALS.sub("", clause).strip())
     kept = list(dict.fromkeys(c for c in out if c))  # "the laptop looks fake, get rid of it": once
-    if kept == [c.strip() for c in clauses]:
+    if kept == [c.strip() for c in _SPLIT.split(words) if c.strip()]:
         return words  # no rule applied: the words as the merchant wrote them
     return ", ".join(kept)
+
+
+# A negation joined to another: "no people and no towels", "without the tray or without the cup".
+_JOINED_NEGATION = re.compile(r"\s+(?:and|or|nor|plus|&)\s+(?=(?:no|without|not)\s)", re.I)
 
 
 def _joined(verbs: list[str]) -> re.Pattern:
@@ -362,6 +366,8 @@ class _Rules:
         -> ["cooler", "ditch the sea"]; "drop the park and put it in a greenhouse" -> ["drop the park",
         "put it in a greenhouse"]. Other clauses as they are ("with lemons and ice")."""
         if m := self.joined_removal.search(clause):
+            return [*self.pieces(clause[: m.start()]), *self.pieces(clause[m.end():])]
+        if m := _JOINED_NEGATION.search(clause):  # "no people and no towels": two things kept out
             return [*self.pieces(clause[: m.start()]), *self.pieces(clause[m.end():])]
         if self.removal(clause) is not None and (m := self.joined_request.search(clause)):
             return [clause[: m.start()], *self.pieces(clause[m.end():])]
