@@ -110,3 +110,41 @@ def test_each_thing_of_a_joined_negation_is_kept_out_of_props_and_prompt(planner
 def test_a_negation_said_with_a_thing_keeps_the_thing(planner):
     recipe = planner.plan("a mug on a kitchen counter with fresh bread and no plates", image_size=PHOTO)
     assert "bread" in recipe.prompt and "plates" in recipe.negative_prompt and "plates" not in recipe.prompt
+
+
+@pytest.fixture(scope="module")
+def beach(planner):
+    return planner.plan("sunglasses on a beach with a sandcastle", image_size=PHOTO)
+
+
+@pytest.mark.parametrize(("said", "leaks", "change"), [
+    ("the sand looks fake and too orange", ["fake"], None),
+    ("the sea looks too blue and kinda artificial", ["artificial", "kinda"], None),
+    ("its getting busy", ["getting", "busy"], "calmer"),
+    ("it's getting dark", ["getting", "dark"], "brighter"),
+    ("the light on the sand looks unnatural. can you fix that?", ["unnatural", "fix"], None),
+    ("kinda floaty, sort it out pls", ["floaty", "sort"], None),
+])
+def test_a_judgement_or_a_bare_fix_never_reaches_the_prompt(planner, beach, said, leaks, change):
+    recipe = planner.plan(said, beach, image_size=PHOTO)
+    words = recipe.prompt.replace(",", " ").split()
+    for word in leaks:
+        assert word not in words
+    if change == "calmer":
+        assert recipe.scene.clutter < beach.scene.clutter
+    if change == "brighter":
+        assert recipe.lighting.exposure > beach.lighting.exposure
+    assert recipe.scene.preset == beach.scene.preset
+
+
+def test_a_thing_judged_fake_still_goes_and_a_colour_said_with_it_stays(planner, beach):
+    assert "sandcastle" not in planner.plan("the sandcastle looks fake", beach, image_size=PHOTO).prompt
+    sand = planner.plan("the sand looks fake and too orange", beach, image_size=PHOTO)
+    assert "orange" in sand.scene.description or sand.lighting.kelvin > beach.lighting.kelvin
+
+
+@pytest.mark.parametrize("said", ["fix the lamp", "a duck floating in a pool"])
+def test_a_repair_with_its_own_thing_is_not_a_bare_fix(vocab, said):
+    from sceneshop.agent.planner.clauses import restructure
+
+    assert restructure(said, vocab, editing=True) != ""
