@@ -184,6 +184,7 @@ class _Words:
         cannot = conv["cannot"]
         self.wear, self.people = _alternation(cannot["wear"]), _alternation(cannot["people"], possessive=True)
         self.body = _alternation(cannot["body"])
+        self.wearers = _alternation(cannot["wearers"])
         self.text_words = _alternation(cannot["text"])
         self.shadow = _alternation(cannot["shadow"])
         self.shadow_faults = _alternation(cannot["shadow_faults"])
@@ -510,6 +511,10 @@ def _cannot(clause: str, words: _Words) -> str | None:
         return "person"
     if words.wear.search(plain) and re.search(r"\b(?:wear|wearing|worn|wore)\b", plain):
         return "person"  # "show it being worn"
+    wearer = words.wearers.search(plain)
+    if wearer and not _negated(plain, wearer.start(), words) and not words.content(
+            plain[: wearer.start()] + " " + plain[wearer.end():]):
+        return "person"  # "ok what about a mannequin then": offered alone, to wear the product
     if words.wear.search(plain) and words.body.search(plain):
         return "person"  # "can a hand hold the bottle"
     for m in words.body.finditer(plain):

@@ -148,3 +148,20 @@ def test_a_repair_with_its_own_thing_is_not_a_bare_fix(vocab, said):
     from sceneshop.agent.planner.clauses import restructure
 
     assert restructure(said, vocab, editing=True) != ""
+
+
+@pytest.mark.parametrize("said", ["try a model?", "a mannequin maybe", "hmm how about a dress form then"])
+def test_a_wearer_offered_alone_asks_for_the_product_worn(said):
+    message = read_message(said, has_picture=True)
+    assert message.kind == "cannot" and message.cannot == ("person",)
+
+
+@pytest.mark.parametrize("said", ["no mannequin", "add a model airplane", "a model of a ship next to it"])
+def test_a_wearer_word_with_a_thing_of_its_own_is_no_person(said):
+    assert read_message(said, has_picture=True).kind == "feedback"
+
+
+def test_a_mannequin_is_refused_on_the_preview(session):
+    session.send("on a wooden table")
+    turn = session.send("ok what about a mannequin then")
+    assert turn.kind == "refuse" and len(session.versions) == 1
