@@ -165,3 +165,24 @@ def test_a_mannequin_is_refused_on_the_preview(session):
     session.send("on a wooden table")
     turn = session.send("ok what about a mannequin then")
     assert turn.kind == "refuse" and len(session.versions) == 1
+
+
+@pytest.mark.parametrize(("said", "product"), [
+    ("a scented candle with its wooden lid, on a marble counter", "scented candle with its wooden lid"),
+    ("these wireless earbuds in their charging case on a desk", "wireless earbuds in their charging case"),
+])
+def test_what_the_product_comes_in_is_the_product(planner, said, product):
+    recipe = planner.plan(said, image_size=PHOTO)
+    assert recipe.subject.description == product
+    assert "lid" not in recipe.scene.description and "case" not in recipe.scene.description
+
+
+def test_a_place_said_with_my_is_still_the_place(planner):
+    recipe = planner.plan("my sneakers on my desk", image_size=PHOTO)
+    assert recipe.subject.description == "sneakers" and recipe.scene.preset == "office_desk"
+
+
+def test_a_two_word_colour_for_the_products_own_part_asks(session):
+    session.send("wireless earbuds in their charging case, on a dark desk")
+    turn = session.send("can you make the case rose gold instead of white")
+    assert turn.kind == "clarify" and "background" in turn.reply and len(session.versions) == 1

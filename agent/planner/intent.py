@@ -123,6 +123,8 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
             intent.category = category
             nxt.used = True
             break
+    if intent.subject is not None:
+        intent.subject = _with_own_parts(reading, intent.subject)
     if intent.subject is None and not editing:
         named = _named_product(reading, vocab) or _opening_noun(reading, vocab)
         if named:  # "our new cold brew can on a picnic table": what the merchant calls theirs
@@ -684,6 +686,26 @@ def _take_style_noun(reading: Reading, m: Match, vocab: dict) -> None:
     if before and before.group(1) not in ordinary and not any(
             o.start <= before.start(1) < o.end for o in reading.matches):
         reading.claim(before.start(1), m.start)
+
+
+# What the product comes in or with, said with its possessive: "earbuds in their charging case", "a
+# candle with its wooden lid" (never "on my desk": "my" is the merchant's, the place).
+_OWN_PART = re.compile(r"\s+(?:in|with|inside|and)\s+(?:its|their)\s+[a-z][\w'-]*(?:\s+[a-z][\w'-]*){0,2}?"
+                       r"(?=\s*$|\s*[,;.!?:]|\s+(?:on|in|at|by|near|with|against|under|inside|next|and)\b)")
+
+
+def _with_own_parts(reading: Reading, subject: str) -> str:
+    """The product's name with what it comes in or with ("wireless earbuds in their charging case"), so
+    that the case is the product's and never a thing in the scene."""
+    span = next(((s, e) for s, e in reversed(reading.claimed)
+                 if " ".join(reading.work[s:e].split()) == subject), None)
+    if span is None:
+        return subject
+    found = _OWN_PART.match(reading.work, span[1])
+    if found is None:
+        return subject
+    reading.claim(span[1], found.end())
+    return " ".join(reading.work[span[0]: found.end()].split())[:200]
 
 
 def _take_arrival(reading: Reading, end: int, vocab: dict) -> None:
