@@ -186,3 +186,17 @@ def test_a_two_word_colour_for_the_products_own_part_asks(session):
     session.send("wireless earbuds in their charging case, on a dark desk")
     turn = session.send("can you make the case rose gold instead of white")
     assert turn.kind == "clarify" and "background" in turn.reply and len(session.versions) == 1
+
+
+@pytest.mark.parametrize(("said", "count"), [("3 more like this so i can choose", 3),
+                                             ("a couple more of these please", 2), ("two more, thanks", 2)])
+def test_n_more_like_it_are_new_variations_of_the_look(planner, beach, said, count):
+    more = planner.plan(said, beach, image_size=PHOTO)
+    assert more.output.count == count and more.seed != beach.seed
+    assert more.scene == beach.scene and more.lighting == beach.lighting and more.camera == beach.camera
+
+
+@pytest.mark.parametrize("said", ["add two more candles", "a few more shells"])
+def test_more_things_are_things_not_pictures(planner, beach, said):
+    more = planner.plan(said, beach, image_size=PHOTO)
+    assert more.output.count == beach.output.count and more.seed == beach.seed
