@@ -108,10 +108,12 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     if saved is not None:
         kind, name = saved
         return Message(text, kind, name=name)
-    if all(_is_question(clause, words) for clause in chat):  # "why so bright, tone it down" asks for a change
+    asked = [c for c in chat if not words.about_me.match(_plain(c))]  # "i sell watches on etsy": context
+    if asked and all(_is_question(clause, words) for clause in asked):  # "why so bright, tone it down" asks
         return Message(text, "question", topic=_topic(plain, words))
-    if "?" in text and _topic(plain, words) in _NOT_PICTURE_TOPICS and not any(
-            words.openers.match(_JOINED.sub("", words.hedges.sub(" ", _plain(c)).strip())) for c in chat):
+    topic = _topic(plain, words)
+    if "?" in text and topic in _NOT_PICTURE_TOPICS and (topic in _NEVER_DRAWN_TOPICS or not any(
+            words.openers.match(_JOINED.sub("", words.hedges.sub(" ", _plain(c)).strip())) for c in chat)):
         # "and my pictures stay private?", "it won't cost me anything?": asked without a question
         # word, about something no picture shows
         return Message(text, "question", topic=_topic(plain, words))
@@ -170,6 +172,7 @@ class _Words:
         self.openers = _alternation(conv["request_openers"])
         self.info_verbs = _alternation([*conv["info_verbs"], *conv["service_verbs"]])
         self.use_verbs = {phrase_key(w) for w in conv["use_verbs"]}
+        self.about_me = _alternation(conv["about_me"])
         self.suggesting = {phrase_key(w) for w in conv["suggesting"]}
         self.hedges = _alternation(conv["hedges"])
         cut = conv["cutout"]
@@ -356,7 +359,10 @@ def _save_asked(text: str) -> tuple[str, str] | None:
 
 
 # What a merchant may ask about that no picture shows (vocabulary.yaml conversation.topics).
-_NOT_PICTURE_TOPICS = {"no_photo", "data", "cost", "speed"}
+_NOT_PICTURE_TOPICS = {"no_photo", "data", "cost", "speed", "file", "rights"}
+# Topics whose words never describe a picture, so a request opener does not make them one ("can i use
+# these pics commercially?").
+_NEVER_DRAWN_TOPICS = {"rights"}
 _JOINED = re.compile(r"^(?:(?:and|but|or|btw|by\s+the\s+way|quick\s+question|one\s+more\s+thing|then)\s+)+")
 
 

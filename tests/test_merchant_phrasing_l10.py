@@ -200,3 +200,27 @@ def test_n_more_like_it_are_new_variations_of_the_look(planner, beach, said, cou
 def test_more_things_are_things_not_pictures(planner, beach, said):
     more = planner.plan(said, beach, image_size=PHOTO)
     assert more.output.count == beach.output.count and more.seed == beach.seed
+
+
+@pytest.mark.parametrize(("said", "topic"), [
+    ("which format are the pictures, jpeg? i need a transparent background", "file"),
+    ("could i sell prints of these commercially?", "rights"),
+    ("do i own the copyright?", "rights"),
+    ("how does this work? we make soy candles", "capabilities"),
+])
+def test_a_question_about_the_service_is_answered_in_words(said, topic):
+    message = read_message(said, has_picture=True)
+    assert message.kind == "question" and message.topic == topic
+
+
+@pytest.mark.parametrize("said", ["i make candles, put one on a beach",
+                                  "can you add a transparent glass vase?", "make it square for my etsy"])
+def test_a_request_beside_who_the_merchant_is_is_still_a_request(said):
+    assert read_message(said, has_picture=True).kind == "feedback"
+
+
+def test_the_answers_say_what_this_studio_does(session):
+    file = session.send("what file do i get, png or jpg? need it transparent")
+    assert file.kind == "answer" and "PNG" in file.reply and "never a transparent" in file.reply
+    rights = session.send("can i use these pics commercially? like in ads")
+    assert rights.kind == "answer" and "legal advice" in rights.reply and not session.versions
