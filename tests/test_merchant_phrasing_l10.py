@@ -224,3 +224,22 @@ def test_the_answers_say_what_this_studio_does(session):
     assert file.kind == "answer" and "PNG" in file.reply and "never a transparent" in file.reply
     rights = session.send("can i use these pics commercially? like in ads")
     assert rights.kind == "answer" and "legal advice" in rights.reply and not session.versions
+
+
+@pytest.mark.parametrize(("said", "product", "not_scene"), [
+    ("a slate cheese board on a kitchen counter", "slate cheese board", "concrete"),  # slate is concrete
+    ("i make terrazzo trays. show a small terrazzo tray with a candle in a living room",
+     "small terrazzo tray", "terrazzo"),
+    ("a concrete candle holder by a window", "concrete candle", "concrete"),
+])
+def test_the_products_own_material_is_not_the_place(planner, said, product, not_scene):
+    recipe = planner.plan(said)
+    assert recipe.scene.preset != not_scene
+    assert product in recipe.subject.description
+
+
+@pytest.mark.parametrize(("said", "scene"), [("a vase on a concrete floor", "concrete"),
+                                             ("a candle on slate", "concrete"),
+                                             ("a mug on terrazzo", "terrazzo")])
+def test_a_material_said_as_the_place_still_picks_it(planner, said, scene):
+    assert planner.plan(said, image_size=PHOTO).scene.preset == scene

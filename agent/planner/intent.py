@@ -125,6 +125,9 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
             break
     if intent.subject is not None:
         intent.subject = _with_own_parts(reading, intent.subject)
+        again = _take_product_again(reading, intent.subject, vocab)
+        if again and len(again.split()) > len(intent.subject.split()):
+            intent.subject = again  # "i make planters. show a small grey concrete planter": the one to show
     if intent.subject is None and not editing:
         named = _named_product(reading, vocab) or _opening_noun(reading, vocab)
         if named:  # "our new cold brew can on a picnic table": what the merchant calls theirs
@@ -706,6 +709,33 @@ def _with_own_parts(reading: Reading, subject: str) -> str:
         return subject
     reading.claim(span[1], found.end())
     return " ".join(reading.work[span[0]: found.end()].split())[:200]
+
+
+def _take_product_again(reading: Reading, subject: str, vocab: dict) -> str | None:
+    """The product named again ("i make concrete planters. can you show a small grey concrete planter
+    on a windowsill"): the second naming, with its own words before it ("small grey concrete"), is the
+    product, never a second one in the scene nor a material scene."""
+    head = subject.split()[-1].rstrip("s")
+    modifiers = word_set(vocab, "product_modifiers") | {"a", "an", "the", "one", "another"}
+    for m in reading.matches:
+        if m.used or not any(e.kind == "product" for e in m.effects) or \
+                phrase_key(m.text).split()[-1].rstrip("s") != head:
+            continue
+        start = m.start
+        for token in reversed(list(re.finditer(r"[\w'\-]+", reading.work[: m.start]))):
+            if reading.work[token.end(): start].strip() or token.group() not in modifiers:
+                break
+            start = token.start()
+        for other in reading.matches:
+            if other is not m and other.start >= start and other.end <= m.start:
+                other.effects = ()  # "concrete" of "concrete planter": the material, not the scene
+        m.effects = ()
+        reading.claim(start, m.end)
+        words = reading.work[start:m.end].split()
+        while words and words[0] in ("a", "an", "the", "one", "another"):
+            words = words[1:]
+        return " ".join(words)[:200]
+    return None
 
 
 def _take_arrival(reading: Reading, end: int, vocab: dict) -> None:
