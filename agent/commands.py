@@ -108,13 +108,15 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     if saved is not None:
         kind, name = saved
         return Message(text, kind, name=name)
-    asked = [_is_question(clause, words) for clause in chat]
-    if any(asked) and all(q or _visit(clause, words) for q, clause in zip(asked, chat, strict=True)):
+    context = [c for c in chat if not words.about_me.match(_plain(c))]  # "i sell watches on etsy"
+    asked = [_is_question(clause, words) for clause in context]
+    if any(asked) and all(q or _visit(clause, words) for q, clause in zip(asked, context, strict=True)):
         # "why so bright, tone it down" asks for a change; "first time using this, how does it work?"
         # asks only: the other clause says how the merchant came
         return Message(text, "question", topic=_topic(plain, words))
-    if "?" in text and _topic(plain, words) in _NOT_PICTURE_TOPICS and not any(
-            words.openers.match(_JOINED.sub("", words.hedges.sub(" ", _plain(c)).strip())) for c in chat):
+    topic = _topic(plain, words)
+    if "?" in text and topic in _NOT_PICTURE_TOPICS and (topic in _NEVER_DRAWN_TOPICS or not any(
+            words.openers.match(_JOINED.sub("", words.hedges.sub(" ", _plain(c)).strip())) for c in chat)):
         # "and my pictures stay private?", "it won't cost me anything?": asked without a question
         # word, about something no picture shows
         return Message(text, "question", topic=_topic(plain, words))
@@ -175,6 +177,7 @@ class _Words:
         self.use_verbs = {phrase_key(w) for w in conv["use_verbs"]}
         self.visit = {phrase_key(w) for w in conv["visit_words"]}
         self.asking = _alternation(conv["request_verbs"])
+        self.about_me = _alternation(conv["about_me"])
         self.suggesting = {phrase_key(w) for w in conv["suggesting"]}
         self.hedges = _alternation(conv["hedges"])
         cut = conv["cutout"]
@@ -189,6 +192,7 @@ class _Words:
         cannot = conv["cannot"]
         self.wear, self.people = _alternation(cannot["wear"]), _alternation(cannot["people"], possessive=True)
         self.body = _alternation(cannot["body"])
+        self.wearers = _alternation(cannot["wearers"])
         self.text_words = _alternation(cannot["text"])
         self.shadow = _alternation(cannot["shadow"])
         self.shadow_faults = _alternation(cannot["shadow_faults"])
@@ -393,7 +397,10 @@ def _save_asked(text: str) -> tuple[str, str] | None:
 
 
 # What a merchant may ask about that no picture shows (vocabulary.yaml conversation.topics).
-_NOT_PICTURE_TOPICS = {"no_photo", "data", "cost", "speed"}
+_NOT_PICTURE_TOPICS = {"no_photo", "data", "cost", "speed", "file", "rights"}
+# Topics whose words never describe a picture, so a request opener does not make them one ("can i use
+# these pics commercially?").
+_NEVER_DRAWN_TOPICS = {"rights"}
 _JOINED = re.compile(r"^(?:(?:and|but|or|btw|by\s+the\s+way|quick\s+question|one\s+more\s+thing|then)\s+)+")
 
 
@@ -556,6 +563,10 @@ def _cannot(clause: str, words: _Words) -> str | None:
         return "person"
     if words.wear.search(plain) and re.search(r"\b(?:wear|wearing|worn|wore)\b", plain):
         return "person"  # "show it being worn"
+    wearer = words.wearers.search(plain)
+    if wearer and not _negated(plain, wearer.start(), words) and not words.content(
+            plain[: wearer.start()] + " " + plain[wearer.end():]):
+        return "person"  # "ok what about a mannequin then": offered alone, to wear the product
     if words.wear.search(plain) and words.body.search(plain):
         return "person"  # "can a hand hold the bottle"
     for m in words.body.finditer(plain):

@@ -431,6 +431,16 @@ def answer(topic: str, recipe: Recipe | None, catalog: Catalog, *, photo: bool, 
         return ("It depends on the engine and the machine: the preview renderer draws a picture in a second "
                 "or two; an image model takes tens of seconds on a graphics card and minutes without one. "
                 f"Pictures here come from the {engine}.")
+    if topic == "file":
+        return ("Each picture downloads as a PNG (no quality lost, its recipe stored inside) with its recipe "
+                "as JSON beside it. It always has a full background, never a transparent one: for a plain "
+                "backdrop say 'white background' or 'for Amazon'. A batch's download also holds each "
+                "product's cut-out as a black-and-white mask PNG.")
+    if topic == "rights":
+        return ("I can't give legal advice. Your product stays exactly as in your photo; the scene around it "
+                f"comes from the {engine}. Whether you may use the pictures commercially depends on the "
+                "licence of the image model that draws the scene, where this studio uses one, and on your "
+                "rights to your own photo: ask whoever runs this studio.")
     if recipe is None:
         return f"There's no picture yet. {start}"
     if topic == "size":

@@ -134,6 +134,7 @@ def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[i
     # The user's own words: into the scene description, verbatim.
     feedback.apply_words(recipe, intent, parent, scene_changed, catalog, vocab, notes)
     _light_without_negated(recipe, parent, preset, catalog, vocab, notes)
+    _props_without_negated(recipe, vocab, notes)
     # "warmer" is warmer than the picture the merchant saw, even where a new scene brought its own light
     feedback.apply_edits(recipe, intent.edits, catalog, vocab, notes,
                          before=None if fresh else parent.lighting.kelvin)
@@ -210,6 +211,18 @@ def _light_without_negated(recipe: Recipe, parent: Recipe | None, preset, catalo
             _set_light(recipe, name, parent, catalog, vocab)
             notes.append(f"lighting {name} (the old light showed what you took out)")
             return
+
+
+def _props_without_negated(recipe: Recipe, vocab: dict, notes: list[str]) -> None:
+    """ "a spa bathroom but no towels": a prop of the preset that names what the merchant's words keep
+    out ("rolled towels") leaves the props, so neither the prompt nor the reply shows it."""
+    negated = negated_words(recipe.scene.description, vocab)
+    if not negated:
+        return
+    kept = [p for p in recipe.scene.props if not mentions_any(p, negated)]
+    if len(kept) != len(recipe.scene.props):
+        notes.append(f"removed prop {', '.join(p for p in recipe.scene.props if p not in kept)} (said: no)")
+        recipe.scene.props = kept
 
 
 def _bare_place_replaced(intent: Intent, parent: Recipe | None, catalog: Catalog, vocab: dict) -> bool:

@@ -210,6 +210,10 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             clause, low = shown.group("rest"), shown.group("rest").lower()
         elif _SOURCE.fullmatch(clause):
             continue  # "i saw this on pinterest": where the idea came from, nothing to draw
+        if rules.arrival.fullmatch(low):
+            continue  # "it just landed": how the product arrived, nothing to draw
+        if rules.repair.fullmatch(low):
+            continue  # "fix?", "can you sort that out": the other clauses say what
         m = _I_VERB.match(clause)
         if m and m.group("verb").lower() not in _ASKING_VERBS:
             clause = clause[m.end():].strip()
@@ -274,7 +278,9 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             elif kind == "complaint":
                 out.append(("remove " + thing) if rules.complains(what) else "")
             elif kind == "quality":
-                out.append(_MODALS.sub("", clause).strip())  # "the flowers are too bright": as it is
+                # "the flowers are too bright": as it is; "the pool looks too blue and fake": without the
+                # judgement, which names no change
+                out.append(rules.without_judgements(_MODALS.sub("", clause).strip()))
             # praise or an opinion: nothing to draw
             continue
         first = low.split()[0]
@@ -282,9 +288,13 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             continue  # "they clash with the label", "people find them creepy"
         out.append(_MODALS.sub("", clause).strip())
     kept = list(dict.fromkeys(c for c in out if c))  # "the laptop looks fake, get rid of it": once
-    if kept == [c.strip() for c in clauses]:
+    if kept == [c.strip() for c in _SPLIT.split(words) if c.strip()]:
         return words  # no rule applied: the words as the merchant wrote them
     return ", ".join(kept)
+
+
+# A negation joined to another: "no people and no towels", "without the tray or without the cup".
+_JOINED_NEGATION = re.compile(r"\s+(?:and|or|nor|plus|&)\s+(?=(?:no|without|not)\s)", re.I)
 
 
 def _joined(verbs: list[str]) -> re.Pattern:
@@ -323,6 +333,16 @@ class _Rules:
         hedges = word_set(vocab, "conversation.hedges") - _AMBIGUOUS_HEDGES
         body = "|".join(r"\s+".join(map(re.escape, h.split())) for h in sorted(hedges, key=len, reverse=True))
         self.hedges = re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.I)
+        arrived = sorted(word_set(vocab, "conversation.arrival_verbs"), key=len, reverse=True)
+        # "it just landed", "they came in today": how the product arrived, nothing to draw
+        self.arrival = re.compile(r"(?:(?:it|they|this|these|that|which|it's|they're)\s+)?(?:just\s+)?(?:"
+                                  + "|".join(r"\s+".join(map(re.escape, v.split())) for v in arrived)
+                                  + r")(?:\s+(?:today|yesterday|this\s+week|this\s+morning))?", re.I)
+        repairs = sorted(word_set(vocab, "clauses.repairs"), key=len, reverse=True)
+        self.repair = re.compile(r"(?:(?:can|could|would|will)\s+(?:you|u)\s+|(?:please|pls|plz)\s+)?(?:"
+                                 + "|".join(r"\s+".join(map(re.escape, v.split())) for v in repairs)
+                                 + r")(?:\s+(?:it|that|this|them|those|these|'?em))?(?:\s+(?:out|up))?"
+                                   r"(?:\s+(?:please|pls|plz|somehow|for\s+me|a\s+bit))*", re.I)
         self.picture_nouns = word_set(vocab, "clauses.picture_nouns")
         self.praise = word_set(vocab, "clauses.praise")
         self.colours = word_set(vocab, "colours", "product_modifiers", "clauses.finishes")
@@ -367,6 +387,8 @@ class _Rules:
         -> ["cooler", "ditch the sea"]; "drop the park and put it in a greenhouse" -> ["drop the park",
         "put it in a greenhouse"]. Other clauses as they are ("with lemons and ice")."""
         if m := self.joined_removal.search(clause):
+            return [*self.pieces(clause[: m.start()]), *self.pieces(clause[m.end():])]
+        if m := _JOINED_NEGATION.search(clause):  # "no people and no towels": two things kept out
             return [*self.pieces(clause[: m.start()]), *self.pieces(clause[m.end():])]
         if self.removal(clause) is not None and (m := self.joined_request.search(clause)):
             return [clause[: m.start()], *self.pieces(clause[m.end():])]
@@ -419,18 +441,22 @@ class _Rules:
         tokens = re.findall(r"[\w'\-]+", clause.lower())
         if tokens and tokens[0] in _DETERMINERS and len(tokens) > 1 and tokens[1] in self.picture_nouns:
             tokens = tokens[2:]  # "the light feels cold"
+            verb = next((i for i, w in enumerate(tokens) if w in _BEING), None)
+            if tokens and tokens[0] in self.preps and verb is not None:
+                tokens = tokens[verb:]  # "the shadow under the tray | looks fake"
         elif len(tokens) > 1 and tokens[0] in self.picture_nouns and tokens[1] in _BEING:
             tokens = tokens[1:]  # "colours look washed out"
         said = bool(tokens) and tokens[0].endswith("'s")  # "it's very clinical"
-        if tokens and re.fullmatch(r"(?:it|this|that|everything|all)(?:'s)?", tokens[0]):
+        if tokens and re.fullmatch(r"(?:it|this|that|everything|all)(?:'s)?|its", tokens[0]):  # its = it's
             tokens = tokens[1:]
         said = said or bool(tokens) and (tokens[0] in _BEING or tokens[0] in _TURNED)
+        becoming = self.excess_re.search(" ".join(tokens[:2])) is not None  # "it's getting busy"
         while tokens and (tokens[0] in _BEING or tokens[0] in _TURNED):
             tokens = tokens[1:]
         if any(w in ("more", "less", "fewer", "not", "no") or w.endswith("n't") for w in tokens):
             return None  # "a bit more light", "a little less cluttered", "not so blue": a change asked for
         text = " ".join(tokens).replace("-", " ")
-        excess = self.excess_re.search(text) is not None
+        excess = becoming or self.excess_re.search(text) is not None
         found: list[str | None] = []
         rest = text
         for m in reversed(list(self.judged_re.finditer(text))):
@@ -589,6 +615,12 @@ class _Rules:
         if words & (self.praise | self.fits) and not negated:
             return "praise", name, predicate
         return "complaint", name, predicate
+
+    def without_judgements(self, clause: str) -> str:
+        """A clause without the judgements that name no change ("too blue and fake" -> "too blue")."""
+        said = self.judgements_re.pattern
+        joined = rf"\s+(?:and|or|&)\s+{said}|{said}\s+(?:and|or|&)(?=\s)|{said}"  # with its "and"
+        return " ".join(re.sub(joined, " ", clause).split())
 
     def complains(self, predicate: str) -> bool:
         """Whether what is said of a thing asks to take it out: anything but a praise or a wish does

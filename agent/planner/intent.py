@@ -93,6 +93,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
         if product and not reading.negated(m) and _is_subject(reading, m, vocab, editing, unnamed, drawn):
             intent.subject, intent.category = _subject_words(reading, m, vocab), product.extra
             m.used = True
+            _take_arrival(reading, m.end, vocab)
             nxt = reading.matches[i + 1] if i + 1 < len(reading.matches) else None
             other = next((e for e in nxt.effects if e.kind == "product"), None) if nxt else None
             gap = reading.work[m.end : nxt.start] if nxt else ""
@@ -122,10 +123,22 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
             intent.category = category
             nxt.used = True
             break
+    if intent.subject is not None:
+        intent.subject = _with_own_parts(reading, intent.subject)
+        again = _take_product_again(reading, intent.subject, vocab)
+        if again and len(again.split()) > len(intent.subject.split()):
+            intent.subject = again  # "i make planters. show a small grey concrete planter": the one to show
     if intent.subject is None and not editing:
         named = _named_product(reading, vocab) or _opening_noun(reading, vocab)
         if named:  # "our new cold brew can on a picnic table": what the merchant calls theirs
             intent.subject, intent.category = named, "general"
+    elif intent.subject is None and unnamed:
+        # a new photo, no name yet: "and this new case too" names it (only as just arrived: "make this
+        # pop" names nothing)
+        named = _named_product(reading, vocab, arrived=True)
+        if named:
+            intent.subject, intent.category = named, "general"
+            _take_arrival(reading, reading.work.find(named) + len(named), vocab)
     lora_ops: dict[str, list[tuple[str, str]]] = {}
     for m in reading.matches:
         for effect in m.effects:
@@ -156,6 +169,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                     intent.lighting, intent.lighting_from = value, m.text
             elif kind == "market":
                 m.used = True
+                _take_market_shape(reading, m, vocab)
                 if intent.market is None:
                     intent.market, intent.market_from = value, m.text
                 elif value != intent.market:
@@ -213,6 +227,7 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
             # cafe") stays in the user's words.
             if name == best:
                 m.used = True
+    _take_purposes(reading, vocab)
     filler = {str(w).lower() for w in [*vocab["filler"], *vocab["prepositions"]]}
     mentioned = None  # the thing the previous clause named ("I see a sugar bowl behind it, remove that")
     props = feedback.prop_words(catalog) if editing else set()
@@ -322,14 +337,19 @@ def _visit_words(words: list[str], vocab: dict) -> bool:
     return all(w.lower() in visit for w in words)
 
 
-def _named_product(reading: Reading, vocab: dict) -> str | None:
+def _named_product(reading: Reading, vocab: dict, *, arrived: bool = False) -> str | None:
     """A product no word list knows, named as the merchant's own: the words after "my", "our",
-    "this", "here's my" up to where it is placed, none of them a scene, light or style word."""
+    "this", "here's my" up to where it is placed, none of them a scene, light or style word; with
+    `arrived`, only one said as just arrived ("this new case", vocabulary conversation.arrival_words)."""
     markers = {"my", "our", "this", "these", "here's", "heres"}
     stops = word_set(vocab, "prepositions", "conversation.statement_verbs", "conversation.not_product_words")
+    arrivals = word_set(vocab, "conversation.arrival_words")
+    ends = word_set(vocab, "filler") - word_set(vocab, "product_modifiers")  # "this new case too pls"
     tokens = list(re.finditer(r"[\w'\-]+", reading.work))
     for i, t in enumerate(tokens):
         if t.group() not in markers or reading.negated(Match(t.start(), t.end(), t.group(), ())):
+            continue
+        if arrived and (i + 1 >= len(tokens) or tokens[i + 1].group() not in arrivals):
             continue
         words = []
         preps = word_set(vocab, "prepositions")
@@ -341,6 +361,8 @@ def _named_product(reading: Reading, vocab: dict) -> str | None:
                 continue  # "my new …"
             if re.search(r"[,;.!?]", gap) or nxt.group() in stops or any(
                     o.start <= nxt.start() < o.end and o.effects for o in reading.matches):
+                break
+            if words and nxt.group() in ends:
                 break
             words.append(nxt)
         if words and len(words) <= 4 and all(w.group().isalpha() for w in words) and \
@@ -627,6 +649,10 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
         opening = word_set(vocab, "filler", "product_modifiers", "colours", "containers") | {"pair", "couple"}
         if all(w in opening and w not in _ADDING for w in words):
             return True  # "ok, a red sneaker on a basketball court", "great, then show me a leather wallet"
+    arrivals = word_set(vocab, "conversation.arrival_words")
+    if editing and words and words[-1] in arrivals and not set(words[:-1]) & (
+            _ADDING - {"and"} | scene_words | {"a", "an", "some", "another", "more"}):
+        return True  # "new candle just came in", "and this new mug": the next product, not a thing added
     if editing and words and words[-1] in ("a", "an", "some"):
         return False  # "put a chair next to it": something added to the scene
     if editing:  # a new product is the merchant's own ("my new mug", "here's the honey jar")
@@ -711,6 +737,97 @@ def _take_style_noun(reading: Reading, m: Match, vocab: dict) -> None:
     if before and before.group(1) not in ordinary and not any(
             o.start <= before.start(1) < o.end for o in reading.matches):
         reading.claim(before.start(1), m.start)
+
+
+# What the product comes in or with, said with its possessive: "earbuds in their charging case", "a
+# candle with its wooden lid" (never "on my desk": "my" is the merchant's, the place).
+_OWN_PART = re.compile(r"\s+(?:in|with|inside|and)\s+(?:its|their)\s+[a-z][\w'-]*(?:\s+[a-z][\w'-]*){0,2}?"
+                       r"(?=\s*$|\s*[,;.!?:]|\s+(?:on|in|at|by|near|with|against|under|inside|next|and)\b)")
+
+
+def _with_own_parts(reading: Reading, subject: str) -> str:
+    """The product's name with what it comes in or with ("wireless earbuds in their charging case"), so
+    that the case is the product's and never a thing in the scene."""
+    span = next(((s, e) for s, e in reversed(reading.claimed)
+                 if " ".join(reading.work[s:e].split()) == subject), None)
+    if span is None:
+        return subject
+    found = _OWN_PART.match(reading.work, span[1])
+    if found is None:
+        return subject
+    reading.claim(span[1], found.end())
+    return " ".join(reading.work[span[0]: found.end()].split())[:200]
+
+
+def _take_product_again(reading: Reading, subject: str, vocab: dict) -> str | None:
+    """The product named again ("i make concrete planters. can you show a small grey concrete planter
+    on a windowsill"): the second naming, with its own words before it ("small grey concrete"), is the
+    product, never a second one in the scene nor a material scene."""
+    head = subject.split()[-1].rstrip("s")
+    modifiers = word_set(vocab, "product_modifiers") | {"a", "an", "the", "one", "another"}
+    for m in reading.matches:
+        if m.used or not any(e.kind == "product" for e in m.effects) or \
+                phrase_key(m.text).split()[-1].rstrip("s") != head:
+            continue
+        start = m.start
+        for token in reversed(list(re.finditer(r"[\w'\-]+", reading.work[: m.start]))):
+            if reading.work[token.end(): start].strip() or token.group() not in modifiers:
+                break
+            start = token.start()
+        for other in reading.matches:
+            if other is not m and other.start >= start and other.end <= m.start:
+                other.effects = ()  # "concrete" of "concrete planter": the material, not the scene
+        m.effects = ()
+        reading.claim(start, m.end)
+        words = reading.work[start:m.end].split()
+        while words and words[0] in ("a", "an", "the", "one", "another"):
+            words = words[1:]
+        return " ".join(words)[:200]
+    return None
+
+
+def _take_arrival(reading: Reading, end: int, vocab: dict) -> None:
+    """ "(new candle) just came in", "(our latest mug) has arrived": how a product arrived, said right
+    after it (vocabulary conversation.arrival_verbs), is not something to draw."""
+    verbs = "|".join(r"\s+".join(map(re.escape, phrase_key(v).split()))
+                     for v in sorted(vocab["conversation"]["arrival_verbs"], key=len, reverse=True))
+    found = re.match(rf"\s+(?:{verbs})(?:\s+(?:today|yesterday|this\s+week|this\s+morning))?(?![\w'])",
+                     reading.work[end:])
+    if found:
+        reading.claim(end, end + found.end())
+
+
+def _take_market_shape(reading: Reading, m: Match, vocab: dict) -> None:
+    """ "a wide banner version", "a tall story": the shape said right before a platform and a picture
+    noun right after it ("version", "one") are the platform's size, never words of the scene."""
+    shapes = word_set(vocab, "marketplace_shapes")
+    inside = [(o.start, o.end) for o in reading.matches if o is not m and o.effects]
+    start = m.start
+    for token in reversed(list(re.finditer(r"[\w']+", reading.work[: m.start]))):
+        if reading.work[token.end(): start].strip() or token.group() not in shapes or any(
+                s <= token.start() < e for s, e in inside):
+            break
+        start = token.start()
+    end = m.end
+    after = re.match(r"\s+([\w']+)", reading.work[m.end:])
+    if after and after.group(1) in word_set(vocab, "references.one_words"):
+        end = m.end + after.end()
+    reading.claim(start, end)
+
+
+def _take_purposes(reading: Reading, vocab: dict) -> None:
+    """Where or why the picture will be used, said as "for my/the <...> <purpose>" ("for the top of my
+    website", "for the holiday sale", "for our spring launch"): nothing to draw. A platform said in it
+    ("for my etsy shop") has already picked its size."""
+    words = vocab["purposes"]
+    nouns = "|".join(r"\s+".join(map(re.escape, phrase_key(w).split()))
+                     for w in sorted(words["nouns"], key=len, reverse=True))
+    parts = "|".join(re.escape(phrase_key(w)) for w in words["parts"])
+    pattern = re.compile(rf"(?<![\w'])for\s+(?:the\s+(?:{parts})\s+of\s+)?(?:my|our|the|a|an|this|that|your)"
+                         rf"(?:\s+[\w'-]+){{0,3}}?\s+(?:{nouns})(?![\w'])")
+    for found in pattern.finditer(reading.work):
+        if not re.search(r"[,;.!?]", found.group()):
+            reading.claim(*found.span())
 
 
 def _take_modifier(reading: Reading, start: int, end: int) -> None:

@@ -19,6 +19,15 @@ _COUNT = re.compile(
     r"(?:variations?|versions?|images?|options?|shots?|pictures?|photos?|takes?|variants?|results?)(?!\w)"
 )
 
+# "2 more like it", "a couple more of these", "three more": more pictures of this look, each its own
+# variation (a new seed).
+_MORE_LIKE = re.compile(
+    r"(?<!\w)(\d{1,2}|two|three|four|five|six|seven|eight|a\s+couple|a\s+few)\s+more"
+    r"(?:\s+(?:like\s+(?:it|this|that|these|those)(?:\s+one)?|of\s+(?:it|this|that|these|those|them)))?"
+    r"(?=\s*$|\s*[,;.!?]|\s+(?:so|to|please|pls|for|and|i|please)\b)"
+)
+_FEW = {"a couple": 2, "a few": 3}
+
 
 @dataclass(frozen=True)
 class Effect:
@@ -293,6 +302,11 @@ class Lexicon:
             n = m.group(1)
             count = int(n) if n.isdigit() else _NUMBERS[n]
             candidates.append(Match(m.start(), m.end(), m.group(), (Effect("count", str(count)),)))
+        for m in _MORE_LIKE.finditer(work):
+            n = " ".join(m.group(1).split())
+            count = int(n) if n.isdigit() else _NUMBERS.get(n) or _FEW[n]
+            effects = (Effect("count", str(count)), Effect("edit", "variation"))
+            candidates.append(Match(m.start(), m.end(), m.group(), effects))
         # Longest phrase wins; among equals, the one spelled exactly ("woods" is the forest's
         # keyword, not "wood" + s), then the earlier one.
         candidates.sort(key=lambda c: (-(c.end - c.start), not c.exact, c.start))

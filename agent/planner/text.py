@@ -85,6 +85,7 @@ def _patterns(folder: str | None = None) -> dict[str, re.Pattern]:
                   rf"(?:\s+(?:{_alt(w['value_leads'])}))?\s*(?=\S)"),
         "cover": by(rf"(?<![\w'])(?:{_alt(w['layouts']['cover'])})(?![\w'])"),
         "banner": by(rf"(?<![\w'])(?:{_alt(w['layouts']['banner'])})(?![\w'])"),
+        "plain_banner": by(rf"(?<![\w'])(?:{_alt(w['plain_banner'])})(?![\w'])"),
         "claimed": by(rf"(?<![\w'])(?:{_alt(w['layout_claimed'])})(?![\w'])"),
     }
 
@@ -188,6 +189,8 @@ def read_text(request: str, folder: str | None = None) -> tuple[str, TextEdit]:
         _literal_words(request, low, w, edit, free, take)
     if pats["cover"].search(low):
         edit.layout = "cover"  # the words stay: they also pick the magazine_cover scene
+    if edit.layout is None and (edit.fields or edit.lines) and pats["plain_banner"].search(low):
+        edit.layout = "banner"  # "a banner with the title SUMMER": words to set on it
     for m in pats["banner"].finditer(low):
         if edit.layout is None:
             edit.layout = "banner"
