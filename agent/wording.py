@@ -189,8 +189,7 @@ def changes(before: Recipe, after: Recipe, catalog: Catalog) -> list[str]:
     gone = [p for p in before.scene.props if p not in after.scene.props]
     added = [p for p in after.scene.props if p not in before.scene.props]
     out += _recoloured(gone, added)
-    if gone:
-        out.append("without " + _and(gone))
+    without = len(out)  # the one "without" clause goes here, once the scene's words are read too
     if added:
         out.append("with " + _and(added))
     if after.camera.framing != before.camera.framing:
@@ -241,13 +240,22 @@ def changes(before: Recipe, after: Recipe, catalog: Catalog) -> list[str]:
     for words in new_words:
         out.append(words if words.split()[0].lower() in preps else f"with {words}")
     new_negative = [w for w in a_neg if w not in b_neg]
-    if new_negative or gone_words:
-        out.append("without " + _and(new_negative + gone_words))
+    if dropped := _uncovered(new_negative + gone + gone_words):
+        out.insert(without, "without " + _and(dropped))
     out += text_changes(before.text, after.text)
     out += retouch_changes(before.retouch, after.retouch)
     if not out and after.seed != before.seed:
         out.append("a new variation of the same look")
     return out
+
+
+def _uncovered(things: list[str]) -> list[str]:
+    """The things without those another one names already: "no plants" covers the preset's "potted
+    plants" and the merchant's "a few plants", so the reply says "without plants", once."""
+    def covers(short: str, long: str) -> bool:
+        return short != long and f" {long.lower()}".endswith(f" {short.lower()}")
+    kept = [t for t in things if not any(covers(other, t) for other in things)]
+    return list(dict.fromkeys(kept))
 
 
 def _recoloured(gone: list[str], added: list[str]) -> list[str]:

@@ -362,6 +362,16 @@ def test_every_mode_change_is_named(planner):
         assert len(said) == 1 and said[0], mode
 
 
+def test_removals_are_said_in_one_clause_without_repeats(planner):
+    """'no plants and no people' on a rooftop with the preset's potted plants and the merchant's 'a few
+    plants': the reply says 'without plants and people', not 'without potted plants; without plants,
+    people and a few plants'."""
+    first = planner.plan("on a rooftop in the city at sunset with a few plants", image_size=PHOTO)
+    assert "potted plants" in first.scene.props
+    second = planner.plan("no plants and no people pls", first, image_size=PHOTO)
+    said = [line for line in changes(first, second, planner.catalog) if line.startswith("without")]
+    assert said == ["without plants and people"]
+
 # ------------------------------------------------------------------------- the product's name
 
 
