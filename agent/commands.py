@@ -13,6 +13,7 @@ from typing import Literal
 
 from sceneshop.agent.planner.lexicon import normalise, phrase_key, phrase_pattern
 from sceneshop.agent.planner.prompt import load_vocabulary
+from sceneshop.tools.catalog import load_catalog
 
 Kind = Literal[
     "request",  # a picture asked for, with no picture yet
@@ -108,7 +109,8 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     if saved is not None:
         kind, name = saved
         return Message(text, kind, name=name)
-    context = [c for c in chat if not words.about_me.match(_plain(c))]  # "i sell watches on etsy"
+    # "i sell watches on etsy", "i cant see much difference lol": context for a question beside it
+    context = [c for c in chat if not words.about_me.match(_plain(c)) and not words.unseen.search(_plain(c))]
     asked = [_is_question(clause, words) for clause in context]
     if any(asked) and all(q or _visit(clause, words) for q, clause in zip(asked, context, strict=True)):
         # "why so bright, tone it down" asks for a change; "first time using this, how does it work?"
@@ -133,12 +135,16 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
         return Message(text, "undo", words=undone)
     kind = "feedback" if has_picture else "request"
     cannot, kept = [], []
+    last = None
     for clause in chat:
         why = _cannot(clause, words)
+        if why is None and last == "person" and words.person_aside.match(_plain(clause)):
+            continue  # "... wearing it? like a hiker", "in a woman's hand, pouring a glass": the same person
         if why:
             cannot.append(why)
         else:
             kept.append(clause)
+        last = why
     if cannot:
         rest = ", ".join(kept)
         colour = find_product_colour(normalise(rest), words.vocab) if rest else None
@@ -178,6 +184,7 @@ class _Words:
         self.visit = {phrase_key(w) for w in conv["visit_words"]}
         self.asking = _alternation(conv["request_verbs"])
         self.about_me = _alternation(conv["about_me"])
+        self.unseen = _alternation(conv["unseen_change"])
         self.suggesting = {phrase_key(w) for w in conv["suggesting"]}
         self.hedges = _alternation(conv["hedges"])
         cut = conv["cutout"]
@@ -189,10 +196,24 @@ class _Words:
         # Things of the scene, not of the product's outline: "the edge of the table".
         self.scene_things = {phrase_key(w) for w in [*vocab["scene_colour_words"], *vocab["surface_nouns"],
                                                      "frame", "picture", "photo", "image", "shot"]}
+        # The head nouns of places and surfaces: "a kids bedroom" is a kind of bedroom, not a kid.
+        places = [*vocab["scene_colour_words"], *vocab["surface_nouns"],
+                  *(k for scene in load_catalog().scenes.values() for k in scene.keywords)]
+        said_of_anything = {phrase_key(w) for w in [
+            *vocab["colours"], *vocab["filler"], *vocab["prepositions"],
+            *(t for ts in vocab["time_words"].values() for t in ts)]}
+        self.places = {w for w in (phrase_key(p).split()[-1] for p in places if phrase_key(p))
+                       if w.isalpha() and not w.endswith("ing") and w not in said_of_anything}
         cannot = conv["cannot"]
         self.wear, self.people = _alternation(cannot["wear"]), _alternation(cannot["people"], possessive=True)
         self.body = _alternation(cannot["body"])
         self.wearers = _alternation(cannot["wearers"])
+        self.person_aside = _alternation([*cannot["person_asides"], *cannot["person_actions"]])
+        # "in a womans hand", "on the girls wrist": a person's word before a body part, its apostrophe left
+        # out ("kids hand cream" is a product)
+        owners = [*cannot["people"], *(f"{w}s" for w in cannot["people"])]
+        self.owners = re.compile(r"\b(?:in|on|onto|around|over|by)\s+(?:a|an|the|my|her|his|their|your)?\s*"
+                                 + _alternation(owners, possessive=True).pattern + r"\s+$")
         self.text_words = _alternation(cannot["text"])
         self.shadow = _alternation(cannot["shadow"])
         self.shadow_faults = _alternation(cannot["shadow_faults"])
@@ -312,9 +333,12 @@ _COMPARE = re.compile(
 )
 _ASKING = r"(?:(?:please|pls|can\s+(?:you|u)|could\s+(?:you|u)|would\s+(?:you|u)|let'?s|just)\s+)?"
 _SAVE = re.compile(
-    _ASKING + r"(?:save|remember|keep|stash|store|bookmark|pin|star|favou?rite|hold\s+on\s+to|hang\s+on\s+to)"
+    _ASKING
+    + r"(?:(?:save|remember|keep|stash|store|bookmark|pin|star|favou?rite|hold\s+on\s+to|hang\s+on\s+to)"
     r"\s+(?:this|it|that)(?:\s+(?:look|recipe|one|version|picture))?"
-    r"(?:\s+(?:as|under)\s+[\"']?(?P<name>[^\"']+?)[\"']?)?",
+    r"(?:\s+(?:as|under)\s+[\"']?(?P<name>[^\"']+?)[\"']?)?"
+    # "save as clean grey": what is saved left unsaid when the name is given ("keep as is" keeps nothing)
+    r"|(?:save|bookmark|stash|store)\s+(?:as|under)\s+[\"']?(?P<bare>[^\"']+?)[\"']?)",
     re.I,
 )
 _NAME = re.compile(
@@ -389,7 +413,7 @@ def _save_asked(text: str) -> tuple[str, str] | None:
         clause = clause.strip(" .!")
         m = _SAVE.fullmatch(clause)
         if m:
-            return "save", (m.group("name") or "").strip()
+            return "save", (m.group("name") or m.group("bare") or "").strip()
         m = _NAME.fullmatch(clause)
         if m and m.group("name").strip():
             return "name", m.group("name").strip()
@@ -553,11 +577,19 @@ def _negated(plain: str, start: int, words: _Words) -> bool:
     return any(w in words.negations for w in before[-2:])
 
 
+def _kind_of_place(plain: str, end: int, words: _Words) -> bool:
+    """A person's word right before a place or surface names the kind of place ("a kids bedroom
+    floor", "a girl's room", "the mens shelf"), not a person to put the product on."""
+    after = re.match(r"'?\s+([\w']+)", plain[end:])
+    return after is not None and after.group(1) in words.places
+
+
 def _cannot(clause: str, words: _Words) -> str | None:
     """What in this clause no engine can do: put the product on a person ("on a model", "a woman
     wearing it"), write text ("the words NOIR EDITION"), move or fix the shadow."""
     plain = _plain(clause)
-    person = [m for m in words.people.finditer(plain) if not _negated(plain, m.start(), words)]
+    person = [m for m in words.people.finditer(plain)
+              if not _negated(plain, m.start(), words) and not _kind_of_place(plain, m.end(), words)]
     if person and (words.wear.search(plain) or any(
             re.search(r"\b(?:on|by|onto)\s+(?:a|an|the|my|some)?\s*$", plain[: m.start()]) for m in person)):
         return "person"
@@ -570,9 +602,11 @@ def _cannot(clause: str, words: _Words) -> str | None:
     if words.wear.search(plain) and words.body.search(plain):
         return "person"  # "can a hand hold the bottle"
     for m in words.body.finditer(plain):
-        # "in a woman's hand", "on a wrist", "around her neck" -- not "hand cream"
-        if re.search(r"(?:\b(?:in|on|onto|around|over|by)\s+(?:a|an|the|my|her|his|their|your|\S+'s?)?\s*"
-                     r"|\S+'s?\s+)$", plain[: m.start()]) and not _negated(plain, m.start(), words):
+        # "in a woman's hand", "in a womans hand", "on a wrist", "around her neck" -- not "hand cream"
+        before = plain[: m.start()]
+        if (re.search(r"(?:\b(?:in|on|onto|around|over|by)\s+(?:a|an|the|my|her|his|their|your|\S+'s?)?\s*"
+                      r"|\S+'s?\s+)$", before) or words.owners.search(before)) \
+                and not _negated(plain, m.start(), words):
             return "person"
     text = [m for m in words.text_words.finditer(plain) if not _negated(plain, m.start(), words)]
     if text:

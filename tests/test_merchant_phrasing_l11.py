@@ -1,0 +1,98 @@
+"""Rules for merchant phrasing an unseen set (l11, 2026-12-04) failed, round ten: the person asked for
+said on ("... wearing it? like a hiker", "in a womans hand, pouring a glass"), a person's word that
+names a kind of place ("a kids bedroom"), "save as <name>", a question beside "i can't see a
+difference", ... Each class is tested with sentences of its own besides the set's, and with
+near-misses that must keep their old reading."""
+
+from __future__ import annotations
+
+import pytest
+
+from sceneshop.agent.commands import read_message
+
+
+@pytest.mark.parametrize("said", [
+    "could you show it on a woman wearing it? like a runner",
+    "put it on a model, something like a yoga teacher",
+    "on a girl sitting on a bench, smiling",
+    "in a guys hand, pouring a drink",
+    "on someone, maybe a hiker",
+    "a man holding it, such as a chef",
+])
+def test_what_the_person_is_or_does_is_part_of_the_person_asked_for(said):
+    message = read_message(said, has_picture=True)
+    assert message.kind == "cannot" and message.cannot == ("person",)
+    assert message.words == ""
+
+
+@pytest.mark.parametrize(("said", "rest"), [
+    ("on a model, and make it warmer", "and make it warmer"),
+    ("show it on a woman. also add some lemons", "also add some lemons"),
+])
+def test_a_change_beside_the_person_is_still_made(said, rest):
+    message = read_message(said, has_picture=True)
+    assert message.kind == "cannot" and message.words == rest
+
+
+@pytest.mark.parametrize("said", ["in a womans hand", "put it on a girls wrist", "on the mans neck",
+                                  "can it be in a ladys hand?"])
+def test_a_possessive_said_without_its_apostrophe_is_still_a_person(said):
+    assert read_message(said, has_picture=True).kind == "cannot"
+
+
+@pytest.mark.parametrize("said", [
+    "my wooden toy train on a kids bedroom floor with some blocks around",
+    "a plush bunny in a girls room",
+    "put it on a kid's desk with crayons",
+    "the night light on a childrens nightstand",
+    "kids hand cream on a bathroom shelf",  # a product with a body part's word in it
+])
+def test_a_persons_word_before_a_place_names_the_kind_of_place(said):
+    assert read_message(said).kind == "request"
+
+
+@pytest.mark.parametrize("said", ["on a kid", "show it on a child playing", "on a woman in a garden"])
+def test_a_person_alone_or_in_a_place_is_still_a_person(said):
+    assert read_message(said).kind == "cannot"
+
+
+def test_a_kids_bedroom_is_drawn_with_the_product(session):
+    turn = session.send("my wooden toy train on a kids bedroom floor with some blocks around pls")
+    assert turn.kind == "result" and turn.recipe.scene.preset == "bedroom"
+    assert "train" in turn.recipe.subject.description
+
+
+def test_the_persons_aside_is_refused_with_the_person(session):
+    session.send("a bottle of wine in a vineyard")
+    turn = session.send("can u put it in a womans hand, pouring a glass?")
+    assert turn.kind == "refuse" and len(session.versions) == 1
+
+
+@pytest.mark.parametrize(("said", "name"), [("save as clean grey", "clean grey"),
+                                            ("pls save under 'winter sale'", "winter sale"),
+                                            ("bookmark as my default", "my default"),
+                                            ("save this as sunny", "sunny")])
+def test_save_as_a_name_saves_the_look(said, name):
+    message = read_message(said, has_picture=True)
+    assert message.kind == "save" and message.name == name
+
+
+@pytest.mark.parametrize("said", ["keep as is", "keep it warm", "save as"])
+def test_keep_as_is_saves_nothing(said):
+    assert read_message(said, has_picture=True).kind != "save"
+
+
+@pytest.mark.parametrize("said", [
+    "what did you change exactly? i cant see much difference lol",
+    "did anything change? looks the same to me",
+    "hmm i can't tell the difference, what's new in this one?",
+    "is anything different? i dont notice any difference",
+])
+def test_a_question_beside_an_unseen_change_is_answered(said):
+    assert read_message(said, has_picture=True).kind == "question"
+
+
+@pytest.mark.parametrize("said", ["looks the same, make it brighter",
+                                  "i cant see a difference, warmer please"])
+def test_an_unseen_change_with_a_change_asked_is_feedback(said):
+    assert read_message(said, has_picture=True).kind == "feedback"
