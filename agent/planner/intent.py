@@ -357,8 +357,8 @@ def _named_product(reading: Reading, vocab: dict, *, arrived: bool = False) -> s
             gap = reading.work[(words[-1] if words else tokens[i]).end(): nxt.start()]
             if nxt.group() in preps and not words:
                 break  # "put this in a greenhouse": "this" is the product, unnamed
-            if nxt.group() in stops and not words:
-                continue  # "my new …"
+            if nxt.group() in stops | {"a", "an", "the"} and not words:
+                continue  # "my new …", "this is a family board game"
             if re.search(r"[,;.!?]", gap) or nxt.group() in stops or any(
                     o.start <= nxt.start() < o.end and o.effects for o in reading.matches):
                 break
@@ -641,6 +641,9 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
     scene_words = {str(w) for w in vocab["scene_prepositions"]}
     markers = {str(w) for w in vocab["product_markers"]}
     request_verbs = word_set(vocab, "conversation.request_verbs")
+    state = re.match(r"\s+([a-z' ]+?)\s*(?:[,;.!?]|$)", reading.work[m.end:])
+    if state and state.group(1) in word_set(vocab, "switched_states"):
+        return False  # "evening, lamps on", "candles lit": a thing of the scene in its state, said last
     words = reading.words_before(m.start, 8)
     close = [w for w in words if w not in ("a", "an", "the", "some", "big", "small", "little")]
     if close and close[-1] in {str(b) for b in vocab["conversation"]["background_markers"]}:

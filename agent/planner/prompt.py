@@ -89,6 +89,11 @@ def _suggested(conv: dict) -> re.Pattern:
                       rf"(?:(?:a\s+lot|much|way|even|a\s+bit)\s+)?(?:{words})(?:\s+|$)", re.I)
 
 
+def _about_me(conv: dict) -> re.Pattern:
+    phrases = "|".join(re.escape(str(p)) for p in sorted(conv["about_me"], key=len, reverse=True))
+    return re.compile(rf"(?:{phrases})(?![\w'])", re.I)
+
+
 def _without_reasons(clause: str, conv: dict) -> str:
     """The clause up to a reason or an aside ("…, so it pops", "… because my customers love it")."""
     reasons = "|".join(re.escape(phrase) for phrase in sorted(conv["reasons"], key=len, reverse=True))
@@ -99,6 +104,8 @@ def _without_reasons(clause: str, conv: dict) -> str:
 def _picture_part(part: str, vocab: dict, conv: dict, trim: bool) -> str:
     text = part.strip()
     low = text.lower()
+    if _about_me(conv).match(low):
+        return ""  # "(a board game) i sell", "we make candles": who the merchant is, nothing to draw
     openers = sorted((str(o) for o in conv["openers"]), key=len, reverse=True)
     changed = True
     while changed:  # "honestly I was thinking maybe …"
