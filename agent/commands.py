@@ -231,6 +231,8 @@ class _Words:
         self.start_over = _alternation(vocab["start_over"])
         self.keep = {field_: {phrase_key(w) for w in ws} for field_, ws in vocab["keep"].items()}
         self.shorthand = {phrase_key(k): str(v) for k, v in conv["shorthand"].items()}
+        pause = _alternation([*vocab["prepositions"], *conv["pause_like_after"]]).pattern
+        self.pause_like = re.compile(rf"({pause})\s+like\s+(?=(?:a|an|the|some|few|\d+|two|three)\b)", re.I)
         self.shorthand_re = re.compile(r"(?<![\w/])(?:" + "|".join(
             re.escape(k) for k in sorted(self.shorthand, key=len, reverse=True)) + r")(?![\w/])", re.I)
         # Every word the vocabulary holds: a held letter is said twice where that makes one ("cooool").
@@ -277,6 +279,8 @@ def _strings(value) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
+# Pictographs and what joins or tints them: a feeling said, never a word of the picture.
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200D]+")
 _HELD = re.compile(r"([a-z])\1{2,}", re.I)  # a letter said three times or more: no English word has one
 
 
@@ -284,7 +288,7 @@ def _chat_spelling(text: str, words: _Words) -> str:
     """The message in written words: a letter held for effect ("hiii", "thank youuu", "sooo good") said
     once, or twice where that makes the word the vocabulary knows ("cooool"); a word neither makes is
     left to the planner's typo repair ("poool"). Chat shorthand (vocabulary conversation.shorthand:
-    "w/" -> "with") is spelled out."""
+    "w/" -> "with") is spelled out; "like" said as a pause ("on like a table") and emoji are left out."""
     def held(m: re.Match) -> str:
         word = m.group()
         for said in (_HELD.sub(r"\1", word), _HELD.sub(r"\1\1", word)):
@@ -293,6 +297,8 @@ def _chat_spelling(text: str, words: _Words) -> str:
         return word
 
     text = re.sub(r"[a-z']*([a-z])\1{2,}[a-z']*", held, text, flags=re.I)
+    text = words.pause_like.sub(r"\1 ", text)  # "put it on like a rustic table": "like" as a pause
+    text = re.sub(r"[ \t]*" + _EMOJI.pattern + r"[ \t]*", " ", text).strip()  # "🌶️", "🚂": never drawn
     return words.shorthand_re.sub(lambda m: words.shorthand[phrase_key(m.group())], text)
 
 

@@ -96,3 +96,94 @@ def test_a_question_beside_an_unseen_change_is_answered(said):
                                   "i cant see a difference, warmer please"])
 def test_an_unseen_change_with_a_change_asked_is_feedback(said):
     assert read_message(said, has_picture=True).kind == "feedback"
+
+
+PHOTO = (600, 400)
+
+
+@pytest.mark.parametrize(("said", "thing"), [
+    ("a candle on a coffee table in a cozy living room, evening, lamps on", "lamps"),
+    ("a mug on a kitchen counter at night, fairy lights on", "fairy lights"),
+    ("a wine bottle on a dinner table, candles lit", "candles"),
+])
+def test_a_thing_in_its_state_said_last_is_of_the_scene(planner, said, thing):
+    recipe = planner.plan(said, image_size=PHOTO)
+    assert thing not in recipe.subject.description
+    assert recipe.subject.description in ("candle", "mug", "wine bottle")
+
+
+@pytest.mark.parametrize(("said", "product"), [("candles on a wooden table", "candles"),
+                                               ("a lamp on a side table", "lamp")])
+def test_a_thing_placed_on_a_place_is_still_the_product(planner, said, product):
+    assert planner.plan(said, image_size=PHOTO).subject.description == product
+
+
+@pytest.mark.parametrize(("said", "product", "gone"), [
+    ("this is a family board game i sell, on a coffee table", "family board game", ["sell"]),
+    ("this is a beeswax wrap we make, on a kitchen counter", "beeswax wrap", ["make"]),
+])
+def test_who_the_merchant_is_names_the_product_and_draws_nothing(planner, said, product, gone):
+    recipe = planner.plan(said, image_size=PHOTO)
+    assert recipe.subject.description == product
+    for word in gone:
+        assert word not in recipe.scene.description.split()
+
+
+@pytest.mark.parametrize(("said", "scene", "colour"), [
+    ("a leather wallet on a warm brown background", "studio_beige", "brown"),
+    ("a mug on a mustard backdrop", "studio_yellow", "mustard"),
+    ("a mug on a burgundy background", "studio_red", "burgundy"),
+])
+def test_a_backdrop_colour_no_preset_has_stays_in_the_prompt(planner, said, scene, colour):
+    recipe = planner.plan(said, image_size=PHOTO)
+    assert recipe.scene.preset == scene and colour in recipe.prompt
+
+
+def test_a_backdrop_colour_changed_again_leaves_the_old_one(planner):
+    brown = planner.plan("a wallet on a brown background", image_size=PHOTO)
+    pink = planner.plan("a pink background", brown, image_size=PHOTO)
+    assert pink.scene.preset == "studio_pastel_pink" and "brown" not in pink.prompt
+
+
+@pytest.mark.parametrize("said", ["a mug on a pink background", "a mug on a white background",
+                                  "a mug on a black backdrop"])
+def test_a_backdrop_colour_a_preset_has_adds_no_words(planner, said):
+    assert planner.plan(said, image_size=PHOTO).scene.description == ""
+
+
+@pytest.mark.parametrize("said", ["perfect thats the one 🙌 thank u", "thats perfect thank ya 🙏",
+                                  "perfect, thats the one", "love it 😍 thankyou"])
+def test_praise_with_chat_spelled_thanks_is_answered(said):
+    assert read_message(said, has_picture=True).kind == "question"
+
+
+@pytest.mark.parametrize("said", ["thank u, now make it warmer", "thats the one but warmer"])
+def test_thanks_with_a_change_is_still_the_change(said):
+    assert read_message(said, has_picture=True).kind == "feedback"
+
+
+@pytest.mark.parametrize(("said", "kept"), [
+    ("maybe put it on like a rustic wood table with some chillies and limes around it??", ["chillies", "limes"]),
+    ("a mug with like some lemons around it on a marble counter", ["lemons"]),
+    ("a candle on like a beach with shells", ["shells"]),
+])
+def test_like_said_as_a_pause_is_left_out(planner, said, kept):
+    words = read_message(said).words
+    assert " like " not in f" {words} "
+    recipe = planner.plan(words, image_size=PHOTO)
+    for word in kept:
+        assert word in recipe.prompt
+
+
+@pytest.mark.parametrize("said", ["make it look like a painting", "something like a beach",
+                                  "i like the beach one", "looks like the first one"])
+def test_like_that_means_something_stays(said):
+    assert "like" in read_message(said, has_picture=True).text
+
+
+@pytest.mark.parametrize("said", ["a candle on a beach 🏖️ at sunset ✨ with shells",
+                                  "a candle on a beach at sunset✨ with shells 🐚"])
+def test_emoji_are_never_drawn(planner, said):
+    recipe = planner.plan(read_message(said).words, image_size=PHOTO)
+    assert recipe.scene.preset == "beach" and recipe.time_of_day == "sunset"
+    assert all(ord(ch) < 0x2000 for ch in recipe.prompt)
