@@ -163,7 +163,8 @@ def test_thanks_with_a_change_is_still_the_change(said):
 
 
 @pytest.mark.parametrize(("said", "kept"), [
-    ("maybe put it on like a rustic wood table with some chillies and limes around it??", ["chillies", "limes"]),
+    ("maybe put it on like a rustic wood table with some chillies and limes around it??",
+     ["chillies", "limes"]),
     ("a mug with like some lemons around it on a marble counter", ["lemons"]),
     ("a candle on like a beach with shells", ["shells"]),
 ])
@@ -187,3 +188,64 @@ def test_emoji_are_never_drawn(planner, said):
     recipe = planner.plan(read_message(said).words, image_size=PHOTO)
     assert recipe.scene.preset == "beach" and recipe.time_of_day == "sunset"
     assert all(ord(ch) < 0x2000 for ch in recipe.prompt)
+
+
+@pytest.fixture(scope="module")
+def cocktail(planner):
+    return planner.plan("sunglasses on a beach with a cocktail and a straw hat", image_size=PHOTO)
+
+
+@pytest.mark.parametrize(("said", "new"), [("make the cocktail a coconut instead", "coconut"),
+                                           ("turn the cocktail into a pineapple", "pineapple"),
+                                           ("can you make the straw hat a beach bag", "beach bag")])
+def test_a_thing_made_into_another_is_swapped(planner, cocktail, said, new):
+    recipe = planner.plan(said, cocktail, image_size=PHOTO)
+    old = "cocktail" if "cocktail" in said else "straw hat"
+    assert new in recipe.prompt and old not in recipe.prompt
+    assert recipe.scene.preset == "beach"
+
+
+@pytest.mark.parametrize("said", ["make the light a bit warmer", "make the background a gradient"])
+def test_a_quality_of_the_picture_made_otherwise_is_no_swap(planner, cocktail, said):
+    recipe = planner.plan(said, cocktail, image_size=PHOTO)
+    assert "cocktail" in recipe.prompt
+
+
+@pytest.mark.parametrize(("said", "scene"), [("swap the garden for a beach", "beach"),
+                                             ("replace the garden with a beach", "beach"),
+                                             ("make the garden a beach", "beach"),
+                                             ("swap the background for a beach", "beach"),
+                                             ("change the garden to a snowy mountain", "mountain")])
+def test_a_place_swapped_for_another_is_the_new_place(planner, said, scene):
+    garden = planner.plan("a mug in a garden", image_size=PHOTO)
+    recipe = planner.plan(said, garden, image_size=PHOTO)
+    assert recipe.scene.preset == scene
+    for word in ("swap", "replace", "change", "garden", "background"):
+        assert word not in recipe.scene.description
+
+
+def test_things_swapped_in_a_place_keep_the_place(planner):
+    garden = planner.plan("a mug in a garden", image_size=PHOTO)
+    recipe = planner.plan("swap the flowers for a few seashells", garden, image_size=PHOTO)
+    assert recipe.scene.preset == "garden" and "seashells" in recipe.prompt
+
+
+@pytest.mark.parametrize(("said", "scene", "gone"), [
+    ("i saw a brand on insta do it on a beach at sunrise, can we try that", "beach",
+     ["saw", "brand", "insta"]),
+    ("seen a shop on etsy shoot theirs on marble with some lemons", "marble", ["shop", "etsy", "seen"]),
+    ("saw my competitor doing this in a snowy forest", "snow", ["competitor", "saw"]),
+])
+def test_someone_seen_doing_it_keeps_what_they_did(planner, said, scene, gone):
+    mat = planner.plan("a yoga mat on a white background", image_size=PHOTO)
+    recipe = planner.plan(said, mat, image_size=PHOTO)
+    assert recipe.scene.preset == scene or scene in recipe.prompt
+    for word in gone:
+        assert word not in recipe.prompt.replace(",", " ").split()
+    assert recipe.output.preset is None  # the source's platform sets no size
+
+
+def test_a_thing_seen_in_the_picture_is_not_a_source(planner):
+    spoon = planner.plan("a mug on a table with a spoon", image_size=PHOTO)
+    recipe = planner.plan("i saw you put a spoon there, remove it", spoon, image_size=PHOTO)
+    assert "spoon" not in recipe.scene.description.replace("no spoon", "")

@@ -204,15 +204,18 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
 
     scene_candidates = _drop_surface_nouns(reading, scene_candidates, catalog, vocab)
     if editing:  # "swap the flowers for a few seashells": things swapped, the place stays
-        swapped = _things_swapped(reading, vocab)
-        scene_candidates = [c for c in scene_candidates if not any(s <= c[0].start < e for s, e in swapped)]
+        things, places = _swaps(reading, vocab)
+        scene_candidates = [c for c in scene_candidates if not any(s <= c[0].start < e for s, e in
+                                                                   (m.span() for m in things))]
+        scene_candidates = _place_swapped(reading, scene_candidates, places)
     scene_candidates = _drop_where_it_is(reading, scene_candidates, catalog)
     if editing:
         # "near a big tree", "lemon slices and ice cubes": things in the scene, not a new scene --
         # unless it is said as another picture ("and a marble one").
         relative = {str(w) for w in vocab["placement_words"]["relative"]}
         scene_candidates = [c for c in scene_candidates if _placement(reading, c[0], vocab) not in relative
-                            or _another_picture(reading, c[0], vocab)]
+                            or _another_picture(reading, c[0], vocab)
+                            or any(m.start("new") <= c[0].start < m.end("new") for m in places)]
     else:
         # "on a bar top with lemons and ice": a thing said with ("with", "and") a place or surface
         # named before it is in that place, not another scene.
@@ -250,8 +253,8 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
         clause = trim_clause(leftover, vocab)
         if not clause:
             continue
-        swap = _SWAP.match(clause.lower())
-        if swap:  # "swap it for a wool throw": one thing out, another in
+        swap = _SWAP.match(clause.lower()) or _made_into(leftover, vocab)
+        if swap:  # "swap it for a wool throw", "make the cocktail a coconut": one thing out, another in
             gone = trim_clause(swap.group("old"), vocab) or (mentioned[0] if mentioned else "")
             if gone:
                 intent.removals.append(f"remove {gone}")
@@ -564,27 +567,62 @@ def _drop_surface_nouns(reading: Reading, candidates: list, catalog: Catalog, vo
 
 # A thing swapped for another: "swap the flowers for a few seashells", "replace those candles with
 # fairy lights" (to the end of the clause).
+# "make the cocktail a coconut instead", "turn the croissant into a donut": a thing of the picture made
+# into another, said with make/turn/change and no "for"/"with".
+_MADE_INTO_BODY = (
+    r"(?:make|turn|change)\s+(?:the|that|those|these|my)\s+(?P<old>[\w' -]+?)\s+(?:into\s+|to\s+)?"
+    r"(?P<new>(?:a|an|some|a\s+few)\s+(?!(?:bit|little|lot|tad|touch|shade|different)\b)[\w' -]+?)")
+_MADE_INTO = re.compile(
+    r"^(?:(?:can|could|would|will)\s+(?:you|u|we)\s+|(?:please|pls|maybe|just|ok|okay|now|and|so|then)\s+)*"
+    + _MADE_INTO_BODY + r"(?:\s+(?:instead|please|pls|then|maybe))*\s*[?.!]*$")
+
+
+def _made_into(leftover: str, vocab: dict) -> re.Match | None:
+    """ "make the cocktail a coconut instead": the thing made into another, as a swap; not a change of
+    the picture's own qualities ("make the light a bit warmer", "turn the background into a gradient")."""
+    m = _MADE_INTO.match(" ".join(leftover.lower().split()))
+    picture = word_set(vocab, "clauses.picture_nouns") | word_set(vocab, "background_words")
+    if m is None or m.group("old").split()[-1] in picture:
+        return None
+    return m
+
+
 _THING_SWAP = re.compile(r"(?<![\w'])(?:swap|replace|switch|exchange|trade)\s+(?:out\s+)?"
                          r"(?:the|that|this|those|these|my|some|all\s+the)\s+(?P<old>[\w' -]+?)\s+"
-                         r"(?:out\s+)?(?:for|with)\s+[^,;.!?]+")
+                         r"(?:out\s+)?(?:for|with)\s+(?P<new>[^,;.!?]+)")
 
 
-def _things_swapped(reading: Reading, vocab: dict) -> list[tuple[int, int]]:
-    """Where the message swaps a thing of the picture for another ("swap the flowers for a few
-    seashells"): a scene word there names a thing, not a new place. Swapping the place itself ("swap
-    the background for a beach", "replace the park with a beach") is a change of scene."""
+_MADE_INTO_ANYWHERE = re.compile(r"(?<![\w'])" + _MADE_INTO_BODY
+                                 + r"(?=\s*(?:[,;.!?]|$|\s+(?:instead|please|pls)\b))")
+
+
+def _swaps(reading: Reading, vocab: dict) -> tuple[list[re.Match], list[re.Match]]:
+    """The message's swaps, as (things, places). A thing of the picture swapped for another ("swap the
+    flowers for a few seashells", "make the cocktail a coconut"): a scene word there names a thing,
+    not a new place. The place itself swapped ("swap the background for a beach", "replace the park
+    with a beach", "make the park a beach") is a change of scene."""
     picture = word_set(vocab, "clauses.picture_nouns") | word_set(vocab, "background_words")
-    spans = []
-    for m in _THING_SWAP.finditer(reading.work):
+    things, places = [], []
+    for m in [*_THING_SWAP.finditer(reading.work), *_MADE_INTO_ANYWHERE.finditer(reading.work)]:
         old = m.group("old").lower().split()
-        if old[-1] in picture:
-            continue
         named = [n for n in reading.matches if m.start("old") <= n.start < m.end("old")]
         plural = old[-1].endswith("s") and not old[-1].endswith(("ss", "us", "is"))
-        if not plural and any(e.kind == "scene" for n in named for e in n.effects):
-            continue  # "replace the park with a beach": a place is one, things are often several
-        spans.append(m.span())
-    return spans
+        if old[-1] in picture or not plural and any(e.kind == "scene" for n in named for e in n.effects):
+            places.append(m)  # a place is one, things are often several
+        else:
+            things.append(m)
+    return things, places
+
+
+def _place_swapped(reading: Reading, candidates: list, swaps: list[re.Match]) -> list:
+    """ "swap the garden for a beach": the place swapped out is no candidate, and the words that swap
+    it ("swap the garden for") draw nothing; the place swapped in is the scene."""
+    for m in swaps:
+        if not any(m.start("new") <= c[0].start < m.end("new") for c in candidates):
+            continue  # "make the background a gradient": no place named to swap in
+        candidates = [c for c in candidates if not m.start("old") <= c[0].start < m.end("old")]
+        reading.claim(m.start(), m.start("new"))
+    return candidates
 
 
 # Between a place and where that place is: "a rooftop in the city", "a pool at the hotel".
