@@ -249,3 +249,19 @@ def test_a_thing_seen_in_the_picture_is_not_a_source(planner):
     spoon = planner.plan("a mug on a table with a spoon", image_size=PHOTO)
     recipe = planner.plan("i saw you put a spoon there, remove it", spoon, image_size=PHOTO)
     assert "spoon" not in recipe.scene.description.replace("no spoon", "")
+
+
+@pytest.mark.parametrize(("said", "noun"), [("make the light a bit warmer", "light"),
+                                            ("make the colours slightly warmer", "colours"),
+                                            ("can you make the lighting a tad softer", "lighting"),
+                                            ("get the light a little warmer", "light")])
+def test_what_a_change_is_said_of_is_not_drawn(planner, said, noun):
+    table = planner.plan("a mug on a table", image_size=PHOTO)
+    recipe = planner.plan(said, table, image_size=PHOTO)
+    assert noun not in recipe.scene.description.replace(",", " ").split()
+    assert recipe.scene.description != table.scene.description or recipe.lighting != table.lighting
+
+
+def test_a_light_added_is_still_drawn(planner):
+    table = planner.plan("a mug on a table", image_size=PHOTO)
+    assert "light" in planner.plan("add a light", table, image_size=PHOTO).scene.description
