@@ -18,6 +18,8 @@ from sceneshop.agent.commands import read_message
     "in a guys hand, pouring a drink",
     "on someone, maybe a hiker",
     "a man holding it, such as a chef",
+    "show it on a dude hiking",
+    "maybe on a mom pushing a stroller",
 ])
 def test_what_the_person_is_or_does_is_part_of_the_person_asked_for(said):
     message = read_message(said, has_picture=True)
@@ -46,6 +48,8 @@ def test_a_possessive_said_without_its_apostrophe_is_still_a_person(said):
     "put it on a kid's desk with crayons",
     "the night light on a childrens nightstand",
     "kids hand cream on a bathroom shelf",  # a product with a body part's word in it
+    "a mug on a dads desk",
+    "a lamp in a teen bedroom with fairy lights",
 ])
 def test_a_persons_word_before_a_place_names_the_kind_of_place(said):
     assert read_message(said).kind == "request"
