@@ -610,8 +610,10 @@ def _cannot(clause: str, words: _Words) -> str | None:
     for m in words.body.finditer(plain):
         # "in a woman's hand", "in a womans hand", "on a wrist", "around her neck" -- not "hand cream"
         before = plain[: m.start()]
-        if (re.search(r"(?:\b(?:in|on|onto|around|over|by)\s+(?:a|an|the|my|her|his|their|your|\S+'s?)?\s*"
-                      r"|\S+'s?\s+)$", before) or words.owners.search(before)) \
+        # ("made by hand", "we make by hand": how it is made, with no one's hand named)
+        if (re.search(r"(?:\b(?:in|on|onto|around|over)\s+(?:a|an|the|my|her|his|their|your|\S+'s?)?\s*"
+                      r"|\bby\s+(?:a|an|the|my|her|his|their|your|\S+'s?)\s+|\S+'s?\s+)$", before)
+                or words.owners.search(before)) \
                 and not _negated(plain, m.start(), words):
             return "person"
     text = [m for m in words.text_words.finditer(plain) if not _negated(plain, m.start(), words)]

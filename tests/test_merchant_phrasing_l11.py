@@ -269,3 +269,25 @@ def test_what_a_change_is_said_of_is_not_drawn(planner, said, noun):
 def test_a_light_added_is_still_drawn(planner):
     table = planner.plan("a mug on a table", image_size=PHOTO)
     assert "light" in planner.plan("add a light", table, image_size=PHOTO).scene.description
+
+
+@pytest.mark.parametrize(("said", "product", "gone"), [
+    ("this is our linen apron we make by hand, on a kitchen counter", "linen apron", ["hand", "make"]),
+    ("hey this is a handmade soy candle i sell on etsy, on a wooden shelf", "handmade soy candle", ["sell"]),
+])
+def test_how_the_merchant_makes_it_is_no_person_and_draws_nothing(planner, said, product, gone):
+    assert read_message(said).kind == "request"  # "by hand": no one's hand
+    recipe = planner.plan(read_message(said).words, image_size=PHOTO)
+    assert recipe.subject.description == product
+    for word in gone:
+        assert word not in recipe.scene.description.split()
+
+
+@pytest.mark.parametrize("said", ["held by a hand", "by a woman's hand", "in a hand"])
+def test_a_hand_that_holds_it_is_still_a_person(said):
+    assert read_message(said, has_picture=True).kind == "cannot"
+
+
+@pytest.mark.parametrize(("said", "scene"), [("put this on linen", "linen"), ("this is our linen", "linen")])
+def test_a_material_alone_is_still_the_place(planner, said, scene):
+    assert planner.plan(said, image_size=PHOTO).scene.preset == scene

@@ -347,7 +347,8 @@ def _named_product(reading: Reading, vocab: dict, *, arrived: bool = False) -> s
     markers = {"my", "our", "this", "these", "here's", "heres"}
     stops = word_set(vocab, "prepositions", "conversation.statement_verbs", "conversation.not_product_words")
     arrivals = word_set(vocab, "conversation.arrival_words")
-    ends = word_set(vocab, "filler") - word_set(vocab, "product_modifiers")  # "this new case too pls"
+    modifiers = word_set(vocab, "product_modifiers")
+    ends = word_set(vocab, "filler") - modifiers  # "this new case too pls"
     tokens = list(re.finditer(r"[\w'\-]+", reading.work))
     for i, t in enumerate(tokens):
         if t.group() not in markers or reading.negated(Match(t.start(), t.end(), t.group(), ())):
@@ -360,22 +361,29 @@ def _named_product(reading: Reading, vocab: dict, *, arrived: bool = False) -> s
             gap = reading.work[(words[-1] if words else tokens[i]).end(): nxt.start()]
             if nxt.group() in preps and not words:
                 break  # "put this in a greenhouse": "this" is the product, unnamed
-            if nxt.group() in stops | {"a", "an", "the"} and not words:
-                continue  # "my new …", "this is a family board game"
+            if nxt.group() in stops | _OWN and not words:
+                continue  # "my new …", "this is a family board game", "this is our linen apron"
             if re.search(r"[,;.!?]", gap) or nxt.group() in stops or any(
-                    o.start <= nxt.start() < o.end and o.effects for o in reading.matches):
+                    o.start <= nxt.start() < o.end and o.effects for o in reading.matches) and \
+                    nxt.group() not in modifiers:  # "our linen apron": its material, not the linen scene
                 break
             if words and nxt.group() in ends:
                 break
             words.append(nxt)
+        if words and words[-1].group() in modifiers:
+            words = []  # "this is our linen": a material alone names no product
         if words and len(words) <= 4 and all(w.group().isalpha() for w in words) and \
                 not _visit_words([w.group() for w in words], vocab):  # "my third visit", "this thing"
             start, end = words[0].start(), words[-1].end()
             reading.claim(start, end)
+            for o in reading.matches:
+                if start <= o.start < end:
+                    o.effects = ()  # "linen apron": part of the product
             return " ".join(reading.work[start:end].split())[:200]
     return None
 
 
+_OWN = {"a", "an", "the", "my", "our", "your", "their"}  # before a product's name, never part of it
 _SIMILE = re.compile(r"\s*(?:style|look|effect|vibe|aesthetic)?\s*(?:like|as\s+in|a\s+la|à\s+la"
                      r"|reminiscent\s+of|in\s+the\s+style\s+of|inspired\s+by)\b[^,;.!?:]*")
 

@@ -98,7 +98,7 @@ def _picture_nouns(vocab: dict) -> set[str]:
 
 def _about_me(conv: dict) -> re.Pattern:
     phrases = "|".join(re.escape(str(p)) for p in sorted(conv["about_me"], key=len, reverse=True))
-    return re.compile(rf"(?:{phrases})(?![\w'])", re.I)
+    return re.compile(rf"(?<![\w'])(?:{phrases})(?![\w'])", re.I)
 
 
 def _without_reasons(clause: str, conv: dict) -> str:
@@ -111,8 +111,11 @@ def _without_reasons(clause: str, conv: dict) -> str:
 def _picture_part(part: str, vocab: dict, conv: dict, trim: bool) -> str:
     text = part.strip()
     low = text.lower()
-    if _about_me(conv).match(low):
-        return ""  # "(a board game) i sell", "we make candles": who the merchant is, nothing to draw
+    about = _about_me(conv).search(low)
+    if about:  # "(a board game) i sell", "we make candles", "... we make by hand": who the merchant is
+        text, low = text[: about.start()].strip(), low[: about.start()].strip()
+        if not text:
+            return ""
     openers = sorted((str(o) for o in conv["openers"]), key=len, reverse=True)
     changed = True
     while changed:  # "honestly I was thinking maybe …"
