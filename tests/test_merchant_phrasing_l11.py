@@ -291,3 +291,24 @@ def test_a_hand_that_holds_it_is_still_a_person(said):
 @pytest.mark.parametrize(("said", "scene"), [("put this on linen", "linen"), ("this is our linen", "linen")])
 def test_a_material_alone_is_still_the_place(planner, said, scene):
     assert planner.plan(said, image_size=PHOTO).scene.preset == scene
+
+
+@pytest.mark.parametrize(("said", "scene", "colour"), [
+    ("a mug on a forest green background", "studio_green", "forest green"),
+    ("a mug on a terracotta backdrop", "studio_beige", "terracotta"),
+    ("a mug on a navy blue background", "gradient_ocean", "navy blue"),
+    ("a mug on a slate grey backdrop", "studio_grey", "slate grey"),
+])
+def test_a_colour_named_after_a_place_is_a_colour(planner, said, scene, colour):
+    recipe = planner.plan(said, image_size=PHOTO)
+    assert recipe.scene.preset == scene and colour in recipe.prompt
+
+
+@pytest.mark.parametrize(("said", "scene"), [("a mug in a forest", "forest"), ("a mug on slate", "concrete")])
+def test_the_place_itself_is_still_the_place(planner, said, scene):
+    assert planner.plan(said, image_size=PHOTO).scene.preset == scene
+
+
+def test_a_colour_said_with_words_of_its_own_is_said_once(planner):
+    recipe = planner.plan("a mug on a chocolate brown backdrop", image_size=PHOTO)
+    assert recipe.prompt.count("brown") == 1

@@ -245,9 +245,10 @@ def _keep_backdrop_colour(recipe: Recipe, said: str, preset, vocab: dict, notes:
     yellow one) keeps the merchant's words, so the prompt asks for their colour, not only the nearest."""
     said = " ".join(said.lower().split())
     colours = [c for c in map(str, vocab["colours"]) if re.search(rf"(?<!\w){re.escape(c)}(?!\w)", said)]
-    if not colours or any(c in preset.description.lower() for c in colours):
+    colour = max(colours, key=len, default=None)  # "forest green", not only "green"
+    if colour is None or colour in preset.description.lower():
         return
-    if said not in recipe.scene.description.lower():
+    if colour not in recipe.scene.description.lower():  # "on a chocolate brown": said already
         recipe.scene.description = ", ".join(p for p in (said, recipe.scene.description) if p)
         notes.append(f"scene words '{said}' (the preset's colour is only the nearest)")
 
