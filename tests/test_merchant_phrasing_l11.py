@@ -312,3 +312,17 @@ def test_the_place_itself_is_still_the_place(planner, said, scene):
 def test_a_colour_said_with_words_of_its_own_is_said_once(planner):
     recipe = planner.plan("a mug on a chocolate brown backdrop", image_size=PHOTO)
     assert recipe.prompt.count("brown") == 1
+
+
+@pytest.mark.parametrize("said", ["a coconut instead of the cocktail",
+                                  "can you put a coconut instead of the cocktail",
+                                  "change the cocktail to a coconut"])
+def test_a_thing_wanted_instead_of_another_is_swapped(planner, cocktail, said):
+    recipe = planner.plan(said, cocktail, image_size=PHOTO)
+    assert "coconut" in recipe.prompt and "cocktail" not in recipe.prompt
+    assert recipe.scene.preset == "beach"
+
+
+def test_a_place_wanted_instead_of_another_is_the_new_place(planner, cocktail):
+    recipe = planner.plan("a forest instead of the beach", cocktail, image_size=PHOTO)
+    assert recipe.scene.preset == "forest" and "beach" not in recipe.scene.description

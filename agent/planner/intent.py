@@ -575,20 +575,28 @@ def _drop_surface_nouns(reading: Reading, candidates: list, catalog: Catalog, vo
 
 # A thing swapped for another: "swap the flowers for a few seashells", "replace those candles with
 # fairy lights" (to the end of the clause).
-# "make the cocktail a coconut instead", "turn the croissant into a donut": a thing of the picture made
-# into another, said with make/turn/change and no "for"/"with".
-_MADE_INTO_BODY = (
+# A thing of the picture made into another, said with make/turn/change and no "for"/"with" ("make the
+# cocktail a coconut instead", "turn the croissant into a donut"), or one wanted instead of another ("a
+# coconut instead of the cocktail").
+_SWAPS_SAID = (
     r"(?:make|turn|change)\s+(?:the|that|those|these|my)\s+(?P<old>[\w' -]+?)\s+(?:into\s+|to\s+)?"
-    r"(?P<new>(?:a|an|some|a\s+few)\s+(?!(?:bit|little|lot|tad|touch|shade|different)\b)[\w' -]+?)")
-_MADE_INTO = re.compile(
+    r"(?P<new>(?:a|an|some|a\s+few)\s+(?!(?:bit|little|lot|tad|touch|shade|different)\b)[\w' -]+?)",
+    r"(?:(?:put|add|use|have|try|show)\s+)?(?P<new>(?:a|an|some|a\s+few)\s+[\w' -]+?)\s+instead\s+of\s+"
+    r"(?:the|that|those|these|my)\s+(?P<old>[\w' -]+?)",
+)
+_MADE_INTO = [re.compile(
     r"^(?:(?:can|could|would|will)\s+(?:you|u|we)\s+|(?:please|pls|maybe|just|ok|okay|now|and|so|then)\s+)*"
-    + _MADE_INTO_BODY + r"(?:\s+(?:instead|please|pls|then|maybe))*\s*[?.!]*$")
+    + body + r"(?:\s+(?:instead|please|pls|then|maybe))*\s*[?.!]*$") for body in _SWAPS_SAID]
+_MADE_INTO_ANYWHERE = [re.compile(r"(?<![\w'])" + body + r"(?=\s*(?:[,;.!?]|$|\s+(?:instead|please|pls)\b))")
+                       for body in _SWAPS_SAID]
 
 
 def _made_into(leftover: str, vocab: dict) -> re.Match | None:
-    """ "make the cocktail a coconut instead": the thing made into another, as a swap; not a change of
-    the picture's own qualities ("make the light a bit warmer", "turn the background into a gradient")."""
-    m = _MADE_INTO.match(" ".join(leftover.lower().split()))
+    """ "make the cocktail a coconut instead", "a coconut instead of the cocktail": the thing made into
+    another, as a swap; not a change of the picture's own qualities ("make the light a bit warmer", "turn
+    the background into a gradient")."""
+    low = " ".join(leftover.lower().split())
+    m = next((m for m in (p.match(low) for p in _MADE_INTO) if m), None)
     picture = word_set(vocab, "clauses.picture_nouns") | word_set(vocab, "background_words")
     if m is None or m.group("old").split()[-1] in picture:
         return None
@@ -600,10 +608,6 @@ _THING_SWAP = re.compile(r"(?<![\w'])(?:swap|replace|switch|exchange|trade)\s+(?
                          r"(?:out\s+)?(?:for|with)\s+(?P<new>[^,;.!?]+)")
 
 
-_MADE_INTO_ANYWHERE = re.compile(r"(?<![\w'])" + _MADE_INTO_BODY
-                                 + r"(?=\s*(?:[,;.!?]|$|\s+(?:instead|please|pls)\b))")
-
-
 def _swaps(reading: Reading, vocab: dict) -> tuple[list[re.Match], list[re.Match]]:
     """The message's swaps, as (things, places). A thing of the picture swapped for another ("swap the
     flowers for a few seashells", "make the cocktail a coconut"): a scene word there names a thing,
@@ -611,7 +615,8 @@ def _swaps(reading: Reading, vocab: dict) -> tuple[list[re.Match], list[re.Match
     with a beach", "make the park a beach") is a change of scene."""
     picture = word_set(vocab, "clauses.picture_nouns") | word_set(vocab, "background_words")
     things, places = [], []
-    for m in [*_THING_SWAP.finditer(reading.work), *_MADE_INTO_ANYWHERE.finditer(reading.work)]:
+    said = [m for p in (_THING_SWAP, *_MADE_INTO_ANYWHERE) for m in p.finditer(reading.work)]
+    for m in said:
         old = m.group("old").lower().split()
         named = [n for n in reading.matches if m.start("old") <= n.start < m.end("old")]
         plural = old[-1].endswith("s") and not old[-1].endswith(("ss", "us", "is"))
@@ -630,6 +635,7 @@ def _place_swapped(reading: Reading, candidates: list, swaps: list[re.Match]) ->
             continue  # "make the background a gradient": no place named to swap in
         candidates = [c for c in candidates if not m.start("old") <= c[0].start < m.end("old")]
         reading.claim(m.start(), m.start("new"))
+        reading.claim(m.end("new"), m.end())  # "a forest instead of the beach"
     return candidates
 
 
