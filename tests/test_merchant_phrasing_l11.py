@@ -239,6 +239,8 @@ def test_things_swapped_in_a_place_keep_the_place(planner):
      ["saw", "brand", "insta"]),
     ("seen a shop on etsy shoot theirs on marble with some lemons", "marble", ["shop", "etsy", "seen"]),
     ("saw my competitor doing this in a snowy forest", "snow", ["competitor", "saw"]),
+    ("my friend did it on a beach at sunset, can we do that", "beach", ["friend", "did"]),
+    ("a brand i follow shot theirs on marble with lemons", "marble", ["brand", "follow", "theirs"]),
 ])
 def test_someone_seen_doing_it_keeps_what_they_did(planner, said, scene, gone):
     mat = planner.plan("a yoga mat on a white background", image_size=PHOTO)

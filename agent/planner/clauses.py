@@ -73,13 +73,16 @@ _SOURCE_SHOWING = re.compile(
     r"(?:(?:they|someone|somebody|she|he|it|you|people)\s+)?"
     r"(?:(?:had|has|have|put|did|showed|shows|used|got|was|were|is|are)\s+)?(?P<rest>\S.*)", re.I)
 # ...or someone seen doing it, and how: "i saw a brand on insta do it on a beach at sunrise", "seen a shop
-# on etsy shoot theirs on marble", "saw my competitor doing this with lemons". What was done is named
-# ("it", "theirs"), so "i saw you put a spoon there" is not one.
+# on etsy shoot theirs on marble", "saw my competitor doing this with lemons", "my friend did it on a
+# beach". What was done is named ("it", "theirs"), so "i saw you put a spoon there" is not one.
 _SEEN_DOING = re.compile(
-    r"(?:(?:and|so|but)\s+)?(?:i\s+(?:'ve\s+|have\s+)?)?(?:saw|seen|watched|noticed|spotted)\s+"
-    r"(?:(?:a|an|the|some|this|that|my|one|our)\s+)?[\w'.-]+(?:\s+[\w'.-]+){0,2}?"
+    r"(?:(?:and|so|but)\s+)?"
+    r"(?:(?:i\s+(?:'ve\s+|have\s+)?)?(?:saw|seen|watched|noticed|spotted)\s+(?:(?:a|an|the|some|this|that|my|one|our)\s+)?"
+    r"|(?:a|an|some|this|that|my|one|our)\s+)"  # "my friend did it on a beach": someone's, not seen
+    r"[\w'.-]+(?:\s+[\w'.-]+){0,2}?"
     r"(?:\s+(?:on|from|at|via)\s+[\w'.-]+(?:\s+[\w'.-]+)?)?\s+"
-    r"(?:do|doing|did|does|done|shoot|shooting|shot|put|putting|style|styling|show|showing|post|posting)\s+"
+    r"(?:do|doing|did|does|done|shoot|shooting|shot|shoots|put|puts|putting|style|styling|styled|show|showing"
+    r"|showed|post|posting|posted)\s+"
     r"(?:it|this|that|one|theirs|them|the\s+same|something\s+similar|(?:the|their|a)\s+same\s+thing)"
     r"\s+(?P<rest>\S.*)", re.I)
 # A clause that only says what stays as it is: "same settings", "keep everything else the same",
