@@ -105,7 +105,7 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     if started is not None:
         rest, keep = started
         return Message(text, "start_over", words=rest, keep=keep)
-    saved = _save_asked(core)
+    saved = _save_asked(core, words)
     if saved is not None:
         kind, name = saved
         return Message(text, kind, name=name)
@@ -184,6 +184,7 @@ class _Words:
         self.visit = {phrase_key(w) for w in conv["visit_words"]}
         self.asking = _alternation(conv["request_verbs"])
         self.about_me = _alternation(conv["about_me"])
+        self.polite_end = re.compile(r"(?:[\s,]+" + _alternation(conv["polite_ends"]).pattern + r")+\s*$")
         self.unseen = _alternation(conv["unseen_change"])
         self.suggesting = {phrase_key(w) for w in conv["suggesting"]}
         self.hedges = _alternation(conv["hedges"])
@@ -412,11 +413,13 @@ def _start_over(text: str, words: _Words) -> tuple[str, tuple[str, ...]] | None:
     return " ".join(rest_text.split()), tuple(dict.fromkeys(keep))
 
 
-def _save_asked(text: str) -> tuple[str, str] | None:
+def _save_asked(text: str, words: _Words) -> tuple[str, str] | None:
     """("save", name) for "save this (as summer look)"; ("name", name) for "call this look sunday
-    rooftop" / "rename it to x"; None for anything else. Greetings around it are already gone."""
+    rooftop" / "rename it to x"; None for anything else. Greetings around it are already gone, and so
+    are polite words after the name ("save as clean grey please", "save it as 'winter' pls")."""
+    text = re.sub(r"\b(as|under|to)\s*:\s*", r"\1 ", text)  # "save as: clean grey"
     for clause in _clauses(text):
-        clause = clause.strip(" .!")
+        clause = words.polite_end.sub("", clause.strip(" .!")).strip(" .!")
         m = _SAVE.fullmatch(clause)
         if m:
             return "save", (m.group("name") or m.group("bare") or "").strip()

@@ -75,7 +75,10 @@ def test_the_persons_aside_is_refused_with_the_person(session):
 @pytest.mark.parametrize(("said", "name"), [("save as clean grey", "clean grey"),
                                             ("pls save under 'winter sale'", "winter sale"),
                                             ("bookmark as my default", "my default"),
-                                            ("save this as sunny", "sunny")])
+                                            ("save this as sunny", "sunny"),
+                                            ("save this look as 'clean grey' pls", "clean grey"),
+                                            ("save it under clean grey thanks", "clean grey"),
+                                            ("pls save as: clean grey", "clean grey")])
 def test_save_as_a_name_saves_the_look(said, name):
     message = read_message(said, has_picture=True)
     assert message.kind == "save" and message.name == name
