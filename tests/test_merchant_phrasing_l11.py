@@ -331,3 +331,19 @@ def test_a_thing_wanted_instead_of_another_is_swapped(planner, cocktail, said):
 def test_a_place_wanted_instead_of_another_is_the_new_place(planner, cocktail):
     recipe = planner.plan("a forest instead of the beach", cocktail, image_size=PHOTO)
     assert recipe.scene.preset == "forest" and "beach" not in recipe.scene.description
+
+
+@pytest.mark.parametrize("said", ["what did you change exactly? i cant see much difference lol",
+                                  "whats different in this one?", "did anything change? looks the same to me"])
+def test_what_changed_is_answered_from_the_versions(session, said):
+    session.send("on a wooden table")
+    session.send("warmer")
+    turn = session.send(said)
+    assert turn.kind == "answer" and len(session.versions) == 2
+    assert "Version 2" in turn.reply and "version 1" in turn.reply and "warm" in turn.reply
+
+
+def test_what_changed_in_the_first_picture_describes_it(session):
+    session.send("on a wooden table")
+    turn = session.send("what did you change?")
+    assert turn.kind == "answer" and "Version 1" in turn.reply and len(session.versions) == 1
