@@ -334,7 +334,8 @@ def test_a_place_wanted_instead_of_another_is_the_new_place(planner, cocktail):
 
 
 @pytest.mark.parametrize("said", ["what did you change exactly? i cant see much difference lol",
-                                  "whats different in this one?", "did anything change? looks the same to me"])
+                                  "whats different in this one?",
+                                  "did anything change? looks the same to me"])
 def test_what_changed_is_answered_from_the_versions(session, said):
     session.send("on a wooden table")
     session.send("warmer")
