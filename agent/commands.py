@@ -13,6 +13,7 @@ from typing import Literal
 
 from sceneshop.agent.planner.lexicon import normalise, phrase_key, phrase_pattern
 from sceneshop.agent.planner.prompt import load_vocabulary
+from sceneshop.tools.catalog import load_catalog
 
 Kind = Literal[
     "request",  # a picture asked for, with no picture yet
@@ -104,11 +105,12 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     if started is not None:
         rest, keep = started
         return Message(text, "start_over", words=rest, keep=keep)
-    saved = _save_asked(core)
+    saved = _save_asked(core, words)
     if saved is not None:
         kind, name = saved
         return Message(text, kind, name=name)
-    context = [c for c in chat if not words.about_me.match(_plain(c))]  # "i sell watches on etsy"
+    # "i sell watches on etsy", "i cant see much difference lol": context for a question beside it
+    context = [c for c in chat if not words.about_me.match(_plain(c)) and not words.unseen.search(_plain(c))]
     asked = [_is_question(clause, words) for clause in context]
     if any(asked) and all(q or _visit(clause, words) for q, clause in zip(asked, context, strict=True)):
         # "why so bright, tone it down" asks for a change; "first time using this, how does it work?"
@@ -133,12 +135,16 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
         return Message(text, "undo", words=undone)
     kind = "feedback" if has_picture else "request"
     cannot, kept = [], []
+    last = None
     for clause in chat:
         why = _cannot(clause, words)
+        if why is None and last == "person" and words.person_aside.match(_plain(clause)):
+            continue  # "... wearing it? like a hiker", "in a woman's hand, pouring a glass": the same person
         if why:
             cannot.append(why)
         else:
             kept.append(clause)
+        last = why
     if cannot:
         rest = ", ".join(kept)
         colour = find_product_colour(normalise(rest), words.vocab) if rest else None
@@ -178,6 +184,8 @@ class _Words:
         self.visit = {phrase_key(w) for w in conv["visit_words"]}
         self.asking = _alternation(conv["request_verbs"])
         self.about_me = _alternation(conv["about_me"])
+        self.polite_end = re.compile(r"(?:[\s,]+" + _alternation(conv["polite_ends"]).pattern + r")+\s*$")
+        self.unseen = _alternation(conv["unseen_change"])
         self.suggesting = {phrase_key(w) for w in conv["suggesting"]}
         self.hedges = _alternation(conv["hedges"])
         cut = conv["cutout"]
@@ -189,10 +197,24 @@ class _Words:
         # Things of the scene, not of the product's outline: "the edge of the table".
         self.scene_things = {phrase_key(w) for w in [*vocab["scene_colour_words"], *vocab["surface_nouns"],
                                                      "frame", "picture", "photo", "image", "shot"]}
+        # The head nouns of places and surfaces: "a kids bedroom" is a kind of bedroom, not a kid.
+        places = [*vocab["scene_colour_words"], *vocab["surface_nouns"],
+                  *(k for scene in load_catalog().scenes.values() for k in scene.keywords)]
+        said_of_anything = {phrase_key(w) for w in [
+            *vocab["colours"], *vocab["filler"], *vocab["prepositions"],
+            *(t for ts in vocab["time_words"].values() for t in ts)]}
+        self.places = {w for w in (phrase_key(p).split()[-1] for p in places if phrase_key(p))
+                       if w.isalpha() and not w.endswith("ing") and w not in said_of_anything}
         cannot = conv["cannot"]
         self.wear, self.people = _alternation(cannot["wear"]), _alternation(cannot["people"], possessive=True)
         self.body = _alternation(cannot["body"])
         self.wearers = _alternation(cannot["wearers"])
+        self.person_aside = _alternation([*cannot["person_asides"], *cannot["person_actions"]])
+        # "in a womans hand", "on the girls wrist": a person's word before a body part, its apostrophe left
+        # out ("kids hand cream" is a product)
+        owners = [*cannot["people"], *(f"{w}s" for w in cannot["people"])]
+        self.owners = re.compile(r"\b(?:in|on|onto|around|over|by)\s+(?:a|an|the|my|her|his|their|your)?\s*"
+                                 + _alternation(owners, possessive=True).pattern + r"\s+$")
         self.text_words = _alternation(cannot["text"])
         self.shadow = _alternation(cannot["shadow"])
         self.shadow_faults = _alternation(cannot["shadow_faults"])
@@ -210,6 +232,8 @@ class _Words:
         self.start_over = _alternation(vocab["start_over"])
         self.keep = {field_: {phrase_key(w) for w in ws} for field_, ws in vocab["keep"].items()}
         self.shorthand = {phrase_key(k): str(v) for k, v in conv["shorthand"].items()}
+        pause = _alternation([*vocab["prepositions"], *conv["pause_like_after"]]).pattern
+        self.pause_like = re.compile(rf"({pause})\s+like\s+(?=(?:a|an|the|some|few|\d+|two|three)\b)", re.I)
         self.shorthand_re = re.compile(r"(?<![\w/])(?:" + "|".join(
             re.escape(k) for k in sorted(self.shorthand, key=len, reverse=True)) + r")(?![\w/])", re.I)
         # Every word the vocabulary holds: a held letter is said twice where that makes one ("cooool").
@@ -256,6 +280,8 @@ def _strings(value) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
+# Pictographs and what joins or tints them: a feeling said, never a word of the picture.
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200D]+")
 _HELD = re.compile(r"([a-z])\1{2,}", re.I)  # a letter said three times or more: no English word has one
 
 
@@ -263,7 +289,7 @@ def _chat_spelling(text: str, words: _Words) -> str:
     """The message in written words: a letter held for effect ("hiii", "thank youuu", "sooo good") said
     once, or twice where that makes the word the vocabulary knows ("cooool"); a word neither makes is
     left to the planner's typo repair ("poool"). Chat shorthand (vocabulary conversation.shorthand:
-    "w/" -> "with") is spelled out."""
+    "w/" -> "with") is spelled out; "like" said as a pause ("on like a table") and emoji are left out."""
     def held(m: re.Match) -> str:
         word = m.group()
         for said in (_HELD.sub(r"\1", word), _HELD.sub(r"\1\1", word)):
@@ -272,6 +298,8 @@ def _chat_spelling(text: str, words: _Words) -> str:
         return word
 
     text = re.sub(r"[a-z']*([a-z])\1{2,}[a-z']*", held, text, flags=re.I)
+    text = words.pause_like.sub(r"\1 ", text)  # "put it on like a rustic table": "like" as a pause
+    text = re.sub(r"[ \t]*" + _EMOJI.pattern + r"[ \t]*", " ", text).strip()  # "🌶️", "🚂": never drawn
     return words.shorthand_re.sub(lambda m: words.shorthand[phrase_key(m.group())], text)
 
 
@@ -312,9 +340,12 @@ _COMPARE = re.compile(
 )
 _ASKING = r"(?:(?:please|pls|can\s+(?:you|u)|could\s+(?:you|u)|would\s+(?:you|u)|let'?s|just)\s+)?"
 _SAVE = re.compile(
-    _ASKING + r"(?:save|remember|keep|stash|store|bookmark|pin|star|favou?rite|hold\s+on\s+to|hang\s+on\s+to)"
+    _ASKING
+    + r"(?:(?:save|remember|keep|stash|store|bookmark|pin|star|favou?rite|hold\s+on\s+to|hang\s+on\s+to)"
     r"\s+(?:this|it|that)(?:\s+(?:look|recipe|one|version|picture))?"
-    r"(?:\s+(?:as|under)\s+[\"']?(?P<name>[^\"']+?)[\"']?)?",
+    r"(?:\s+(?:as|under)\s+[\"']?(?P<name>[^\"']+?)[\"']?)?"
+    # "save as clean grey": what is saved left unsaid when the name is given ("keep as is" keeps nothing)
+    r"|(?:save|bookmark|stash|store)\s+(?:as|under)\s+[\"']?(?P<bare>[^\"']+?)[\"']?)",
     re.I,
 )
 _NAME = re.compile(
@@ -382,14 +413,16 @@ def _start_over(text: str, words: _Words) -> tuple[str, tuple[str, ...]] | None:
     return " ".join(rest_text.split()), tuple(dict.fromkeys(keep))
 
 
-def _save_asked(text: str) -> tuple[str, str] | None:
+def _save_asked(text: str, words: _Words) -> tuple[str, str] | None:
     """("save", name) for "save this (as summer look)"; ("name", name) for "call this look sunday
-    rooftop" / "rename it to x"; None for anything else. Greetings around it are already gone."""
+    rooftop" / "rename it to x"; None for anything else. Greetings around it are already gone, and so
+    are polite words after the name ("save as clean grey please", "save it as 'winter' pls")."""
+    text = re.sub(r"\b(as|under|to)\s*:\s*", r"\1 ", text)  # "save as: clean grey"
     for clause in _clauses(text):
-        clause = clause.strip(" .!")
+        clause = words.polite_end.sub("", clause.strip(" .!")).strip(" .!")
         m = _SAVE.fullmatch(clause)
         if m:
-            return "save", (m.group("name") or "").strip()
+            return "save", (m.group("name") or m.group("bare") or "").strip()
         m = _NAME.fullmatch(clause)
         if m and m.group("name").strip():
             return "name", m.group("name").strip()
@@ -553,11 +586,19 @@ def _negated(plain: str, start: int, words: _Words) -> bool:
     return any(w in words.negations for w in before[-2:])
 
 
+def _kind_of_place(plain: str, end: int, words: _Words) -> bool:
+    """A person's word right before a place or surface names the kind of place ("a kids bedroom
+    floor", "a girl's room", "the mens shelf"), not a person to put the product on."""
+    after = re.match(r"'?\s+([\w']+)", plain[end:])
+    return after is not None and after.group(1) in words.places
+
+
 def _cannot(clause: str, words: _Words) -> str | None:
     """What in this clause no engine can do: put the product on a person ("on a model", "a woman
     wearing it"), write text ("the words NOIR EDITION"), move or fix the shadow."""
     plain = _plain(clause)
-    person = [m for m in words.people.finditer(plain) if not _negated(plain, m.start(), words)]
+    person = [m for m in words.people.finditer(plain)
+              if not _negated(plain, m.start(), words) and not _kind_of_place(plain, m.end(), words)]
     if person and (words.wear.search(plain) or any(
             re.search(r"\b(?:on|by|onto)\s+(?:a|an|the|my|some)?\s*$", plain[: m.start()]) for m in person)):
         return "person"
@@ -570,9 +611,13 @@ def _cannot(clause: str, words: _Words) -> str | None:
     if words.wear.search(plain) and words.body.search(plain):
         return "person"  # "can a hand hold the bottle"
     for m in words.body.finditer(plain):
-        # "in a woman's hand", "on a wrist", "around her neck" -- not "hand cream"
-        if re.search(r"(?:\b(?:in|on|onto|around|over|by)\s+(?:a|an|the|my|her|his|their|your|\S+'s?)?\s*"
-                     r"|\S+'s?\s+)$", plain[: m.start()]) and not _negated(plain, m.start(), words):
+        # "in a woman's hand", "in a womans hand", "on a wrist", "around her neck" -- not "hand cream"
+        before = plain[: m.start()]
+        # ("made by hand", "we make by hand": how it is made, with no one's hand named)
+        if (re.search(r"(?:\b(?:in|on|onto|around|over)\s+(?:a|an|the|my|her|his|their|your|\S+'s?)?\s*"
+                      r"|\bby\s+(?:a|an|the|my|her|his|their|your|\S+'s?)\s+|\S+'s?\s+)$", before)
+                or words.owners.search(before)) \
+                and not _negated(plain, m.start(), words):
             return "person"
     text = [m for m in words.text_words.finditer(plain) if not _negated(plain, m.start(), words)]
     if text:

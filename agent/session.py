@@ -543,6 +543,8 @@ class Session:
                 kind="info",
                 version=self._number(),
             )
+        if kind == "question" and message.topic == "changed" and self.current is not None:
+            return Turn(self._what_changed(), self.recipe, kind="answer", version=self._number())
         if kind == "question":
             return self._make(message, progress, cancel)
         if kind == "cutout":
@@ -572,6 +574,20 @@ class Session:
             reply = " ".join(cannot(why, self._product_name()) for why in self._cannot(message))
             return Turn(reply, self.recipe, kind="refuse", version=self._number())
         return self._make(message, progress, cancel)
+
+    def _what_changed(self) -> str:
+        """ "what did you change?": what the current version changed from the one it was made from."""
+        catalog = self.studio.catalog
+        base = self._version_of(self.recipe.parent_id)
+        now = f"Version {self.current.number}"
+        if base is None:
+            return f"{now} is where this chat starts: {describe(self.recipe, catalog)}."
+        changed = _as_done(changes(base.recipe, self.recipe, catalog), self.recipe)
+        if not changed:
+            return (f"{now} has the same look as version {base.number}: I found nothing to change in what "
+                    "you said. Try e.g. 'warmer', 'less busy', 'closer' or 'at sunset'.")
+        return (f"{now} changed this from version {base.number}: " + "; ".join(changed) + ". Each step is "
+                "small; say the same again (e.g. 'brighter' once more) for a stronger one.")
 
     def _cannot(self, message: Message) -> list[str]:
         """What of the message this studio cannot do: the text layer draws titles and badges with

@@ -3,6 +3,8 @@ what the request asked for, with a note for each change."""
 
 from __future__ import annotations
 
+import re
+
 from sceneshop.agent.commands import ANY_COLOUR
 from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.intent import Intent
@@ -133,6 +135,8 @@ def apply_intent(intent: Intent, text: str, parent: Recipe | None, size: tuple[i
 
     # The user's own words: into the scene description, verbatim.
     feedback.apply_words(recipe, intent, parent, scene_changed, catalog, vocab, notes)
+    if intent.scene == scene and not forced_scene:
+        _keep_backdrop_colour(recipe, intent.scene_from, preset, vocab, notes)
     _light_without_negated(recipe, parent, preset, catalog, vocab, notes)
     _props_without_negated(recipe, vocab, notes)
     # "warmer" is warmer than the picture the merchant saw, even where a new scene brought its own light
@@ -234,6 +238,19 @@ def _bare_place_replaced(intent: Intent, parent: Recipe | None, catalog: Catalog
         return False
     clauses = feedback.split_description(parent.scene.description)
     return feedback.old_place(clauses, vocab, feedback.prop_words(catalog)) is not None
+
+
+def _keep_backdrop_colour(recipe: Recipe, said: str, preset, vocab: dict, notes: list[str]) -> None:
+    """A backdrop colour no preset has ("a warm brown background" is the beige sweep, "mustard" the
+    yellow one) keeps the merchant's words, so the prompt asks for their colour, not only the nearest."""
+    said = " ".join(said.lower().split())
+    colours = [c for c in map(str, vocab["colours"]) if re.search(rf"(?<!\w){re.escape(c)}(?!\w)", said)]
+    colour = max(colours, key=len, default=None)  # "forest green", not only "green"
+    if colour is None or colour in preset.description.lower():
+        return
+    if colour not in recipe.scene.description.lower():  # "on a chocolate brown": said already
+        recipe.scene.description = ", ".join(p for p in (said, recipe.scene.description) if p)
+        notes.append(f"scene words '{said}' (the preset's colour is only the nearest)")
 
 
 def _set_scene(recipe: Recipe, scene: str, carried: list[str], catalog: Catalog) -> None:

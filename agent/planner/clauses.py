@@ -72,6 +72,19 @@ _SOURCE_SHOWING = re.compile(
     r"(?:where|in\s+which|which|that|with|showing)\s+"
     r"(?:(?:they|someone|somebody|she|he|it|you|people)\s+)?"
     r"(?:(?:had|has|have|put|did|showed|shows|used|got|was|were|is|are)\s+)?(?P<rest>\S.*)", re.I)
+# ...or someone seen doing it, and how: "i saw a brand on insta do it on a beach at sunrise", "seen a shop
+# on etsy shoot theirs on marble", "saw my competitor doing this with lemons", "my friend did it on a
+# beach". What was done is named ("it", "theirs"), so "i saw you put a spoon there" is not one.
+_SEEN_DOING = re.compile(
+    r"(?:(?:and|so|but)\s+)?"
+    r"(?:(?:i\s+(?:'ve\s+|have\s+)?)?(?:saw|seen|watched|noticed|spotted)\s+(?:(?:a|an|the|some|this|that|my|one|our)\s+)?"
+    r"|(?:a|an|some|this|that|my|one|our)\s+)"  # "my friend did it on a beach": someone's, not seen
+    r"[\w'.-]+(?:\s+[\w'.-]+){0,2}?"
+    r"(?:\s+(?:on|from|at|via)\s+[\w'.-]+(?:\s+[\w'.-]+)?)?\s+"
+    r"(?:do|doing|did|does|done|shoot|shooting|shot|shoots|put|puts|putting|style|styling|styled|show|showing"
+    r"|showed|post|posting|posted)\s+"
+    r"(?:it|this|that|one|theirs|them|the\s+same|something\s+similar|(?:the|their|a)\s+same\s+thing)"
+    r"\s+(?P<rest>\S.*)", re.I)
 # A clause that only says what stays as it is: "same settings", "keep everything else the same",
 # "leave the rest", "otherwise unchanged".
 _UNCHANGED = re.compile(
@@ -205,7 +218,7 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             continue  # "if that makes sense", "if possible": a condition draws nothing
         if rules.unwanted(clause):
             continue  # "nothing fancy": how a change should not be, nothing to draw
-        shown = _SOURCE_SHOWING.fullmatch(clause)
+        shown = _SOURCE_SHOWING.fullmatch(clause) or _SEEN_DOING.fullmatch(clause)
         if shown:  # "saw this on tiktok where they had <the picture>": the picture, without its source
             clause, low = shown.group("rest"), shown.group("rest").lower()
         elif _SOURCE.fullmatch(clause):

@@ -204,15 +204,18 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
 
     scene_candidates = _drop_surface_nouns(reading, scene_candidates, catalog, vocab)
     if editing:  # "swap the flowers for a few seashells": things swapped, the place stays
-        swapped = _things_swapped(reading, vocab)
-        scene_candidates = [c for c in scene_candidates if not any(s <= c[0].start < e for s, e in swapped)]
+        things, places = _swaps(reading, vocab)
+        scene_candidates = [c for c in scene_candidates if not any(s <= c[0].start < e for s, e in
+                                                                   (m.span() for m in things))]
+        scene_candidates = _place_swapped(reading, scene_candidates, places)
     scene_candidates = _drop_where_it_is(reading, scene_candidates, catalog)
     if editing:
         # "near a big tree", "lemon slices and ice cubes": things in the scene, not a new scene --
         # unless it is said as another picture ("and a marble one").
         relative = {str(w) for w in vocab["placement_words"]["relative"]}
         scene_candidates = [c for c in scene_candidates if _placement(reading, c[0], vocab) not in relative
-                            or _another_picture(reading, c[0], vocab)]
+                            or _another_picture(reading, c[0], vocab)
+                            or any(m.start("new") <= c[0].start < m.end("new") for m in places)]
     else:
         # "on a bar top with lemons and ice": a thing said with ("with", "and") a place or surface
         # named before it is in that place, not another scene.
@@ -250,8 +253,8 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
         clause = trim_clause(leftover, vocab)
         if not clause:
             continue
-        swap = _SWAP.match(clause.lower())
-        if swap:  # "swap it for a wool throw": one thing out, another in
+        swap = _SWAP.match(clause.lower()) or _made_into(leftover, vocab)
+        if swap:  # "swap it for a wool throw", "make the cocktail a coconut": one thing out, another in
             gone = trim_clause(swap.group("old"), vocab) or (mentioned[0] if mentioned else "")
             if gone:
                 intent.removals.append(f"remove {gone}")
@@ -344,7 +347,8 @@ def _named_product(reading: Reading, vocab: dict, *, arrived: bool = False) -> s
     markers = {"my", "our", "this", "these", "here's", "heres"}
     stops = word_set(vocab, "prepositions", "conversation.statement_verbs", "conversation.not_product_words")
     arrivals = word_set(vocab, "conversation.arrival_words")
-    ends = word_set(vocab, "filler") - word_set(vocab, "product_modifiers")  # "this new case too pls"
+    modifiers = word_set(vocab, "product_modifiers")
+    ends = word_set(vocab, "filler") - modifiers  # "this new case too pls"
     tokens = list(re.finditer(r"[\w'\-]+", reading.work))
     for i, t in enumerate(tokens):
         if t.group() not in markers or reading.negated(Match(t.start(), t.end(), t.group(), ())):
@@ -357,22 +361,29 @@ def _named_product(reading: Reading, vocab: dict, *, arrived: bool = False) -> s
             gap = reading.work[(words[-1] if words else tokens[i]).end(): nxt.start()]
             if nxt.group() in preps and not words:
                 break  # "put this in a greenhouse": "this" is the product, unnamed
-            if nxt.group() in stops and not words:
-                continue  # "my new …"
+            if nxt.group() in stops | _OWN and not words:
+                continue  # "my new …", "this is a family board game", "this is our linen apron"
             if re.search(r"[,;.!?]", gap) or nxt.group() in stops or any(
-                    o.start <= nxt.start() < o.end and o.effects for o in reading.matches):
+                    o.start <= nxt.start() < o.end and o.effects for o in reading.matches) and \
+                    nxt.group() not in modifiers:  # "our linen apron": its material, not the linen scene
                 break
             if words and nxt.group() in ends:
                 break
             words.append(nxt)
+        if words and words[-1].group() in modifiers:
+            words = []  # "this is our linen": a material alone names no product
         if words and len(words) <= 4 and all(w.group().isalpha() for w in words) and \
                 not _visit_words([w.group() for w in words], vocab):  # "my third visit", "this thing"
             start, end = words[0].start(), words[-1].end()
             reading.claim(start, end)
+            for o in reading.matches:
+                if start <= o.start < end:
+                    o.effects = ()  # "linen apron": part of the product
             return " ".join(reading.work[start:end].split())[:200]
     return None
 
 
+_OWN = {"a", "an", "the", "my", "our", "your", "their"}  # before a product's name, never part of it
 _SIMILE = re.compile(r"\s*(?:style|look|effect|vibe|aesthetic)?\s*(?:like|as\s+in|a\s+la|à\s+la"
                      r"|reminiscent\s+of|in\s+the\s+style\s+of|inspired\s+by)\b[^,;.!?:]*")
 
@@ -564,27 +575,68 @@ def _drop_surface_nouns(reading: Reading, candidates: list, catalog: Catalog, vo
 
 # A thing swapped for another: "swap the flowers for a few seashells", "replace those candles with
 # fairy lights" (to the end of the clause).
+# A thing of the picture made into another, said with make/turn/change and no "for"/"with" ("make the
+# cocktail a coconut instead", "turn the croissant into a donut"), or one wanted instead of another ("a
+# coconut instead of the cocktail").
+_SWAPS_SAID = (
+    r"(?:make|turn|change)\s+(?:the|that|those|these|my)\s+(?P<old>[\w' -]+?)\s+(?:into\s+|to\s+)?"
+    r"(?P<new>(?:a|an|some|a\s+few)\s+(?!(?:bit|little|lot|tad|touch|shade|different)\b)[\w' -]+?)",
+    r"(?:(?:put|add|use|have|try|show)\s+)?(?P<new>(?:a|an|some|a\s+few)\s+[\w' -]+?)\s+instead\s+of\s+"
+    r"(?:the|that|those|these|my)\s+(?P<old>[\w' -]+?)",
+)
+_MADE_INTO = [re.compile(
+    r"^(?:(?:can|could|would|will)\s+(?:you|u|we)\s+|(?:please|pls|maybe|just|ok|okay|now|and|so|then)\s+)*"
+    + body + r"(?:\s+(?:instead|please|pls|then|maybe))*\s*[?.!]*$") for body in _SWAPS_SAID]
+_MADE_INTO_ANYWHERE = [re.compile(r"(?<![\w'])" + body + r"(?=\s*(?:[,;.!?]|$|\s+(?:instead|please|pls)\b))")
+                       for body in _SWAPS_SAID]
+
+
+def _made_into(leftover: str, vocab: dict) -> re.Match | None:
+    """ "make the cocktail a coconut instead", "a coconut instead of the cocktail": the thing made into
+    another, as a swap; not a change of the picture's own qualities ("make the light a bit warmer", "turn
+    the background into a gradient")."""
+    low = " ".join(leftover.lower().split())
+    m = next((m for m in (p.match(low) for p in _MADE_INTO) if m), None)
+    picture = word_set(vocab, "clauses.picture_nouns") | word_set(vocab, "background_words")
+    if m is None or m.group("old").split()[-1] in picture:
+        return None
+    return m
+
+
 _THING_SWAP = re.compile(r"(?<![\w'])(?:swap|replace|switch|exchange|trade)\s+(?:out\s+)?"
                          r"(?:the|that|this|those|these|my|some|all\s+the)\s+(?P<old>[\w' -]+?)\s+"
-                         r"(?:out\s+)?(?:for|with)\s+[^,;.!?]+")
+                         r"(?:out\s+)?(?:for|with)\s+(?P<new>[^,;.!?]+)")
 
 
-def _things_swapped(reading: Reading, vocab: dict) -> list[tuple[int, int]]:
-    """Where the message swaps a thing of the picture for another ("swap the flowers for a few
-    seashells"): a scene word there names a thing, not a new place. Swapping the place itself ("swap
-    the background for a beach", "replace the park with a beach") is a change of scene."""
+def _swaps(reading: Reading, vocab: dict) -> tuple[list[re.Match], list[re.Match]]:
+    """The message's swaps, as (things, places). A thing of the picture swapped for another ("swap the
+    flowers for a few seashells", "make the cocktail a coconut"): a scene word there names a thing,
+    not a new place. The place itself swapped ("swap the background for a beach", "replace the park
+    with a beach", "make the park a beach") is a change of scene."""
     picture = word_set(vocab, "clauses.picture_nouns") | word_set(vocab, "background_words")
-    spans = []
-    for m in _THING_SWAP.finditer(reading.work):
+    things, places = [], []
+    said = [m for p in (_THING_SWAP, *_MADE_INTO_ANYWHERE) for m in p.finditer(reading.work)]
+    for m in said:
         old = m.group("old").lower().split()
-        if old[-1] in picture:
-            continue
         named = [n for n in reading.matches if m.start("old") <= n.start < m.end("old")]
         plural = old[-1].endswith("s") and not old[-1].endswith(("ss", "us", "is"))
-        if not plural and any(e.kind == "scene" for n in named for e in n.effects):
-            continue  # "replace the park with a beach": a place is one, things are often several
-        spans.append(m.span())
-    return spans
+        if old[-1] in picture or not plural and any(e.kind == "scene" for n in named for e in n.effects):
+            places.append(m)  # a place is one, things are often several
+        else:
+            things.append(m)
+    return things, places
+
+
+def _place_swapped(reading: Reading, candidates: list, swaps: list[re.Match]) -> list:
+    """ "swap the garden for a beach": the place swapped out is no candidate, and the words that swap
+    it ("swap the garden for") draw nothing; the place swapped in is the scene."""
+    for m in swaps:
+        if not any(m.start("new") <= c[0].start < m.end("new") for c in candidates):
+            continue  # "make the background a gradient": no place named to swap in
+        candidates = [c for c in candidates if not m.start("old") <= c[0].start < m.end("old")]
+        reading.claim(m.start(), m.start("new"))
+        reading.claim(m.end("new"), m.end())  # "a forest instead of the beach"
+    return candidates
 
 
 # Between a place and where that place is: "a rooftop in the city", "a pool at the hotel".
@@ -641,6 +693,9 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
     scene_words = {str(w) for w in vocab["scene_prepositions"]}
     markers = {str(w) for w in vocab["product_markers"]}
     request_verbs = word_set(vocab, "conversation.request_verbs")
+    state = re.match(r"\s+([a-z' ]+?)\s*(?:[,;.!?]|$)", reading.work[m.end:])
+    if state and state.group(1) in word_set(vocab, "switched_states"):
+        return False  # "evening, lamps on", "candles lit": a thing of the scene in its state, said last
     words = reading.words_before(m.start, 8)
     close = [w for w in words if w not in ("a", "an", "the", "some", "big", "small", "little")]
     if close and close[-1] in {str(b) for b in vocab["conversation"]["background_markers"]}:

@@ -206,6 +206,7 @@ class Lexicon:
                 run = re.match(r"[a-z0-9]*", key).group() or key[:1]
                 self._buckets.setdefault(run[:3], []).append((key, tuple(effects)))
         colours = sorted(vocab["background_colours"], key=len, reverse=True)
+        self._colours = colours
         bg_words = sorted(vocab["background_words"], key=len, reverse=True)
         colour_alt = "|".join(re.escape(c) for c in colours)
         bg_alt = "|".join(r"[\s\-]*".join(re.escape(p) for p in b.split()) for b in bg_words)
@@ -293,9 +294,13 @@ class Lexicon:
         gradients = self.vocab.get("gradient_colours", {})
         for regex in (self.colour_first, self.colour_after):
             for m in regex.finditer(work):
-                scene = self.vocab["background_colours"][m.group(1)]
-                if "gradient" in m.group() and m.group(1) in gradients:
-                    scene = gradients[m.group(1)]
+                said = m.group(1)
+                # "navy blue background": the longest colour ending there ("navy blue", not "blue")
+                before = work[: m.end(1)]
+                said = next((c for c in self._colours if re.search(rf"(?<!\w){re.escape(c)}$", before)), said)
+                scene = self.vocab["background_colours"][said]
+                if "gradient" in m.group() and said in gradients:
+                    scene = gradients[said]
                 if scene in self.catalog.scenes:
                     candidates.append(Match(m.start(), m.end(), m.group(), (Effect("scene", scene),)))
         for m in _COUNT.finditer(work):

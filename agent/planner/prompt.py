@@ -89,6 +89,18 @@ def _suggested(conv: dict) -> re.Pattern:
                       rf"(?:(?:a\s+lot|much|way|even|a\s+bit)\s+)?(?:{words})(?:\s+|$)", re.I)
 
 
+_THE = {"the", "its", "your", "this", "that", "my"}
+
+
+def _picture_nouns(vocab: dict) -> set[str]:
+    return {str(w).lower() for w in vocab["clauses"]["picture_nouns"]}
+
+
+def _about_me(conv: dict) -> re.Pattern:
+    phrases = "|".join(re.escape(str(p)) for p in sorted(conv["about_me"], key=len, reverse=True))
+    return re.compile(rf"(?<![\w'])(?:{phrases})(?![\w'])", re.I)
+
+
 def _without_reasons(clause: str, conv: dict) -> str:
     """The clause up to a reason or an aside ("…, so it pops", "… because my customers love it")."""
     reasons = "|".join(re.escape(phrase) for phrase in sorted(conv["reasons"], key=len, reverse=True))
@@ -99,6 +111,11 @@ def _without_reasons(clause: str, conv: dict) -> str:
 def _picture_part(part: str, vocab: dict, conv: dict, trim: bool) -> str:
     text = part.strip()
     low = text.lower()
+    about = _about_me(conv).search(low)
+    if about:  # "(a board game) i sell", "we make candles", "... we make by hand": who the merchant is
+        text, low = text[: about.start()].strip(), low[: about.start()].strip()
+        if not text:
+            return ""
     openers = sorted((str(o) for o in conv["openers"]), key=len, reverse=True)
     changed = True
     while changed:  # "honestly I was thinking maybe …"
@@ -118,13 +135,18 @@ def _picture_part(part: str, vocab: dict, conv: dict, trim: bool) -> str:
     if not raw or stated or raw[0] == "not":
         return ""  # "it looks a bit flat", "not that dark": said about the picture, not of it
     verbs = sorted((str(v) for v in conv["request_verbs"]), key=len, reverse=True)
+    said_verb = None
     for verb in verbs:  # "add a soft glow", "throw in a couple of matchboxes"
         if low.startswith(verb + " ") and low[len(verb):].strip():
-            text = text[len(verb):].strip()
+            text, said_verb = text[len(verb):].strip(), verb
             break
     text = trim_clause(text, vocab) if trim else text.strip()
     if not text or "?" in text:
         return ""
+    said_of = [clean_word(t) for t in text.split()]
+    said_of = said_of[said_of[0] in _THE:]
+    if said_verb in conv["quality_verbs"] and all(t in _picture_nouns(vocab) for t in said_of):
+        return ""  # "make the light (a bit warmer)": what the change is said of, not a thing to draw
     without = re.match(r"(?:without|with\s+no)\s+", text, re.I)
     if without and is_activity(text[without.end():]):
         return ""  # "without uploading anything": what the merchant does, nothing drawn
