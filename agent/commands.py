@@ -124,7 +124,9 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
         return Message(text, "question", topic=_topic(plain, words))
     if _is_cutout(core, words):
         return Message(text, "cutout")
-    found = _reference(core, words, has_picture)
+    # "add oats, my customers love the farm look": what others think is a reason, not a look to go back to
+    mine = [c for c in chat if not words.others_say.match(_plain(c))]
+    found = _reference(", ".join(mine), words, has_picture) if mine else None
     if found is not None and found[0].words and find_product_colour(normalise(core), words.vocab):
         found = None  # "how would the mug look in green?": the product in a colour, not "the mug look"
     if found is not None:
@@ -178,6 +180,8 @@ class _Words:
         self.question_words = {phrase_key(w) for w in conv["question_words"]}
         self.question_aux = {phrase_key(w) for w in conv["question_aux"]}
         self.question_subjects = {phrase_key(w) for w in conv["question_subjects"]}
+        leads = _alternation(conv["question_leads"]).pattern
+        self.question_leads = re.compile(r"^(?:(?:" + leads + r")\s+)+")
         self.openers = _alternation(conv["request_openers"])
         self.info_verbs = _alternation([*conv["info_verbs"], *conv["service_verbs"]])
         self.use_verbs = {phrase_key(w) for w in conv["use_verbs"]}
@@ -186,6 +190,8 @@ class _Words:
         self.about_me = _alternation(conv["about_me"])
         self.polite_end = re.compile(r"(?:[\s,]+" + _alternation(conv["polite_ends"]).pattern + r")+\s*$")
         self.unseen = _alternation(conv["unseen_change"])
+        self.others_say = re.compile(r"^(?:and\s+|but\s+|cause\s+|because\s+|since\s+)?"
+                                     + _alternation(conv["others_say"]).pattern + r"\s+\w")
         self.suggesting = {phrase_key(w) for w in conv["suggesting"]}
         self.hedges = _alternation(conv["hedges"])
         cut = conv["cutout"]
@@ -208,6 +214,8 @@ class _Words:
         cannot = conv["cannot"]
         self.wear, self.people = _alternation(cannot["wear"]), _alternation(cannot["people"], possessive=True)
         self.body = _alternation(cannot["body"])
+        self.on_person = re.compile(r"\b(?:on|by|onto)\s+(?:a|an|the|my|some)?\s*(?:(?:"
+                                    + _alternation(cannot["person_qualities"]).pattern + r")\s+){0,2}$")
         self.wearers = _alternation(cannot["wearers"])
         self.person_aside = _alternation([*cannot["person_asides"], *cannot["person_actions"]])
         # "in a womans hand", "on the girls wrist": a person's word before a body part, its apostrophe left
@@ -338,6 +346,10 @@ _COMPARE = re.compile(
     r"\bcompare\b|\bwhat(?:'s|\s+is|\s+has)?\s+(?:changed|different)\b|\bdiff(?:erence)?s?\s+between\b"
     r"|\bhow\s+(?:do|does|are)\s+(?:they|these|those|the\s+two|both)\s+differ\b|\bside\s+by\s+side\b"
 )
+# What "the difference between ..." compares when it compares pictures: versions, by number or name.
+_PICTURES_BETWEEN = re.compile(
+    r"\b(?:\d+|v\d+|one|ones|version|versions|picture|pictures|image|images|photo|photos|pic|pics|shot|shots"
+    r"|them|these|those|this|that|last|previous|before|earlier|first|second|third|latest|new|old|original)\b")
 _ASKING = r"(?:(?:please|pls|can\s+(?:you|u)|could\s+(?:you|u)|would\s+(?:you|u)|let'?s|just)\s+)?"
 _SAVE = re.compile(
     _ASKING
@@ -370,8 +382,11 @@ _PICTURE_TIME = re.compile(
 
 def _compare_asked(plain: str) -> tuple[int | None, int | None] | None:
     """ "compare the last two" -> (None, None); "compare version 1 and 3" -> (1, 3); else None."""
-    if not _COMPARE.search(plain):
+    m = _COMPARE.search(plain)
+    if not m:
         return None
+    if m.group().startswith("diff") and not _PICTURES_BETWEEN.search(plain[m.end():]):
+        return None  # "whats the difference between an insta post and a story": a question, no pictures
     numbers = [int(n) for n in re.findall(r"\b\d+\b", plain)]
     numbers += [_ORDINALS[w] for w in re.findall(r"\b(" + "|".join(_ORDINALS) + r")\b", plain)]
     return (numbers[0], numbers[1]) if len(numbers) >= 2 else (None, None)
@@ -446,7 +461,11 @@ def _is_question(clause: str, words: _Words) -> bool:
     "what about a beach?")."""
     plain = words.hedges.sub(" ", _plain(clause))
     # A conjunction or an aside before it still asks ("and is it free?", "btw how long does it take?")
-    plain = _JOINED.sub("", plain).split()
+    plain = _JOINED.sub("", plain).strip()
+    led = words.question_leads.sub("", plain)
+    if led != plain and led.split() and led.split()[0] in words.question_words:
+        plain = led  # "like technically whats the setting"
+    plain = plain.split()
     if not plain:
         return False
     if len(plain) > 3 and plain[0] in _MODALS and plain[1] in words.question_subjects and plain[2] == "be" \
@@ -599,8 +618,8 @@ def _cannot(clause: str, words: _Words) -> str | None:
     plain = _plain(clause)
     person = [m for m in words.people.finditer(plain)
               if not _negated(plain, m.start(), words) and not _kind_of_place(plain, m.end(), words)]
-    if person and (words.wear.search(plain) or any(
-            re.search(r"\b(?:on|by|onto)\s+(?:a|an|the|my|some)?\s*$", plain[: m.start()]) for m in person)):
+    if person and (words.wear.search(plain)
+                   or any(words.on_person.search(plain[: m.start()]) for m in person)):
         return "person"
     if words.wear.search(plain) and re.search(r"\b(?:wear|wearing|worn|wore)\b", plain):
         return "person"  # "show it being worn"

@@ -52,6 +52,9 @@ _WISH = re.compile(
 )
 _BEING = {"is", "are", "was", "were", "looks", "look", "seems", "seem", "feels", "feel", "appears",
           "appear", "'s", "'re"}
+# How a thing named without "the" is judged: "oats look weird", "shells seem cheap" (not "are", which
+# also describes: "lemons are in season").
+_BARE_SEEMING = {"look", "looks", "seem", "seems"}
 _DETERMINERS = {"the", "that", "those", "this", "these", "your", "its"}
 _EXISTENTIAL = re.compile(
     r"^(?:there(?:'s|\s+is|\s+are|'re)|i\s+see|i\s+can\s+see)\s+(?:a|an|some|the|this|that)?\s*", re.I)
@@ -188,7 +191,7 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
     if cached is None or cached[0] is not vocab:
         cached = _RULES[id(vocab)] = (vocab, _Rules(vocab))
     rules = cached[1]
-    clauses = [p for c in _SPLIT.split(words) if c.strip() for p in rules.pieces(c) if p.strip()]
+    clauses = _corrected([p for c in _SPLIT.split(words) if c.strip() for p in rules.pieces(c) if p.strip()])
     out: list[str] = []
     subject: str | None = None  # the thing the last statement was about ("the laptop looks fake")
     for clause in clauses:
@@ -202,6 +205,10 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
             if thing:
                 out.append(f"remove {thing}")
                 subject = thing  # "…, maybe take them out?": the thing doubted
+            continue
+        if subject and out and out[-1] == f"remove {subject}" and rules.few.fullmatch(clause):
+            # "the lavender is too much, just a sprig or two": fewer of it, a calmer picture
+            out[-1] = rules.edit_words["calmer"]
             continue
         offer = _OFFER.match(clause)
         clause = " ".join(rules.hedges.sub(" ", clause).split())
@@ -306,6 +313,35 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
     return ", ".join(kept)
 
 
+# The merchant taking back what they just asked for: "some basil.. actually no basil, rosemary", "a
+# candle, wait no candle". The thing is left out of the earlier clause, and the correction draws nothing.
+_CORRECTION = re.compile(r"^(?:(?:actually|wait|oh|hmm+|nah|no\s+wait|on\s+second\s+thought)[\s,]+)+"
+                         r"(?:no|not)\s+(?:the\s+|any\s+|some\s+)?(?P<thing>[\w'-]+(?:\s+[\w'-]+)?)$", re.I)
+_ASKED_FOR = r"(?:(?:a|an|some|the|a\s+few|more)\s+)?"
+
+
+def _corrected(clauses: list[str]) -> list[str]:
+    """`clauses` without what a later "actually no X" takes back (the earlier clause keeps its other
+    words: "lemons and basil, actually no basil" -> "lemons")."""
+    out = list(clauses)
+    for i, clause in enumerate(clauses):
+        m = _CORRECTION.match(clause.strip())
+        if not m:
+            continue
+        thing = re.escape(m.group("thing"))
+        asked = re.compile(rf"(?:\s+(?:and|or|plus|&)\s+)?{_ASKED_FOR}{thing}(?![\w'])", re.I)
+        earlier = [j for j in range(i) if asked.search(out[j])]
+        if not earlier:
+            continue  # "actually no people": nothing asked for this time, a thing to take out
+        j = earlier[-1]
+        rest = " ".join(asked.sub(" ", out[j], count=1).split())
+        # "add [a candle] and a vase" -> "add a vase"
+        rest = re.sub(r"^((?:\w+\s+)?)(?:and|or|plus|&)\s+", r"\1", rest, flags=re.I)
+        out[j] = "" if re.fullmatch(r"(?:and|plus|also|add|with|\s)*", rest, re.I) else rest
+        out[i] = ""
+    return [c for c in out if c.strip()]
+
+
 # A negation joined to another: "no people and no towels", "without the tray or without the cup".
 _JOINED_NEGATION = re.compile(r"\s+(?:and|or|nor|plus|&)\s+(?=(?:no|without|not)\s)", re.I)
 
@@ -391,6 +427,11 @@ class _Rules:
         self.edit_words = {edit: phrase_key(words[0]) for edit, words in vocab["feedback"].items()}
         self.feedback_re = _phrases(word_set(vocab, "feedback"))
         self.fits = word_set(vocab, "clauses.fit_verbs")
+        amounts = "|".join(r"\s+".join(map(re.escape, a.split()))
+                           for a in sorted(word_set(vocab, "clauses.few_amounts"), key=len, reverse=True))
+        self.few = re.compile(rf"(?:(?:just|only|maybe|like|max)\s+)*"
+                              rf"(?:{amounts}|(?:a|an|one)\s+[a-z]+\s+or\s+two)"
+                              r"(?:\s+(?:is|are|would\s+do|will\s+do|is\s+enough|max|please|pls))*", re.I)
         self.opinions = _phrases(word_set(vocab, "clauses.opinions"))
         self.things = word_set(vocab, "products") | {
             phrase_key(w) for group in vocab["related_words"] for w in group}
@@ -459,7 +500,7 @@ class _Rules:
                 tokens = tokens[verb:]  # "the shadow under the tray | looks fake"
         elif len(tokens) > 1 and tokens[0] in self.picture_nouns and tokens[1] in _BEING:
             tokens = tokens[1:]  # "colours look washed out"
-        said = bool(tokens) and tokens[0].endswith("'s")  # "it's very clinical"
+        said = bool(tokens) and (tokens[0].endswith("'s") or tokens[0] == "its")  # "it's very clinical"
         if tokens and re.fullmatch(r"(?:it|this|that|everything|all)(?:'s)?|its", tokens[0]):  # its = it's
             tokens = tokens[1:]
         said = said or bool(tokens) and (tokens[0] in _BEING or tokens[0] in _TURNED)
@@ -580,7 +621,8 @@ class _Rules:
         the picture's light or colour, a description)."""
         if not editing:
             return None
-        low = clause.lower().strip()
+        # "but the lavender is too much": the same statement
+        low = re.sub(r"^(?:(?:but|and|though|also)\s+)+", "", clause.lower().strip())
         existential = _EXISTENTIAL.match(low)
         if not existential:
             low = re.sub(r"^((?:the|that|those|this|these|your|its)\s+[\w\-]+(?:\s+[\w\-]+){0,2}?)'s\b",
@@ -589,9 +631,13 @@ class _Rules:
         if not tokens:
             return None
         if not existential:
-            if tokens[0] not in _DETERMINERS:
+            if tokens[0] in _DETERMINERS:
+                tokens = tokens[1:]
+            elif not (len(tokens) > 2 and tokens[1] in _BARE_SEEMING and tokens[0].endswith("s")
+                      and tokens[0].isalpha() and tokens[0] not in _BUSY_NOUNS
+                      and tokens[0].rstrip("s") not in self.picture_nouns):
+                # "oats look weird": things said without "the" are still the things in the picture
                 return None
-            tokens = tokens[1:]
         thing: list[str] = []
         rest_at = len(tokens)
         for i, w in enumerate(tokens):
