@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from typing import Literal
 
@@ -233,6 +234,7 @@ class _Words:
         self.one_words = {phrase_key(w) for w in refs["one_words"]}
         self.same = _alternation(refs["same_phrases"])
         self.times = {phrase_key(k): tuple(v) for k, v in refs["times"].items()}
+        self.weeks = {phrase_key(k): int(v) for k, v in refs["calendar_weeks"].items()}
         self.time_re = _alternation(list(refs["times"]), possessive=True)
         self.undo_phrases = sorted((phrase_key(p) for p in vocab["undo"]["phrases"]), key=len, reverse=True)
         self.undo_allowed = {phrase_key(w) for w in vocab["undo"]["allowed"]}
@@ -888,7 +890,11 @@ def _days(m: re.Match, words: _Words) -> tuple[int, int]:
     if m.re is _DAYS_AGO:
         n = int(m.group(1)) if m.group(1).isdigit() else _NUMBERS[m.group(1)]
         return (n, n) if m.group(2).startswith("day") else (7 * n, 7 * n + 6)
-    first, last = words.times[phrase_key(re.sub(r"'s?$", "", m.group()))]
+    key = phrase_key(re.sub(r"'s?$", "", m.group()))
+    if key in words.weeks:  # "last week": the calendar's week before this one, not 7 to 13 days back
+        weekday, back = date.today().weekday(), words.weeks[key]
+        return (0, weekday) if back == 0 else (weekday + 1 + 7 * (back - 1), weekday + 7 * back)
+    first, last = words.times[key]
     return int(first), int(last)
 
 

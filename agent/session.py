@@ -4,6 +4,7 @@ same way with either planner. State stays simple to store: recipes (JSON), pictu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -127,7 +128,10 @@ class Session:
         # (session id, id(picture)) -> (picture, its file in the work store): see `_stored`
         self._files: dict[tuple[str, int], tuple[Image.Image, Path]] = {}
         self._choices: list[Choice] = []  # what the last clarifying question offered
+        self._left: list[Choice] = []  # what it offered and the answer did not take ("the other one")
         self._kept: tuple[Recipe, tuple[str, ...]] | None = None  # "start over but keep it square"
+        # A new product photo came after the last version: its first picture starts a fresh chain
+        self._new_photo = False
 
     @property
     def recipe(self) -> Recipe | None:
@@ -143,6 +147,10 @@ class Session:
         self.cutout_hints = CutoutHints()
         self._cutout_undo = []
         self.product = None  # a new photo is a new product, until the merchant names it
+        # Its first picture starts a fresh chain, whatever look it takes over ("now this hat, same vibe",
+        # "use my clean grey look on this one"): undo on it never brings back the previous product's
+        # picture, and the look copied is kept as it is.
+        self._new_photo = bool(self.versions)
 
     @property
     def mask(self) -> Image.Image | None:
@@ -164,6 +172,8 @@ class Session:
                 # The first cut-out of a photo is part of the turn: a cancel stops it too.
                 self.product_mask = self._cut_out(self.cutout_hints, cancel)
             mask = self.mask
+        if self._new_photo and recipe.parent_id is not None:
+            recipe = recipe.model_copy(update={"parent_id": None})
         images = self.studio.render(recipe, self.image, mask, progress=progress, cancel=cancel)
         base = self._version_of(recipe.parent_id)
         # Checked before it is offered: a picture that fails is said and marked, never passed silently.
@@ -171,6 +181,7 @@ class Session:
         version = Version(len(self.versions) + 1, recipe, images, checks)
         self.versions.append(version)
         self.current = version
+        self._new_photo = False
         lines = [line for line in said if line]
         lines.append(f"Version {version.number}: {describe(recipe, self.studio.catalog)}.")
         if base is not None:
@@ -526,12 +537,16 @@ class Session:
     def _answer(self, text: str, progress, cancel) -> Turn:
         offered, self._offered_colour = self._offered_colour, None
         choices, self._choices = self._choices, []
+        left, self._left = self._left, []
         message = read_message(text, question_open=offered is not None, has_picture=self.current is not None)
         if choices and message.kind in ("go_back", "request", "feedback"):
             choice = self._chosen(message, choices)
             if choice is not None:
                 rest = message.words if message.kind == "go_back" else ""
+                self._left = [c for c in choices if c is not choice]
                 return self._take(choice, rest, progress, cancel)
+        if len(left) == 1 and message.kind == "feedback" and self._other_choice(message.text):
+            return self._take(left[0], "", progress, cancel)  # "perfect, now do the other one too"
         kind = message.kind
         if kind == "yes":
             return self._make(request_message(f"{offered} background", has_picture=True), progress, cancel)
@@ -721,6 +736,13 @@ class Session:
         if not rest or shown.kind != "result":
             return shown
         return self._make(request_message(rest, has_picture=True), progress, cancel)
+
+    def _other_choice(self, text: str) -> bool:
+        """Whether `text` asks for the choice left after the last one taken ("now the other one")."""
+        phrases = load_vocabulary(self.studio.catalog.folder)["references"]["other_choice"]
+        phrases = sorted(phrases, key=len, reverse=True)
+        said = "|".join(r"\s+".join(map(re.escape, p.split())) for p in phrases)
+        return re.search(rf"(?<![\w'])(?:{said})(?![\w'])", text.lower()) is not None
 
     def _chosen(self, message: Message, choices: list[Choice]) -> Choice | None:
         """Which offered choice the answer names: by position or version number, or by what it shows."""

@@ -171,3 +171,56 @@ def test_a_question_said_again_after_like_is_still_a_question(said, topic):
 @pytest.mark.parametrize("said", ["what light is that? like make it warmer", "like a beach"])
 def test_like_before_a_change_is_still_the_change(said):
     assert read_message(said, has_picture=True).kind == "feedback"
+
+
+@pytest.fixture
+def fresh_session(planner, renderer, coffee, coffee_mask):
+    from sceneshop.agent.session import Session
+    from sceneshop.agent.studio import Studio
+
+    s = Session(Studio(planner=planner, engine=renderer))
+    s.set_product(coffee, coffee_mask)
+    return s
+
+
+@pytest.mark.parametrize("said", ["now this straw hat, same vibe", "next up my ceramic vase, same vibe pls",
+                                  "same again for this one"])
+def test_a_look_on_a_new_product_photo_starts_a_fresh_chain(fresh_session, coffee, coffee_mask, said):
+    fresh_session.send("a mug on a marble counter with a lemon")
+    fresh_session.set_product(coffee, coffee_mask)
+    turn = fresh_session.send(said)
+    assert turn.kind == "result" and turn.recipe.parent_id is None
+    assert turn.recipe.scene.preset == fresh_session.versions[0].recipe.scene.preset  # the look copied
+    then = fresh_session.send("warmer")
+    assert then.recipe.parent_id == turn.recipe.id  # the new chain goes on from there
+
+
+def test_a_change_without_a_new_photo_still_builds_on_the_picture(fresh_session):
+    first = fresh_session.send("a mug on a marble counter with a lemon")
+    turn = fresh_session.send("same vibe but warmer")
+    assert turn.recipe.parent_id == first.recipe.id
+
+
+@pytest.mark.parametrize(("today", "days"), [
+    ((2026, 12, 4), (5, 11)),  # a Friday: last week is Monday 23 to Sunday 29 November
+    ((2026, 11, 30), (1, 7)),  # a Monday: yesterday was last week
+    ((2026, 12, 6), (7, 13)),  # a Sunday
+])
+def test_last_week_is_the_calendars_week_before(monkeypatch, today, days):
+    import datetime
+
+    import sceneshop.agent.commands as commands
+
+    class Today(datetime.date):
+        @classmethod
+        def today(cls):
+            return cls(*today)
+
+    monkeypatch.setattr(commands, "date", Today)
+    for said in ("same look as last week pls", "the one from last week"):
+        assert read_message(said).reference.days == days
+
+
+def test_this_week_and_yesterday_keep_their_days():
+    assert read_message("same as yesterday").reference.days == (1, 1)
+    assert read_message("the one from this week").reference.days[0] == 0
