@@ -84,6 +84,12 @@ def test_a_thing_too_much_alone_is_still_taken_out(vocab, said, kept):
     assert restructure(said, vocab, editing=True) == kept
 
 
+@pytest.mark.parametrize("said", ["and this new case too pls",
+                                  "and this new case too pls, with the beach look"])
+def test_a_product_named_after_and_is_no_statement(planner, said):
+    assert "case" in planner.plan(said, image_size=PHOTO).subject.description
+
+
 @pytest.mark.parametrize("said", ["hmm idk its kinda dark? brighter would be nice i guess",
                                   "it's kinda dark", "its dark tbh", "it looks a bit dark"])
 def test_dark_said_of_the_picture_is_brighter(planner, said):

@@ -621,8 +621,9 @@ class _Rules:
         the picture's light or colour, a description)."""
         if not editing:
             return None
-        # "but the lavender is too much": the same statement
-        low = re.sub(r"^(?:(?:but|and|though|also)\s+)+", "", clause.lower().strip())
+        # "but the lavender is too much": the same statement, when a being verb follows the thing
+        joined = re.match(r"(?:(?:but|and|though|also)\s+)+", clause.lower().strip())
+        low = clause.lower().strip()[joined.end():] if joined else clause.lower().strip()
         existential = _EXISTENTIAL.match(low)
         if not existential:
             low = re.sub(r"^((?:the|that|those|this|these|your|its)\s+[\w\-]+(?:\s+[\w\-]+){0,2}?)'s\b",
@@ -648,6 +649,8 @@ class _Rules:
             thing.append(w)
         if not thing or rest_at == len(tokens) or len(thing) > 3:
             return None
+        if joined and tokens[rest_at] not in _BEING:
+            return None  # "and this new case too pls": the product named, no statement
         name = " ".join(thing)
         # "the lamp works", "the lamp doesn't do it for me": said of what a thing does, not of light
         fits = any(w in self.fits for w in tokens[rest_at: rest_at + 3]) or tokens[rest_at] in (
