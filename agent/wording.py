@@ -232,13 +232,16 @@ def changes(before: Recipe, after: Recipe, catalog: Catalog) -> list[str]:
     b_pos, b_neg = description_parts(before.scene.description)
     a_pos, a_neg = description_parts(after.scene.description)
     vocab = load_vocabulary(catalog.folder)
+    preps = {str(w).lower() for w in vocab["prepositions"]}
+    b_pos, a_pos = (_one_by_one(parts, preps - {"with"}) for parts in (b_pos, a_pos))
     tones = {vocab["warm_words"], vocab["cool_words"]}
     new_words = [w for w in a_pos if w not in b_pos and w not in tones]
-    preps = {str(w).lower() for w in vocab["prepositions"]}
-    gone_words = [w.removeprefix("with ") for w in b_pos if w not in a_pos and w not in tones]
+    gone_words = [w for w in b_pos if w not in a_pos and w not in tones]
     out += _recoloured(gone_words, new_words)
-    for words in new_words:
-        out.append(words if words.split()[0].lower() in preps else f"with {words}")
+    placed = [w for w in new_words if w.split()[0].lower() in preps]
+    out += placed
+    if things := [w for w in new_words if w not in placed]:
+        out.append("with " + _and(things))
     new_negative = [w for w in a_neg if w not in b_neg]
     if dropped := _uncovered(new_negative + gone + gone_words):
         out.insert(without, "without " + _and(dropped))
@@ -246,6 +249,24 @@ def changes(before: Recipe, after: Recipe, catalog: Catalog) -> list[str]:
     out += retouch_changes(before.retouch, after.retouch)
     if not out and after.seed != before.seed:
         out.append("a new variation of the same look")
+    return out
+
+
+_LISTED = re.compile(r",\s*|\s+and\s+")
+
+
+def _one_by_one(parts: list[str], places: set[str]) -> list[str]:
+    """Each thing of a "honeycomb and some oats" clause on its own, so that taking the oats out is said as
+    "without some oats", not "without honeycomb and some oats; with honeycomb". A place ("on a table")
+    stays whole."""
+    out = []
+    for part in parts:
+        head, _, rest = part.partition(" ")
+        if head.lower() in places:
+            out.append(part)
+            continue
+        listed = rest if head.lower() == "with" else part
+        out += [thing for thing in _LISTED.split(listed) if thing]
     return out
 
 

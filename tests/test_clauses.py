@@ -372,6 +372,14 @@ def test_removals_are_said_in_one_clause_without_repeats(planner):
     said = [line for line in changes(first, second, planner.catalog) if line.startswith("without")]
     assert said == ["without plants and people"]
 
+
+def test_taking_one_thing_out_of_a_list_names_only_that_thing(planner):
+    table = planner.plan("my soap on a rustic wooden table", image_size=PHOTO)
+    farm = planner.plan("can you add a honeycomb and some oats?", table, image_size=PHOTO)
+    assert changes(table, farm, planner.catalog)[-1] == "with honeycomb and some oats"
+    fewer = planner.plan("oats look weird, take them out", farm, image_size=PHOTO)
+    assert changes(farm, fewer, planner.catalog) == ["without some oats"]
+
 # ------------------------------------------------------------------------- the product's name
 
 
