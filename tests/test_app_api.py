@@ -220,7 +220,8 @@ def test_likes_fill_this_users_memory_only_and_apply_reuses_the_recipe(studio, p
     turn(alice, "", other)
     applied = outputs(alice, "/apply", alice.predict(entry_id, api_name="/apply"))
     recipe = json.loads(applied[RECIPE])
-    assert recipe["parent_id"] == liked["id"]
+    # the new product's first picture starts its own chain (undo never brings back the old product)
+    assert recipe["parent_id"] is None and recipe["notes"][-1] == "your saved recipe, applied unchanged"
     assert (recipe["scene"], recipe["lighting"], recipe["seed"]) == (
         liked["scene"],
         liked["lighting"],
