@@ -375,8 +375,7 @@ class _Rules:
         self.vocab = vocab
         verbs = word_set(vocab, "remove_words", "clauses.remove_verbs")
         self.remove_verbs = sorted(verbs - {"no", "without", "minus", "not"}, key=len, reverse=True)
-        asks = word_set(vocab, "conversation.request_verbs") | {"make", "go", "try", "switch", "swap", "move",
-                                                                "turn"}
+        asks = word_set(vocab, "conversation.request_verbs", "changing_verbs")
         asks = sorted(asks, key=len, reverse=True)
         self.joined_removal, self.joined_request = (_joined(self.remove_verbs), _joined(asks))
         hedges = word_set(vocab, "conversation.hedges") - _AMBIGUOUS_HEDGES

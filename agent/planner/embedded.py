@@ -16,7 +16,7 @@ from sceneshop.agent.planner import feedback
 from sceneshop.agent.planner.apply import apply_intent
 from sceneshop.agent.planner.clauses import restructure
 from sceneshop.agent.planner.intent import Intent, place_openers, read_intent
-from sceneshop.agent.planner.lexicon import Lexicon
+from sceneshop.agent.planner.lexicon import Lexicon, word_set
 from sceneshop.agent.planner.looks import apply_looks, read_looks
 from sceneshop.agent.planner.prompt import compose_prompt, load_vocabulary
 from sceneshop.agent.planner.text import apply_text, read_text
@@ -178,6 +178,10 @@ class EmbeddedPlanner:
         # "on a bar top with lemons and ice": the place is what precedes the things said with it;
         # the things ("ice") would find a scene of their own (snow)
         texts = [_place_head(c, self.vocab) for c in texts]
+        # "near a window": the window light's place, said in words on the scene there is, not a
+        # scene found by likeness (a rooftop's balcony)
+        lit = word_set(self.vocab, "lighting_places")
+        texts = [t for t in texts if t.split()[-1].lower().strip(",.!?") not in lit]
         if not texts:
             return
         queries = [", ".join(texts)] + (texts if len(texts) > 1 else [])

@@ -164,7 +164,8 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
                 if intent.time is None:
                     intent.time, intent.time_from = value, m.text
             elif kind == "lighting":
-                m.used = True
+                m.used = not (m.text in word_set(vocab, "lighting_places")
+                              and _placement(reading, m, vocab) in word_set(vocab, "placement_words.setting"))
                 if intent.lighting is None:
                     intent.lighting, intent.lighting_from = value, m.text
             elif kind == "market":
@@ -251,8 +252,8 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
             intent.removals.append(f"remove {disliked}")
             continue
         clause = trim_clause(leftover, vocab)
-        if not clause:
-            continue
+        if not clause or set(clause.lower().split()) <= word_set(vocab, "changing_verbs"):
+            continue  # "switch to a garden": the garden is the scene, "switch" nothing to draw
         swap = _SWAP.match(clause.lower()) or _made_into(leftover, vocab)
         if swap:  # "swap it for a wool throw", "make the cocktail a coconut": one thing out, another in
             gone = trim_clause(swap.group("old"), vocab) or (mentioned[0] if mentioned else "")
@@ -273,6 +274,9 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
         else:
             words = picture_words(leftover, vocab)  # a question, statement or complaint describes nothing
             if words:
+                moved = _moved_to_place(words, vocab, props) if editing else None
+                if moved:  # "can you put it in a garage", "move it to a bus stop": the beach goes
+                    words, intent.offered_place = moved, True
                 intent.clauses.append(words)
             thing = _thing_named(leftover, vocab)
             mentioned = (thing, words) if thing else None
@@ -308,6 +312,23 @@ def _new_place(clause: str, vocab: dict, props: set[str]) -> str | None:
     if not feedback.names_place(m.group("x").split(), vocab, props):
         return None  # "try a vase", "try a few lemons", "some plants": things, where a place is one
     return f"in {m.group('det')} {m.group('x')}"
+
+
+_MOVED = re.compile(r"^(?:(?:(?:move|moved|take|bring|send|carry)\s+(?:it\s+|this\s+|them\s+)?)?(?P<to>to)"
+                    r"|in|at|inside|into)\s+(?P<det>a|an)\s+(?P<x>[a-z][\w'\-]*(?:\s+[a-z][\w'\-]*){0,4})$")
+
+
+def _moved_to_place(clause: str, vocab: dict, props: set[str]) -> str | None:
+    """The place a clause on an edit says the product is now ("in a garage", "at a bus stop"; "(move it)
+    to a bus stop" -> "at a bus stop"), None for a spot in the picture there is ("in a corner", "in the
+    sand": spots_in_a_scene, or said with "the") or for a thing ("in a basket")."""
+    m = _MOVED.match(" ".join(clause.lower().split()))
+    if m is None:
+        return None
+    words = m.group("x").split()
+    if words[-1] in word_set(vocab, "spots_in_a_scene") or not feedback.names_place(words, vocab, props):
+        return None
+    return f"at {m.group('det')} {m.group('x')}" if m.group("to") else clause
 
 
 _SWAP = re.compile(

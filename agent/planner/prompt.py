@@ -55,7 +55,6 @@ def trim_clause(clause: str, vocab: dict) -> str:
 
 
 # Verbs of being and seeming: a clause with one states something about the picture.
-# Verbs of being and seeming: a clause with one states something about the picture.
 _BEING = {"is", "are", "was", "were", "am", "looks", "look", "seems", "seem", "feels", "feel", "isn't",
           "aren't", "wasn't"}
 # "some pine cones would look nice", "a darker wood would suit it more": a thing wished for, said as a
