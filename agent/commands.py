@@ -95,7 +95,10 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     greeted = len(chat) > 1 and _TIME_GREETING.fullmatch(chat[0]) and not _PICTURE_TIME.match(text)
     if not has_picture and greeted:
         chat = chat[1:]  # "evening! second go at this": a hello first, then the message
-    core = ", ".join(chat) if len(chat) != len(_clauses(text)) else text
+    # "hiii 👋 is this where i make the photos": a hello run into the question it opens (an emoji, or
+    # nothing, between them) is still a hello before a question
+    chat = [_without_greeting(c, words) for c in chat]
+    core = ", ".join(chat) if chat != _clauses(text) else text
     if not chat:  # "hi", "thanks, that's perfect now", "ok cool"
         thanked = any(words.has(c, words.thanks) for c in _clauses(text))
         return Message(text, "question", topic="thanks" if thanked else "greeting")
@@ -125,6 +128,9 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
         return Message(text, "question", topic=_topic(plain, words))
     if _is_cutout(core, words):
         return Message(text, "cutout")
+    again = _style_again(core, words) if has_picture else None
+    if again is not None:  # "keep the film look from before tho": that style on this picture
+        return Message(text, "feedback", words=again)
     # "add oats, my customers love the farm look": what others think is a reason, not a look to go back to
     mine = [c for c in chat if not words.others_say.match(_plain(c))]
     found = _reference(", ".join(mine), words, has_picture) if mine else None
@@ -176,6 +182,11 @@ class _Words:
         self.thanks = _alternation(conv["thanks"])
         self.chatter = _alternation([*conv["greetings"], *conv["acknowledgements"], *conv["thanks"],
                                      *conv["hedges"]])
+        self.style_nouns = {phrase_key(w) for w in vocab["style_nouns"]}
+        # Every word of a style's catalog keywords ("film", "watercolour", "pixel"): what a style is called
+        self.style_words = {w for lora in load_catalog().loras.values() for k in lora.keywords
+                            for w in phrase_key(k).split()}
+        self.greeting_lead = re.compile(r"^(?:" + _alternation(conv["greetings"]).pattern + r")\s+")
         self.filler = {phrase_key(w) for w in [*vocab["filler"], *vocab["prepositions"]]}
         self.glue = {phrase_key(w) for w in conv["glue"]}
         self.question_words = {phrase_key(w) for w in conv["question_words"]}
@@ -447,7 +458,7 @@ def _save_asked(text: str, words: _Words) -> tuple[str, str] | None:
 
 
 # What a merchant may ask about that no picture shows (vocabulary.yaml conversation.topics).
-_NOT_PICTURE_TOPICS = {"no_photo", "data", "cost", "speed", "file", "rights"}
+_NOT_PICTURE_TOPICS = {"no_photo", "data", "cost", "speed", "file", "rights", "batch"}
 # Topics whose words never describe a picture, so a request opener does not make them one ("can i use
 # these pics commercially?").
 _NEVER_DRAWN_TOPICS = {"rights"}
@@ -489,6 +500,18 @@ def _is_question(clause: str, words: _Words) -> bool:
     if first in words.question_words:
         return len(plain) < 2 or plain[1] not in ("about", "if")
     return first in words.question_aux and len(plain) > 1 and plain[1] in words.question_subjects
+
+
+def _without_greeting(clause: str, words: _Words) -> str:
+    """A clause without the greeting it opens with, when what follows asks a question or says who the
+    merchant is ("hi is this where i make photos" -> "is this where i make photos", "hi i sell
+    candles"); any other clause as it is ("hey put it on a beach" is read as it was)."""
+    m = words.greeting_lead.match(_plain(clause))
+    if m is None:
+        return clause
+    rest = " ".join(clause.split()[len(m.group().split()):])
+    asks = rest and (_is_question(rest, words) or words.about_me.match(_plain(rest)))
+    return rest if asks else clause
 
 
 def _visit(clause: str, words: _Words) -> bool:
@@ -896,6 +919,28 @@ def _days(m: re.Match, words: _Words) -> tuple[int, int]:
         return (0, weekday) if back == 0 else (weekday + 1 + 7 * (back - 1), weekday + 7 * back)
     first, last = words.times[key]
     return int(first), int(last)
+
+
+# A style named by its look and said as had before: "keep the film look from before", "bring the
+# watercolour style from earlier back", "the vintage vibe again".
+_STYLE_AGAIN = re.compile(
+    r"\bthe\s+(?P<x>[\w'\-]+(?:\s+[\w'\-]+)?)\s+(?P<noun>[a-z]+)\s+(?P<when>(?:from|like|as\s+in)\s+"
+    r"(?:before|earlier|previously|last\s+time|the\s+(?:first|last|earlier|previous|other)\s+(?:one|version|picture))"
+    r"|again)\b")
+
+
+def _style_again(text: str, words: _Words) -> str | None:
+    """The words asking for a style the merchant had on an earlier picture, without the "from before"
+    ("keep the film look from before tho" -> "keep the film look tho"): a style is kept by this picture
+    (where "go back to the film one" or "the beach look from before" ask for the earlier picture
+    itself); None when the message asks no such thing. Only catalog style words name a style."""
+    plain = _plain(text)
+    m = _STYLE_AGAIN.search(plain)
+    if m is None or m.group("noun") not in words.style_nouns or words.back_words.search(plain[: m.start()]):
+        return None
+    if not all(w in words.style_words for w in m.group("x").split()):
+        return None
+    return " ".join((plain[: m.start("when")] + plain[m.end("when"):]).split())
 
 
 def _strip_one(x: str, words: _Words) -> str:

@@ -15,7 +15,7 @@ from PIL import Image
 from sceneshop.agent.commands import Message, read_message, request_message
 from sceneshop.agent.llm.toolbox import LoraPick, edit_fields, look_changes
 from sceneshop.agent.memory.entry import MemoryEntry
-from sceneshop.agent.planner.feedback import coloured_thing
+from sceneshop.agent.planner.feedback import coloured_thing, recoloured_name
 from sceneshop.agent.planner.lexicon import normalise
 from sceneshop.agent.planner.prompt import load_vocabulary
 from sceneshop.agent.planning import Conversation
@@ -583,6 +583,7 @@ class Session:
         colour = self._colour_needs_asking(message)
         if colour is not None:
             self._offered_colour = colour
+            self._name_from_colour(message)
             question = recolour_question(self._product_name(), colour)
             return Turn(question, self.recipe, kind="clarify", version=self._number())
         if kind == "cannot" and not message.words and self._cannot(message):
@@ -623,6 +624,16 @@ class Session:
                 return None
         return message.product_colour
 
+    def _name_from_colour(self, message: Message) -> None:
+        """ "can you make the dress navy?" before the product has a name: the merchant calls it the dress,
+        and the pictures after this one show the dress (the recolour itself is still asked about)."""
+        if self.product is not None:
+            return
+        said = normalise(message.words or message.text)[message.colour[1]:message.colour[2]]
+        name = recoloured_name(said, load_vocabulary(self.studio.catalog.folder))
+        if name:
+            self.product = Subject(description=name)
+
     def _make(self, message: Message, progress, cancel, *, look: Recipe | None = None) -> Turn:
         """Ask the studio's planner (either kind, one interface), render, and make the result the
         current version; a reply in words only changes nothing. `look`: the earlier version or
@@ -652,9 +663,9 @@ class Session:
         recipe = reply.recipe
         if self.current is None and look is None and self._kept is not None:
             recipe = self.studio.keep(recipe, *self._kept)
-        if recipe.parent_id is None and self.product is not None and \
-                recipe.subject.description.strip().lower() in ("", "product"):
-            # "start over: snowy mountains": a fresh chain for the same photo, so the same product
+        if self.product is not None and recipe.subject.description.strip().lower() in ("", "product"):
+            # "start over: snowy mountains": a fresh chain for the same photo, so the same product; and
+            # a product named where no picture was made ("can you make the dress navy?") from then on
             recipe = self.studio.for_product(recipe, self.product)
         self._kept = None
         limits = self._cannot(message)

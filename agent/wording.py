@@ -465,6 +465,11 @@ def answer(topic: str, recipe: Recipe | None, catalog: Catalog, *, photo: bool, 
                 "as JSON beside it. It always has a full background, never a transparent one: for a plain "
                 "backdrop say 'white background' or 'for Amazon'. A batch's download also holds each "
                 "product's cut-out as a black-and-white mask PNG.")
+    if topic == "batch":
+        return ("Yes: make one picture you like here and say 'save this'; then open the Jobs tab, add your "
+                "product photos (or a zip of them), pick that saved look and press Start batch. Every "
+                "product gets the same look, and the whole batch downloads as one zip. You can keep "
+                "chatting while it runs.")
     if topic == "rights":
         return ("I can't give legal advice. Your product stays exactly as in your photo; the scene around it "
                 f"comes from the {engine}. Whether you may use the pictures commercially depends on the "

@@ -219,6 +219,10 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
         low = clause.lower()
         if editing and _VERDICT.fullmatch(low):
             continue
+        verdict = rules.verdict.match(low) if editing else None
+        if verdict:  # "its ok i guess but could it be less cluttered": the request after the verdict
+            clause = clause[verdict.end():].strip()
+            low = clause.lower()
         if _UNCHANGED.fullmatch(low):
             continue  # "same settings", "keep everything else the same": what stays, nothing to draw
         if low.startswith("if ") or low == "if":
@@ -401,6 +405,12 @@ class _Rules:
         # "not really feeling it", "not totally sure about the lemons": a word of degree after "not"
         body = body.replace(r"not\s+", r"not\s+(?:(?:really|totally|quite|so|too|that|entirely|fully)\s+)?")
         self.doubts = re.compile(rf"(?<![\w'])(?:{body})(?![\w'])", re.I)
+        # "i dont like the flowers", "i hate those towels": a dislike of a thing named with its determiner
+        # ("i don't like it so dark" or "i don't like how dark it is" names no thing)
+        dislikes = sorted((phrase_key(w) for w in vocab["clauses"]["dislikes"]), key=len, reverse=True)
+        body = "|".join(r"\s+".join(map(re.escape, d.split())) for d in dislikes)
+        named = r"(?=\s+(?:the|those|these|that|this|all\s+the)\s)"
+        self.dislikes = re.compile(rf"(?<![\w'])(?:{body}){named}", re.I)
         judged = vocab["picture_complaints"]
         self.excess = word_set(vocab, "picture_complaints.excess")
         self.excess_re = _phrases(self.excess)
@@ -432,6 +442,14 @@ class _Rules:
                               rf"(?:{amounts}|(?:a|an|one)\s+[a-z]+\s+or\s+two)"
                               r"(?:\s+(?:is|are|would\s+do|will\s+do|is\s+enough|max|please|pls))*", re.I)
         self.opinions = _phrases(word_set(vocab, "clauses.opinions"))
+        # A verdict on the whole picture before "but" ("its ok but …", "it's fine i guess, but …"): "its"
+        # is "it's" here, never a thing's ("its ok" is no thing called "ok")
+        verdicts = sorted(word_set(vocab, "clauses.verdicts"), key=len, reverse=True)
+        self.verdict = re.compile(
+            r"^(?:(?:yeah|yes|ok|okay|well|hmm|so)\s+)*(?:it'?s|it\s+is|it\s+looks|that'?s|thats|that\s+is"
+            r"|this\s+is|looks)\s+(?:(?:pretty|quite|really|very|kinda|mostly|fairly|so|all|not\s+bad|and)\s+)*"
+            r"(?:" + "|".join(r"\s+".join(map(re.escape, v.split())) for v in verdicts) + r")"
+            r"(?:\s+(?:overall|now|tbh|though|tho|and\s+all|i\s+suppose))*\s+but\s+(?=\S)")
         self.things = word_set(vocab, "products") | {
             phrase_key(w) for group in vocab["related_words"] for w in group}
 
@@ -471,7 +489,7 @@ class _Rules:
         """What a doubt is about ("I'm not sure about the lemons" -> "lemons", "not convinced by it" ->
         "it"); "" for a doubt about the picture's own qualities ("not sure about the light") or about
         nothing named; None when the clause has no doubt in it."""
-        found = self.doubts.search(clause)
+        found = self.doubts.search(clause) or self.dislikes.search(clause)
         if found is None:
             return None
         thing = []

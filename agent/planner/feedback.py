@@ -396,6 +396,16 @@ def coloured_thing(recipe, said: str, vocab: dict) -> str | None:
     return None
 
 
+def recoloured_name(said: str, vocab: dict) -> str | None:
+    """The name a recolour request calls the product by ("make the dress navy" -> "dress", "can my
+    linen apron be sage?" -> "linen apron"), None when it says only "it" or "this"."""
+    # a material stays part of the name ("linen apron"); a colour never is (it is being changed)
+    skip = (stop_words(vocab) - word_set(vocab, "product_modifiers")) | word_set(
+        vocab, "colours", "product_colour_verbs", "clauses.finishes", "recolour_not_names")
+    named = [w for w in re.findall(r"[a-z][\w'-]*", said.lower()) if w not in skip]
+    return " ".join(named) if 0 < len(named) <= 3 else None
+
+
 def recolour_thing(recipe, thing: str, colour: str, vocab: dict, notes: list[str]) -> None:
     """`thing` (a prop, or words in the scene description) in `colour`, any colour it had replaced."""
     colours = word_set(vocab, "colours")

@@ -393,7 +393,7 @@ def _named_product(reading: Reading, vocab: dict, *, arrived: bool = False) -> s
             words.append(nxt)
         if words and words[-1].group() in modifiers:
             words = []  # "this is our linen": a material alone names no product
-        if words and len(words) <= 4 and all(w.group().isalpha() for w in words) and \
+        if words and len(words) <= NAME_WORDS and all(w.group().isalpha() for w in words) and \
                 not _visit_words([w.group() for w in words], vocab):  # "my third visit", "this thing"
             start, end = words[0].start(), words[-1].end()
             reading.claim(start, end)
@@ -405,6 +405,9 @@ def _named_product(reading: Reading, vocab: dict, *, arrived: bool = False) -> s
 
 
 _OWN = {"a", "an", "the", "my", "our", "your", "their"}  # before a product's name, never part of it
+# The most words a product no word list knows is named with: a maker's description runs to four ("hand
+# bound leather journal", "small batch soy candle"); longer, it is a sentence.
+NAME_WORDS = 4
 _SIMILE = re.compile(r"\s*(?:style|look|effect|vibe|aesthetic)?\s*(?:like|as\s+in|a\s+la|à\s+la"
                      r"|reminiscent\s+of|in\s+the\s+style\s+of|inspired\s+by)\b[^,;.!?:]*")
 
@@ -457,7 +460,7 @@ def _opening_noun(reading: Reading, vocab: dict) -> str | None:
     while i < len(tokens) and tokens[i].group() in ("a", "an", "the", "some", "one", "two"):
         i += 1
     words = []
-    for t in tokens[i: i + 4]:
+    for t in tokens[i: i + NAME_WORDS + 1]:
         if t.group() in preps:
             break
         gap = reading.work[(words[-1].end() if words else t.start()): t.start()]
@@ -466,7 +469,7 @@ def _opening_noun(reading: Reading, vocab: dict) -> str | None:
         words.append(t)
     else:
         return None  # no place said after it: not "a product on/in somewhere"
-    if not words or len(words) > 3 or _visit_words([w.group() for w in words], vocab):
+    if not words or len(words) > NAME_WORDS or _visit_words([w.group() for w in words], vocab):
         return None  # "second go at this": how the merchant came, not a product
     modifiers = word_set(vocab, "product_modifiers")
     surfaces = word_set(vocab, "surface_nouns", missing_ok=True) | {
