@@ -364,7 +364,7 @@ def check_turn(expect: dict, turn, chat: Chat, before, count_before: int) -> lis
                 if not any(_has(reply, a) for a in _alts(item)):
                     fail(check, f"{item!r} not in the reply")
         elif check == "reply_lacks":
-            found = [w for w in want if str(w).lower() in reply.lower()]
+            found = [w for w in want if _has(reply, str(w))]  # whole words: "tray" is no "Ray"
             if found:
                 fail(check, f"reply has {found}")
         elif check == "saved_as":
