@@ -190,6 +190,7 @@ class _Words:
         self.asking = _alternation(conv["request_verbs"])
         self.about_me = _alternation(conv["about_me"])
         self.polite_end = re.compile(r"(?:[\s,]+" + _alternation(conv["polite_ends"]).pattern + r")+\s*$")
+        self.name_purpose = re.compile(r"[\s,]+" + _alternation(conv["name_purposes"]).pattern + r".*$", re.I)
         self.unseen = _alternation(conv["unseen_change"])
         self.others_say = re.compile(r"^(?:and\s+|but\s+|cause\s+|because\s+|since\s+)?"
                                      + _alternation(conv["others_say"]).pattern + r"\s+\w")
@@ -439,11 +440,18 @@ def _save_asked(text: str, words: _Words) -> tuple[str, str] | None:
         clause = words.polite_end.sub("", clause.strip(" .!")).strip(" .!")
         m = _SAVE.fullmatch(clause)
         if m:
-            return "save", (m.group("name") or m.group("bare") or "").strip()
+            return "save", _look_name(m.group("name") or m.group("bare") or "", words)
         m = _NAME.fullmatch(clause)
-        if m and m.group("name").strip():
-            return "name", m.group("name").strip()
+        if m and _look_name(m.group("name"), words):
+            return "name", _look_name(m.group("name"), words)
     return None
+
+
+def _look_name(said: str, words: _Words) -> str:
+    """The name given to a look, without why it is saved ("Linen Dream so I can use it next week" ->
+    "Linen Dream"; vocabulary conversation.name_purposes) or polite words after it."""
+    name = words.name_purpose.sub("", said.strip())
+    return words.polite_end.sub("", name).strip(" .!\"'")
 
 
 # What a merchant may ask about that no picture shows (vocabulary.yaml conversation.topics).

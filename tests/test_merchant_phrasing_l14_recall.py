@@ -1,0 +1,76 @@
+"""Rules for merchant phrasing an unseen set (l14/l15, 2026-12-04) failed, round twelve, on going back
+and saved looks: a look's name without why it is saved ("save this look as Linen Dream so I can use it
+next week"), a change of mind on one word ("rooftop at sunset maybe? no wait sunrise, sunset is so
+overdone"), ... Each class is tested with sentences of its own besides the set's, and with near-misses
+that must keep their old reading."""
+
+from __future__ import annotations
+
+import pytest
+
+from sceneshop.agent.commands import read_message
+from sceneshop.agent.planner.clauses import restructure
+
+PHOTO = (600, 400)
+
+
+@pytest.fixture(scope="module")
+def vocab(planner):
+    return planner.vocab
+
+
+# ------------------------------------------------------------- a look's name, without why it is saved
+
+@pytest.mark.parametrize(("said", "name"), [
+    ("Yes, that is the one. Please save this look as Linen Dream so I can use it for my other pieces next "
+     "week.", "Linen Dream"),
+    ("save this as summer beach because i want it for the sale", "summer beach"),
+    ("call it sunday rooftop so we can reuse it", "sunday rooftop"),
+    ("save it as Clean Grey, i'll use it for the mugs later", "Clean Grey"),
+    ("save as cosy cabin for next time pls", "cosy cabin"),
+])
+def test_a_looks_name_ends_where_why_it_is_saved_begins(said, name):
+    message = read_message(said, has_picture=True)
+    assert message.kind in ("save", "name")
+    assert message.name == name
+
+
+@pytest.mark.parametrize(("said", "name"), [
+    ("save as clean grey please", "clean grey"),
+    ("save this look as so good", "so good"),  # no purpose after it: the name as said
+    ("save it as candles for my mum", "candles for my mum"),
+])
+def test_a_name_without_a_reason_is_kept_whole(said, name):
+    assert read_message(said, has_picture=True).name == name
+
+
+# ---------------------------------------------------------------------- a change of mind on one word
+
+@pytest.mark.parametrize(("said", "kept"), [
+    ("rooftop at sunset maybe, no wait sunrise, sunset is so overdone", "rooftop at sunrise"),
+    ("a beach at night, or rather dusk", "a beach at dusk"),
+    ("a garden at sunset, wait no, sunrise", "a garden at sunrise"),
+    ("a red vase on a table, no wait blue", "a blue vase on a table"),
+    ("at sunset, actually no sunrise instead", "at sunrise"),
+])
+def test_a_change_of_mind_takes_the_place_of_the_word_of_its_kind(vocab, said, kept):
+    assert restructure(said, vocab, editing=True) == kept
+
+
+@pytest.mark.parametrize("said", [
+    "wait no, a beach",  # no earlier word of its kind: nothing changed
+    "a beach at sunset, sunset is lovely",  # no change of mind: the praise is left to the planner
+    "lemons and basil, actually no basil",  # a thing taken back, not swapped (round eleven's rule)
+])
+def test_without_a_word_swapped_the_clauses_keep_their_old_reading(vocab, said):
+    before = {"lemons and basil, actually no basil": "lemons"}
+    assert restructure(said, vocab, editing=True) == before.get(said, said)
+
+
+def test_the_set_change_of_mind_draws_sunrise_not_the_time_taken_back(planner):
+    street = planner.plan("headphones, city at night w neon signs", image_size=PHOTO)
+    roof = planner.plan("idk. rooftop at sunset maybe? no wait sunrise, sunset is so overdone", street,
+                        image_size=PHOTO)
+    assert roof.scene.preset == "rooftop"
+    assert roof.time_of_day == "sunrise"
+    assert "wait" not in roof.prompt and "overdone" not in roof.prompt
