@@ -695,8 +695,16 @@ def _prefers_before(clause: str, words: _Words) -> bool:
         return False
     if re.search(r"\bthan\s+(?:" + _BEFORE.pattern + ")", plain):
         return False  # "it's better than before": this one is preferred
+    # "it was better before you added the lamp", "nicer before the lamp": what came since names the
+    # change taken back, nothing to draw
+    plain = _BEFORE_CHANGE.sub(" ", plain)
     rest = _BEFORE.sub(" ", _PREFER.sub(" ", plain))
     return not [w for w in words.content(rest) if w not in _PREFER_GLUE]
+
+
+_BEFORE_CHANGE = re.compile(
+    r"\bbefore\s+(?:(?:you|u|we|i|it|they)\s+[\w']+|the|that|this|those|these|[\w']+ing)\b"
+    r"(?:\s+(?!(?:but|and|so|now|then)\b)[\w']+)*$")
 
 
 _PREFER_GLUE = {"last", "how", "way", "as", "was", "it", "looked", "seemed", "felt", "lot", "far", "more",
@@ -761,7 +769,9 @@ _ONE = (r"(?:one|ones|version|versions|picture|pictures|image|images|photo|photo
 # better"), so that "the handle look all jaggy" is not one.
 _AFTER_ONE = (r"(?=\s*$|\s+(?:again|instead|for|please|pls|was|is|were|from|i|we|you|that|with|but|and|on|in"
               r"|back|to|looked|one|then|now|though|too|can|could|would|will|let's|lets|ok|okay|thanks"
-              r"|better|nicer|prettier|best|more|much|way|most|over|than)\b)")
+              r"|better|nicer|prettier|best|more|much|way|most|over|than"
+              # "none of these beat the living room one, go back to that": a verb of going back after it
+              r"|go\s+back|bring|show|use|switch|pick)\b)")
 _VERSION_NUMBER = re.compile(r"\b(?:version|v|number|no|#)\s*#?(\d{1,3})\b")
 # "the first one", "that second picture" (not "add a second one": that is one more thing)
 _ORDINAL = re.compile(

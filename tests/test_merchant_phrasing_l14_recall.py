@@ -74,3 +74,47 @@ def test_the_set_change_of_mind_draws_sunrise_not_the_time_taken_back(planner):
     assert roof.scene.preset == "rooftop"
     assert roof.time_of_day == "sunrise"
     assert "wait" not in roof.prompt and "overdone" not in roof.prompt
+
+
+# ------------------------------------------------------- an earlier picture named, then "go back to that"
+
+@pytest.mark.parametrize(("said", "meant"), [
+    ("nah none of these beat the living room one, go back to that", "living room"),
+    ("the beach one, bring it back", "beach"),
+    ("ok the marble version, show me that again", "marble"),
+    ("meh the sunset one. use that", "sunset"),
+    ("nothing beats the garden version, use that one", "garden"),
+])
+def test_a_picture_named_before_a_verb_of_going_back_is_gone_back_to(said, meant):
+    message = read_message(said, has_picture=True)
+    assert message.kind == "go_back"
+    assert message.reference.words == meant
+    assert message.words == ""  # the comparison ("none of these beat") draws nothing
+
+
+@pytest.mark.parametrize("said", ["the handle look go weird", "the cup looks off, take it out"])
+def test_a_thing_judged_is_no_picture_gone_back_to(said):
+    assert read_message(said, has_picture=True).kind == "feedback"
+
+
+# -------------------------------------------------------- "it was better before <the change>": an undo
+
+@pytest.mark.parametrize("said", [
+    "idk actually it was better before you added the lamp",
+    "honestly it looked nicer before the flowers",
+    "i liked it better before you made it warmer",
+    "it was better before adding the rug",
+    "it was better before",
+])
+def test_better_before_a_change_takes_the_change_back(said):
+    message = read_message(said, has_picture=True)
+    assert message.kind == "undo"
+    assert message.words == ""
+
+
+@pytest.mark.parametrize("said", [
+    "it is better than before you added the lamp",  # this one is preferred
+    "put a lamp there like before",
+])
+def test_better_than_before_or_like_before_is_no_undo(said):
+    assert read_message(said, has_picture=True).kind == "feedback"
