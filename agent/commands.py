@@ -929,7 +929,7 @@ def _strip_one(x: str, words: _Words) -> str:
 
 
 _DONE_THEN = re.compile(
-    r"\b(?:that\s+|which\s+)?(?:i|we)\s+(?:did|made|had|used|shot|saved|created|tried|liked|loved|picked)"
+    r"\b(?:that\s+|which\s+)?(?:i|we|you|u)\s+(?:did|made|had|used|shot|saved|created|tried|liked|loved|picked)"
     r"(?:\s+(?:for|with|of|on)\s+(?:my|our|the|a|an|that)\s+[\w'-]+(?:\s+[\w'-]+)?(?=\s+(?:same|and|but|then|again"
     r"|please|now|for|like|as)\b|\s*$|\s*,))?"
 )
@@ -940,7 +940,8 @@ def _rest(text: str, words: _Words) -> str:
     such as "I didn't want a bedroom" or "was nicer" is not a request)."""
     # What the merchant did then describes the earlier picture, not this one: "(the pink one) I did
     # for my lipstick", "(the one) we made for the sale"; a verb of memory opens the reference.
-    text = _DONE_THEN.sub(" ", text)
+    # ... and when: "the first one you made today"
+    text = re.sub(_DONE_THEN.pattern + r"(?:\s+(?:" + words.time_re.pattern + r"))?", " ", text)
     text = re.sub(r"(?:^|(?<=,))\s*(?:do\s+you\s+|can\s+you\s+)?(?:remember|recall)\b", " ", text)
     kept = []
     # "(the first one was nicest,) bring that back and make it square": "and" before a verb that asks

@@ -7,6 +7,7 @@ that must keep their old reading."""
 from __future__ import annotations
 
 import pytest
+from PIL import Image
 
 from sceneshop.agent.commands import read_message
 from sceneshop.agent.planner.clauses import restructure
@@ -118,3 +119,53 @@ def test_better_before_a_change_takes_the_change_back(said):
 ])
 def test_better_than_before_or_like_before_is_no_undo(said):
     assert read_message(said, has_picture=True).kind == "feedback"
+
+
+# ------------------------------------------- "the first one you made today": who made it and when, not asked
+
+@pytest.mark.parametrize(("said", "number", "rest"), [
+    ("no go back to the first one you made today", 1, ""),
+    ("show me the second one you did this morning", 2, ""),
+    ("the first one we made earlier, but warmer", 1, "but warmer"),
+])
+def test_who_made_an_earlier_picture_and_when_draws_nothing(said, number, rest):
+    message = read_message(said, has_picture=True)
+    assert (message.kind, message.reference.number, message.words) == ("go_back", number, rest)
+
+
+@pytest.mark.parametrize(("said", "rest"), [
+    ("go back to the first one, make it at night", "make it at night"),  # a change after it is kept
+])
+def test_a_change_after_an_earlier_picture_is_still_asked(said, rest):
+    assert read_message(said, has_picture=True).words == rest
+
+
+# ---------------------------------------------- a saved look taken over for a product: a chain of its own
+
+def test_a_picture_made_from_a_saved_look_starts_its_own_chain(planner, renderer, coffee, coffee_mask,
+                                                               tmp_path):
+    from skimage import data
+
+    from sceneshop.agent.memory.memory import RecipeMemory
+    from sceneshop.agent.session import Session
+    from sceneshop.agent.studio import Studio
+
+    with RecipeMemory(tmp_path / "memory") as memory:
+        studio = Studio(planner=planner, engine=renderer, memory=memory)
+        before = Session(studio, user="bo")
+        before.set_product(coffee, coffee_mask)
+        before.send("put it on white marble, soft daylight")
+        assert before.send("save this as cup marble").kind == "info"
+
+        now = Session(studio, user="bo")
+        now.set_product(Image.fromarray(data.rocket()))
+        _taken_over(now)
+
+
+def _taken_over(now):
+    taken = now.send("hey same as my cup marble look but for this rocket")
+    assert taken.kind == "result" and taken.version == 1
+    assert taken.recipe.parent_id is None  # the cup's recipe is no picture of this chat
+    assert taken.recipe.scene.preset == "marble"
+    closer = now.send("a bit closer")
+    assert closer.recipe.parent_id == taken.recipe.id  # later pictures build on it as ever
