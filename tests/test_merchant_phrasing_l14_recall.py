@@ -169,3 +169,34 @@ def _taken_over(now):
     assert taken.recipe.scene.preset == "marble"
     closer = now.send("a bit closer")
     assert closer.recipe.parent_id == taken.recipe.id  # later pictures build on it as ever
+
+
+# ------------------------------------------------- the next product announced, then named: the product
+
+@pytest.fixture(scope="module")
+def autumn(planner):
+    """A look taken over for a photo whose product has no name yet."""
+    return planner.plan("on a wood table with dried leaves and warm evening light", image_size=PHOTO)
+
+
+@pytest.mark.parametrize(("said", "product"), [
+    ("new product beeswax taper candles do", "beeswax taper candles"),  # the set's, as the session reads it
+    ("new product! beeswax taper candles", "beeswax taper candles"),
+    ("next product, a ceramic mug", "ceramic mug"),
+    ("ok new one, its the leather strap we sell for that watch", "leather strap"),
+    ("next up the soap bar", "soap bar"),
+])
+def test_a_product_named_after_it_is_announced_is_the_product(planner, autumn, said, product):
+    recipe = planner.plan(said, autumn, image_size=PHOTO)
+    assert recipe.subject.description == product
+    assert product not in recipe.scene.description
+
+
+@pytest.mark.parametrize(("said", "added"), [
+    ("new one, add a candle", "candle"),
+    ("a new one with a candle next to it", "candle"),
+])
+def test_a_thing_added_after_new_one_is_still_a_thing_of_the_scene(planner, autumn, said, added):
+    recipe = planner.plan(said, autumn, image_size=PHOTO)
+    assert recipe.subject.description == "product"
+    assert added in recipe.scene.description
