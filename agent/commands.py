@@ -189,6 +189,7 @@ class _Words:
         self.visit = {phrase_key(w) for w in conv["visit_words"]}
         self.asking = _alternation(conv["request_verbs"])
         self.about_me = _alternation(conv["about_me"])
+        self.presenting = _alternation(conv["presenting"])
         self.polite_end = re.compile(r"(?:[\s,]+" + _alternation(conv["polite_ends"]).pattern + r")+\s*$")
         self.name_purpose = re.compile(r"[\s,]+" + _alternation(conv["name_purposes"]).pattern + r".*$", re.I)
         self.unseen = _alternation(conv["unseen_change"])
@@ -413,7 +414,12 @@ def _start_over(text: str, words: _Words) -> tuple[str, tuple[str, ...]] | None:
         return None
     keep: list[str] = []
     rest = []
-    for clause in _clauses(text):
+    clauses = _clauses(text)
+    said_at = next((i for i, c in enumerate(clauses) if words.start_over.search(_plain(c))
+                    or _DISCARD_ALL.search(_plain(c))), 0)
+    for i, clause in enumerate(clauses):
+        if i < said_at and _judges_only(clause, words):
+            continue  # "the painted look is too much. scrap it, start over": why, not what to draw
         low = _plain(clause)
         low = _DISCARD_ALL.sub(" ", words.start_over.sub(" ", low))
         low = re.sub(r"\bwith\s+the\s+same\s+(?:product|photo|image|picture|item)\b", " ", low)
@@ -838,13 +844,16 @@ def _reference(text: str, words: _Words, has_picture: bool = False) -> tuple[Ref
             found, span = Reference(days=days, saved=True), (start, m.end())
     if not found:
         if not has_picture and ((m := words.same.search(plain)) or (m := _SAME_LOOK.search(plain))):
-            # With a picture on screen "same thing, but closer" is feedback on it.
-            found, span = Reference(same=True), m.span()
+            # With a picture on screen "same thing, but closer" is feedback on it. "same beach look": the
+            # latest one that shows a beach
+            x = (m.groupdict().get("x") or "").strip()
+            found, span = Reference(same=True, words=x if words.content(x) else ""), m.span()
         elif m := _THE_ONE_X.search(plain):
             found, span = Reference(words=_strip_one(m.group("x"), words)), m.span()
         elif m := _THE_X_ONE.search(plain):
             x = m.group("x")
-            if x.split()[0] not in _NOT_PLACES and x not in _ORDINALS:
+            # "here are the mugs, same look pls": "same" ends a clause's thing, never names a picture
+            if x.split()[0] not in _NOT_PLACES and x not in _ORDINALS and "same" not in x.split():
                 found = Reference(words=_strip_one(x, words), saved=m.group("mine") == "my")
                 span = m.span()
         if not found and (m := _BACK_TO_X.search(plain)):
@@ -895,7 +904,8 @@ def _preferred(text: str, words: _Words) -> tuple[Reference, str] | None:
 # Sameness said of a look: an adjective of sameness and a noun for a look ("identical look", "matching
 # setup", "the exact same vibe").
 _SAME_LOOK = re.compile(
-    r"\b(?:same|identical|matching|similar|consistent|exact\s+same)\s+(?:look|style|setup|set\s+up|scene|vibe"
+    r"\b(?:same|identical|matching|similar|consistent|exact\s+same)\s+(?:exact\s+|very\s+)?(?P<x>(?:[\w'\-]+\s+){0,2}?)"
+    r"(?:look|style|setup|set\s+up|scene|vibe"
     r"|settings|background|backdrop|feel|treatment|shot|aesthetic|styling)s?\b"
 )
 _EARLIER_ONE = re.compile(r"\bthe\s+earlier\s+" + _ONE + r"\b")
@@ -949,7 +959,8 @@ def _rest(text: str, words: _Words) -> str:
     for clause in re.split(r"\s*,\s*|\s+but\s+|\s+and\s+(?=then\b)|\s+and\s+(?=(?:"
                            + words.asking.pattern + r"))", text):
         tokens = clause.split()
-        if any(t in words.statement_verbs or t.endswith("n't") for t in tokens):
+        presented = words.presenting.match(clause.strip())  # "here are the mugs": the product named
+        if not presented and any(t in words.statement_verbs or t.endswith("n't") for t in tokens):
             continue
         if words.content(clause):
             kept.append(clause.strip())

@@ -695,7 +695,9 @@ class Session:
             return self._offer([self._look_choice(e) for e in (named or looks)], message, progress, cancel)
         if self.versions and not ref.days:
             if ref.same:
-                found = [self.current or self.versions[-1]]
+                # "same beach look": the latest picture that shows it, else simply the latest
+                shown = pick(ref.words, [(v, v.recipe, "") for v in self.versions], self.studio.catalog)
+                found = [shown[-1] if ref.words and shown else self.current or self.versions[-1]]
             else:
                 candidates = [(v, v.recipe, "") for v in self.versions]
                 found = pick(ref.words, candidates, self.studio.catalog)

@@ -200,3 +200,53 @@ def test_a_thing_added_after_new_one_is_still_a_thing_of_the_scene(planner, autu
     recipe = planner.plan(said, autumn, image_size=PHOTO)
     assert recipe.subject.description == "product"
     assert added in recipe.scene.description
+
+
+# ---------------------------------------------- "same beach look", "here are the mugs, same look pls"
+
+@pytest.mark.parametrize(("said", "look", "rest"), [
+    ("ok new one, its the leather strap we sell for that watch. same beach look pls", "beach",
+     "ok new one its the leather strap we sell for that watch"),
+    ("the same marble style for this one", "marble", ""),
+    ("same exact look pls", "", ""),
+    ("here are the mugs, same look pls", "", "here are the mugs"),
+    ("this is the new soap, same look", "", "this is the new soap"),
+])
+def test_the_same_look_said_after_a_new_photo_is_the_latest_look(said, look, rest):
+    message = read_message(said, has_picture=False)
+    assert message.kind == "go_back" and message.reference.same
+    assert (message.reference.words, message.words) == (look, rest)
+
+
+@pytest.mark.parametrize("said", [
+    "here are the mugs, same look pls",  # with a picture on screen, feedback on it (as before)
+    "same beach look but closer",
+])
+def test_the_same_look_with_a_picture_on_screen_is_feedback(said):
+    assert read_message(said, has_picture=True).kind == "feedback"
+
+
+def test_a_statement_beside_a_reference_is_still_no_request():
+    assert read_message("the first one, it was nicer", has_picture=True).words == ""
+
+
+# ------------------------------------------------ "the painted look is too much. start over": a reason
+
+@pytest.mark.parametrize(("said", "rest", "keep"), [
+    ("eh the painted look is too much. scrap it, start over but keep the insta post size - just the bowls "
+     "on a concrete surface, natural light",
+     "just the bowls on a concrete surface, natural light", ("size",)),
+    ("the neon is awful, start over with a beach", "with a beach", ()),
+    ("ugh this vintage vibe isnt working, start from scratch: marble, soft light", "marble, soft light", ()),
+])
+def test_a_judgement_before_start_over_is_its_reason_not_the_new_picture(said, rest, keep):
+    message = read_message(said, has_picture=True)
+    assert (message.kind, message.words, message.keep) == ("start_over", rest, keep)
+
+
+@pytest.mark.parametrize(("said", "rest"), [
+    ("a beach, start over", "beach"),  # a description before it is still asked for
+    ("start over, the beach is nice", "the beach is nice"),  # after it: left to the planner as before
+])
+def test_what_is_not_a_judgement_before_start_over_is_kept(said, rest):
+    assert read_message(said, has_picture=True).words == rest
