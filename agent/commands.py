@@ -904,7 +904,8 @@ def _preferred(text: str, words: _Words) -> tuple[Reference, str] | None:
 # Sameness said of a look: an adjective of sameness and a noun for a look ("identical look", "matching
 # setup", "the exact same vibe").
 _SAME_LOOK = re.compile(
-    r"\b(?:same|identical|matching|similar|consistent|exact\s+same)\s+(?:exact\s+|very\s+)?(?P<x>(?:[\w'\-]+\s+){0,2}?)"
+    r"\b(?:same|identical|matching|similar|consistent|exact\s+same)\s+(?:exact\s+|very\s+)?"
+    r"(?P<x>(?:[\w'\-]+\s+){0,2}?)"  # "same beach look": what the look showed
     r"(?:look|style|setup|set\s+up|scene|vibe"
     r"|settings|background|backdrop|feel|treatment|shot|aesthetic|styling)s?\b"
 )

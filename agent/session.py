@@ -696,8 +696,9 @@ class Session:
         if self.versions and not ref.days:
             if ref.same:
                 # "same beach look": the latest picture that shows it, else simply the latest
-                shown = pick(ref.words, [(v, v.recipe, "") for v in self.versions], self.studio.catalog)
-                found = [shown[-1] if ref.words and shown else self.current or self.versions[-1]]
+                shown = pick(ref.words, [(v, v.recipe, "") for v in self.versions],
+                             self.studio.catalog) if ref.words else []
+                found = [shown[-1] if shown else self.current or self.versions[-1]]
             else:
                 candidates = [(v, v.recipe, "") for v in self.versions]
                 found = pick(ref.words, candidates, self.studio.catalog)

@@ -1,8 +1,11 @@
 """Rules for merchant phrasing an unseen set (l14/l15, 2026-12-04) failed, round twelve, on going back
 and saved looks: a look's name without why it is saved ("save this look as Linen Dream so I can use it
 next week"), a change of mind on one word ("rooftop at sunset maybe? no wait sunrise, sunset is so
-overdone"), ... Each class is tested with sentences of its own besides the set's, and with near-misses
-that must keep their old reading."""
+overdone"), a picture named before "go back to that", "it was better before you added the lamp", who made
+an earlier picture and when ("the first one you made today"), a saved look's picture starting its own
+chain, the next product announced then named ("new product! beeswax taper candles"), "same beach look"
+after a new photo, and a judgement before "start over". Each class is tested with sentences of its own
+besides the set's, and with near-misses that must keep their old reading."""
 
 from __future__ import annotations
 

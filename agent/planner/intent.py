@@ -758,12 +758,11 @@ def _announced(reading: Reading, m: Match, vocab: dict, scene_words: set[str]) -
     beeswax taper candles", "ok new one, its the leather strap"; vocabulary
     conversation.product_announcements), across the clause's end but with no scene or added thing between."""
     before = " ".join(re.findall(r"[\w']+", reading.work[max(0, m.start - 80): m.start]))
-    said = [a for a in word_set(vocab, "conversation.product_announcements")
-            if re.search(rf"(?<![\w']){re.escape(a)}(?![\w'])", before)]
-    if not said:
+    said = "|".join(re.escape(a) for a in word_set(vocab, "conversation.product_announcements"))
+    ends = [a.end() for a in re.finditer(rf"(?<![\w'])(?:{said})(?![\w'])", before)]
+    if not ends:
         return False
-    last = max(said, key=lambda a: before.rfind(a))
-    between = before[before.rfind(last) + len(last):].split()
+    between = before[ends[-1]:].split()
     blocked = scene_words | _ADDING | {"some", "another", "more", "no", "without"}
     return len(between) <= 5 and not set(between) & blocked
 
