@@ -200,7 +200,9 @@ class _Words:
         self.visit = {phrase_key(w) for w in conv["visit_words"]}
         self.asking = _alternation(conv["request_verbs"])
         self.about_me = _alternation(conv["about_me"])
+        self.presenting = _alternation(conv["presenting"])
         self.polite_end = re.compile(r"(?:[\s,]+" + _alternation(conv["polite_ends"]).pattern + r")+\s*$")
+        self.name_purpose = re.compile(r"[\s,]+" + _alternation(conv["name_purposes"]).pattern + r".*$", re.I)
         self.unseen = _alternation(conv["unseen_change"])
         self.others_say = re.compile(r"^(?:and\s+|but\s+|cause\s+|because\s+|since\s+)?"
                                      + _alternation(conv["others_say"]).pattern + r"\s+\w")
@@ -423,7 +425,12 @@ def _start_over(text: str, words: _Words) -> tuple[str, tuple[str, ...]] | None:
         return None
     keep: list[str] = []
     rest = []
-    for clause in _clauses(text):
+    clauses = _clauses(text)
+    said_at = next((i for i, c in enumerate(clauses) if words.start_over.search(_plain(c))
+                    or _DISCARD_ALL.search(_plain(c))), 0)
+    for i, clause in enumerate(clauses):
+        if i < said_at and _judges_only(clause, words):
+            continue  # "the painted look is too much. scrap it, start over": why, not what to draw
         low = _plain(clause)
         low = _DISCARD_ALL.sub(" ", words.start_over.sub(" ", low))
         low = re.sub(r"\bwith\s+the\s+same\s+(?:product|photo|image|picture|item)\b", " ", low)
@@ -450,11 +457,18 @@ def _save_asked(text: str, words: _Words) -> tuple[str, str] | None:
         clause = words.polite_end.sub("", clause.strip(" .!")).strip(" .!")
         m = _SAVE.fullmatch(clause)
         if m:
-            return "save", (m.group("name") or m.group("bare") or "").strip()
+            return "save", _look_name(m.group("name") or m.group("bare") or "", words)
         m = _NAME.fullmatch(clause)
-        if m and m.group("name").strip():
-            return "name", m.group("name").strip()
+        if m and _look_name(m.group("name"), words):
+            return "name", _look_name(m.group("name"), words)
     return None
+
+
+def _look_name(said: str, words: _Words) -> str:
+    """The name given to a look, without why it is saved ("Linen Dream so I can use it next week" ->
+    "Linen Dream"; vocabulary conversation.name_purposes) or polite words after it."""
+    name = words.name_purpose.sub("", said.strip())
+    return words.polite_end.sub("", name).strip(" .!\"'")
 
 
 # What a merchant may ask about that no picture shows (vocabulary.yaml conversation.topics).
@@ -710,8 +724,16 @@ def _prefers_before(clause: str, words: _Words) -> bool:
         return False
     if re.search(r"\bthan\s+(?:" + _BEFORE.pattern + ")", plain):
         return False  # "it's better than before": this one is preferred
+    # "it was better before you added the lamp", "nicer before the lamp": what came since names the
+    # change taken back, nothing to draw
+    plain = _BEFORE_CHANGE.sub(" ", plain)
     rest = _BEFORE.sub(" ", _PREFER.sub(" ", plain))
     return not [w for w in words.content(rest) if w not in _PREFER_GLUE]
+
+
+_BEFORE_CHANGE = re.compile(
+    r"\bbefore\s+(?:(?:you|u|we|i|it|they)\s+[\w']+|the|that|this|those|these|[\w']+ing)\b"
+    r"(?:\s+(?!(?:but|and|so|now|then)\b)[\w']+)*$")
 
 
 _PREFER_GLUE = {"last", "how", "way", "as", "was", "it", "looked", "seemed", "felt", "lot", "far", "more",
@@ -776,7 +798,9 @@ _ONE = (r"(?:one|ones|version|versions|picture|pictures|image|images|photo|photo
 # better"), so that "the handle look all jaggy" is not one.
 _AFTER_ONE = (r"(?=\s*$|\s+(?:again|instead|for|please|pls|was|is|were|from|i|we|you|that|with|but|and|on|in"
               r"|back|to|looked|one|then|now|though|too|can|could|would|will|let's|lets|ok|okay|thanks"
-              r"|better|nicer|prettier|best|more|much|way|most|over|than)\b)")
+              r"|better|nicer|prettier|best|more|much|way|most|over|than"
+              # "none of these beat the living room one, go back to that": a verb of going back after it
+              r"|go\s+back|bring|show|use|switch|pick)\b)")
 _VERSION_NUMBER = re.compile(r"\b(?:version|v|number|no|#)\s*#?(\d{1,3})\b")
 # "the first one", "that second picture" (not "add a second one": that is one more thing)
 _ORDINAL = re.compile(
@@ -843,13 +867,16 @@ def _reference(text: str, words: _Words, has_picture: bool = False) -> tuple[Ref
             found, span = Reference(days=days, saved=True), (start, m.end())
     if not found:
         if not has_picture and ((m := words.same.search(plain)) or (m := _SAME_LOOK.search(plain))):
-            # With a picture on screen "same thing, but closer" is feedback on it.
-            found, span = Reference(same=True), m.span()
+            # With a picture on screen "same thing, but closer" is feedback on it. "same beach look": the
+            # latest one that shows a beach
+            x = (m.groupdict().get("x") or "").strip()
+            found, span = Reference(same=True, words=x if words.content(x) else ""), m.span()
         elif m := _THE_ONE_X.search(plain):
             found, span = Reference(words=_strip_one(m.group("x"), words)), m.span()
         elif m := _THE_X_ONE.search(plain):
             x = m.group("x")
-            if x.split()[0] not in _NOT_PLACES and x not in _ORDINALS:
+            # "here are the mugs, same look pls": "same" ends a clause's thing, never names a picture
+            if x.split()[0] not in _NOT_PLACES and x not in _ORDINALS and "same" not in x.split():
                 found = Reference(words=_strip_one(x, words), saved=m.group("mine") == "my")
                 span = m.span()
         if not found and (m := _BACK_TO_X.search(plain)):
@@ -900,7 +927,9 @@ def _preferred(text: str, words: _Words) -> tuple[Reference, str] | None:
 # Sameness said of a look: an adjective of sameness and a noun for a look ("identical look", "matching
 # setup", "the exact same vibe").
 _SAME_LOOK = re.compile(
-    r"\b(?:same|identical|matching|similar|consistent|exact\s+same)\s+(?:look|style|setup|set\s+up|scene|vibe"
+    r"\b(?:same|identical|matching|similar|consistent|exact\s+same)\s+(?:exact\s+|very\s+)?"
+    r"(?P<x>(?:[\w'\-]+\s+){0,2}?)"  # "same beach look": what the look showed
+    r"(?:look|style|setup|set\s+up|scene|vibe"
     r"|settings|background|backdrop|feel|treatment|shot|aesthetic|styling)s?\b"
 )
 _EARLIER_ONE = re.compile(r"\bthe\s+earlier\s+" + _ONE + r"\b")
@@ -956,7 +985,7 @@ def _strip_one(x: str, words: _Words) -> str:
 
 
 _DONE_THEN = re.compile(
-    r"\b(?:that\s+|which\s+)?(?:i|we)\s+(?:did|made|had|used|shot|saved|created|tried|liked|loved|picked)"
+    r"\b(?:that\s+|which\s+)?(?:i|we|you|u)\s+(?:did|made|had|used|shot|saved|created|tried|liked|loved|picked)"
     r"(?:\s+(?:for|with|of|on)\s+(?:my|our|the|a|an|that)\s+[\w'-]+(?:\s+[\w'-]+)?(?=\s+(?:same|and|but|then|again"
     r"|please|now|for|like|as)\b|\s*$|\s*,))?"
 )
@@ -967,7 +996,8 @@ def _rest(text: str, words: _Words) -> str:
     such as "I didn't want a bedroom" or "was nicer" is not a request)."""
     # What the merchant did then describes the earlier picture, not this one: "(the pink one) I did
     # for my lipstick", "(the one) we made for the sale"; a verb of memory opens the reference.
-    text = _DONE_THEN.sub(" ", text)
+    # ... and when: "the first one you made today"
+    text = re.sub(_DONE_THEN.pattern + r"(?:\s+(?:" + words.time_re.pattern + r"))?", " ", text)
     text = re.sub(r"(?:^|(?<=,))\s*(?:do\s+you\s+|can\s+you\s+)?(?:remember|recall)\b", " ", text)
     kept = []
     # "(the first one was nicest,) bring that back and make it square": "and" before a verb that asks
@@ -975,7 +1005,8 @@ def _rest(text: str, words: _Words) -> str:
     for clause in re.split(r"\s*,\s*|\s+but\s+|\s+and\s+(?=then\b)|\s+and\s+(?=(?:"
                            + words.asking.pattern + r"))", text):
         tokens = clause.split()
-        if any(t in words.statement_verbs or t.endswith("n't") for t in tokens):
+        presented = words.presenting.match(clause.strip())  # "here are the mugs": the product named
+        if not presented and any(t in words.statement_verbs or t.endswith("n't") for t in tokens):
             continue
         if words.content(clause):
             kept.append(clause.strip())

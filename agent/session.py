@@ -172,7 +172,9 @@ class Session:
                 # The first cut-out of a photo is part of the turn: a cancel stops it too.
                 self.product_mask = self._cut_out(self.cutout_hints, cancel)
             mask = self.mask
-        if self._new_photo and recipe.parent_id is not None:
+        if recipe.parent_id is not None and (self._new_photo or self._version_of(recipe.parent_id) is None):
+            # A new product's first picture, or one made from a saved look (whose recipe is no picture of
+            # this chat), starts its own chain: undo never brings back another product
             recipe = recipe.model_copy(update={"parent_id": None})
         images = self.studio.render(recipe, self.image, mask, progress=progress, cancel=cancel)
         base = self._version_of(recipe.parent_id)
@@ -704,7 +706,10 @@ class Session:
             return self._offer([self._look_choice(e) for e in (named or looks)], message, progress, cancel)
         if self.versions and not ref.days:
             if ref.same:
-                found = [self.current or self.versions[-1]]
+                # "same beach look": the latest picture that shows it, else simply the latest
+                shown = pick(ref.words, [(v, v.recipe, "") for v in self.versions],
+                             self.studio.catalog) if ref.words else []
+                found = [shown[-1] if shown else self.current or self.versions[-1]]
             else:
                 candidates = [(v, v.recipe, "") for v in self.versions]
                 found = pick(ref.words, candidates, self.studio.catalog)

@@ -192,6 +192,7 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
         cached = _RULES[id(vocab)] = (vocab, _Rules(vocab))
     rules = cached[1]
     clauses = _corrected([p for c in _SPLIT.split(words) if c.strip() for p in rules.pieces(c) if p.strip()])
+    clauses = rules.changed_mind(clauses)
     out: list[str] = []
     subject: str | None = None  # the thing the last statement was about ("the laptop looks fake")
     for clause in clauses:
@@ -395,6 +396,17 @@ class _Rules:
                                  + "|".join(r"\s+".join(map(re.escape, v.split())) for v in repairs)
                                  + r")(?:\s+(?:it|that|this|them|those|these|'?em))?(?:\s+(?:out|up))?"
                                    r"(?:\s+(?:please|pls|plz|somehow|for\s+me|a\s+bit))*", re.I)
+        # One kind per word that a change of mind swaps for another of its kind (vocabulary
+        # clauses.change_of_mind): the times of day, the colours.
+        self.kinds = {phrase_key(w): "time" for ws in vocab["time_words"].values() for w in ws}
+        self.kinds |= {phrase_key(w): "colour" for w in vocab["colours"]}
+        kinds = "|".join(r"\s+".join(map(re.escape, k.split()))
+                         for k in sorted(self.kinds, key=len, reverse=True))
+        self.kind_word = re.compile(rf"(?<![\w'])(?:{kinds})(?![\w'])", re.I)
+        minds = sorted(word_set(vocab, "clauses.change_of_mind"), key=len, reverse=True)
+        self.change_of_mind = re.compile(
+            r"^(?:(?:" + "|".join(r"\s+".join(map(re.escape, m.split())) for m in minds) + r")[\s,]+)+"
+            r"(?:(?:make\s+it|go\s+with|do|at|in)\s+)?(?P<new>.+?)(?:\s+(?:instead|then|please|pls))?$", re.I)
         self.picture_nouns = word_set(vocab, "clauses.picture_nouns")
         self.praise = word_set(vocab, "clauses.praise")
         self.colours = word_set(vocab, "colours", "product_modifiers", "clauses.finishes")
@@ -630,6 +642,43 @@ class _Rules:
                                                for w in thing):
             return None
         return " ".join(thing)
+
+    def changed_mind(self, clauses: list[str]) -> list[str]:
+        """`clauses` with a change of mind on one word made ("rooftop at sunset maybe, no wait sunrise,
+        sunset is so overdone" -> "rooftop at sunrise maybe"): the new word takes the place of the last
+        earlier word of its kind, and a statement about the word taken back (its reason) goes too."""
+        out = list(clauses)
+        taken_back: list[str] = []
+        for i, clause in enumerate(clauses):
+            if i and self.change_of_mind.match(f"{clauses[i - 1].strip()} x"):
+                clause = f"{clauses[i - 1].strip()} {clause}"  # "wait no, sunrise": the change said apart
+            m = self.change_of_mind.match(clause.strip())
+            new = m.group("new").strip() if m else ""
+            if not m or not self.kind_word.fullmatch(new):
+                continue
+            kind, key = self.kinds[phrase_key(new)], phrase_key(new)
+            for j in reversed(range(i)):
+                said = [w for w in self.kind_word.finditer(out[j])
+                        if self.kinds[phrase_key(w.group())] == kind and phrase_key(w.group()) != key]
+                if said:
+                    old = said[-1]
+                    taken_back.append(phrase_key(old.group()))
+                    lead = re.match(r"(?:at|in|on)\s+", old.group(), re.I)  # "at night" -> "at dusk"
+                    if lead and not re.match(r"(?:at|in|on)\s", new, re.I):
+                        new = lead.group() + new
+                    out[j] = out[j][: old.start()] + new + out[j][old.end():]
+                    out[i] = ""
+                    if clause != clauses[i]:
+                        out[i - 1] = ""
+                    break
+        for i, clause in enumerate(out):
+            tokens = re.sub(r"^(?:the|that|this)\s+", "", clause.lower().strip()).split()
+            for word in taken_back:
+                n = len(word.split())
+                if tokens[:n] == word.split() and len(tokens) > n and (
+                        tokens[n] in _BEING or tokens[n] in ("'s", "feels", "seems")):
+                    out[i] = ""  # "sunset is so overdone": why it was taken back, nothing to draw
+        return [c for c in out if c.strip()]
 
     def statement(self, clause: str, editing: bool) -> tuple[str, str, str] | None:
         """("wish", thing, what) for "the towel should be yellow"; ("complaint", thing, predicate) for

@@ -732,6 +732,8 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
     if editing and words and words[-1] in arrivals and not set(words[:-1]) & (
             _ADDING - {"and"} | scene_words | {"a", "an", "some", "another", "more"}):
         return True  # "new candle just came in", "and this new mug": the next product, not a thing added
+    if editing and _announced(reading, m, vocab, scene_words):
+        return True  # "new product! beeswax taper candles": the next product, named
     if editing and words and words[-1] in ("a", "an", "some"):
         return False  # "put a chair next to it": something added to the scene
     if editing:  # a new product is the merchant's own ("my new mug", "here's the honey jar")
@@ -752,6 +754,20 @@ def _is_subject(reading: Reading, m: Match, vocab: dict, editing: bool = False,
         if word in markers:
             return True
     return not editing
+
+
+def _announced(reading: Reading, m: Match, vocab: dict, scene_words: set[str]) -> bool:
+    """Whether the product word `m` comes right after the next product is announced ("new product!
+    beeswax taper candles", "ok new one, its the leather strap"; vocabulary
+    conversation.product_announcements), across the clause's end but with no scene or added thing between."""
+    before = " ".join(re.findall(r"[\w']+", reading.work[max(0, m.start - 80): m.start]))
+    said = "|".join(re.escape(a) for a in word_set(vocab, "conversation.product_announcements"))
+    ends = [a.end() for a in re.finditer(rf"(?<![\w'])(?:{said})(?![\w'])", before)]
+    if not ends:
+        return False
+    between = before[ends[-1]:].split()
+    blocked = scene_words | _ADDING | {"some", "another", "more", "no", "without"}
+    return len(between) <= 5 and not set(between) & blocked
 
 
 def _subject_words(reading: Reading, m: Match, vocab: dict, end: int | None = None) -> str:
