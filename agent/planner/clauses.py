@@ -133,7 +133,10 @@ _OPPOSITES = [("warmer", "cooler"), ("more_contrast", "less_contrast"), ("bright
               ("busier", "calmer"), ("more_blur", "less_blur"), ("softer_light", "harder_light")]
 # What a change should not be: "nothing fancy", "nothing too dark", "not too flashy", "but nothing over
 # the top" (vocabulary `judgements` after a bare "nothing"; anything after "too").
-_UNWANTED = re.compile(r"^(?:(?:but|and|just|please|though)\s+)*(?:nothing|not\s+anything|not)\s+"
+# "but don't make it cluttered", "do not let it look busy": the same, said as an order.
+_UNWANTED = re.compile(r"^(?:(?:but|and|just|please|though)\s+)*(?:nothing|not\s+anything|not|"
+                       r"(?:don'?t|do\s+not)\s+(?:make|let|get)\s+(?:it|them|things|everything|it\s+all)"
+                       r"(?:\s+(?:look|looking|seem|feel|get|be))?)\s+"
                        r"(?P<degree>(?:too|overly|that|so|very|super|crazy)\s+)?(?P<what>[\w' -]+?)"
                        r"(?:\s+(?:please|pls|though|tho|thanks|ok|okay))*$")
 # How a change should stay: "keep it subtle", "but keep things nice and simple".
@@ -193,6 +196,8 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
     rules = cached[1]
     clauses = _corrected([p for c in _SPLIT.split(words) if c.strip() for p in rules.pieces(c) if p.strip()])
     clauses = rules.changed_mind(clauses)
+    clauses = _place_corrected(clauses, rules.places)
+    clauses = _another_of(clauses, rules.picture_nouns)
     out: list[str] = []
     subject: str | None = None  # the thing the last statement was about ("the laptop looks fake")
     for clause in clauses:
@@ -224,7 +229,10 @@ def restructure(words: str, vocab: dict, *, editing: bool) -> str:
         if verdict:  # "its ok i guess but could it be less cluttered": the request after the verdict
             clause = clause[verdict.end():].strip()
             low = clause.lower()
-        if _UNCHANGED.fullmatch(low):
+        same = _SAME_THING.fullmatch(low)
+        if same and not set(same.group("thing").split()) & rules.not_things:
+            clause = low = f"keep the {same.group('thing')}"  # "same strawberries": they stay in the picture
+        elif _UNCHANGED.fullmatch(low):
             continue  # "same settings", "keep everything else the same": what stays, nothing to draw
         if low.startswith("if ") or low == "if":
             continue  # "if that makes sense", "if possible": a condition draws nothing
@@ -347,8 +355,61 @@ def _corrected(clauses: list[str]) -> list[str]:
     return [c for c in out if c.strip()]
 
 
+# "same strawberries": the things of the picture before, kept ("same settings" is _UNCHANGED).
+_SAME_THING = re.compile(r"(?:(?:but|and|with|just|please)\s+)*(?:the\s+)?same\s+"
+                         r"(?P<thing>[a-z]+(?:\s+[a-z]+)?)(?:\s+(?:please|pls|too|as\s+before))?")
+# "no not that plant its massive, (a) smaller one": the thing said not to be that one...
+_NOT_THAT = re.compile(r"^(?:(?:no+|nah|nope|hmm+|ugh)[\s,]+)*(?:not\s+(?:that|this|those|these|the)|"
+                       r"(?:that|this|the)(?=\s+[a-z]+\s+(?:is|looks|its|it's|seems)\s))"
+                       r"\s+(?P<thing>[a-z]+)\b", re.I)
+# ...and the other one asked for in its place.
+_OTHER_ONE = re.compile(r"^(?:(?:maybe|just|but|a|an|with)\s+)*(?P<how>[a-z]+er|different|other|another)\s+"
+                        r"one(?:\s+(?:please|pls|plz|instead|then))*$", re.I)
+
+
+def _another_of(clauses: list[str], picture_nouns: set[str]) -> list[str]:
+    """`clauses` with "not that X (it's massive), smaller one" read as a swap of the X for a smaller X
+    (the thing stays in the picture, as asked), never "no X" nor a clause "smaller one"."""
+    out = list(clauses)
+    for i in range(len(out) - 1):
+        said, other = _NOT_THAT.match(out[i].strip()), _OTHER_ONE.fullmatch(out[i + 1].strip())
+        if not said or not other or said.group("thing").lower() in picture_nouns:
+            continue
+        thing, how = said.group("thing").lower(), other.group("how").lower()
+        out[i] = f"swap the {thing} for {'another' if how == 'another' else f'a {how}'} {thing}"
+        out[i + 1] = ""
+    return [c for c in out if c.strip()]
+
+
+# Taking back what was just said, alone in its clause: "(on a wood table) - actually no, (on slate)",
+# "no wait", "scratch that", "or rather", "i mean".
+_RETRACTION = re.compile(r"^(?:(?:actually|wait|oh|hmm+|nah|sorry|ugh|on\s+second\s+thoughts?)[\s,]+)*"
+                         r"(?:no+|nope|no\s+wait|wait\s+no|scratch\s+that|or\s+rather|rather|i\s+mean"
+                         r"|make\s+that|correction)[\s.!]*$", re.I)
+
+
+def _place_corrected(clauses: list[str], places: set[str]) -> list[str]:
+    """`clauses` without a place a retraction takes back: "on a rustic wood table - actually no, on a
+    dark slate board" -> the slate board only; the earlier clause keeps its other words ("an etsy
+    version"). A retraction followed by anything else is left to the other rules."""
+    out = list(clauses)
+    for i in range(1, len(out) - 1):
+        nxt = out[i + 1].strip().lower().split()
+        if not _RETRACTION.match(out[i].strip()) or not nxt or nxt[0] not in places:
+            continue
+        words = out[i - 1].split()
+        said = [k for k, w in enumerate(words) if w.lower() in places]
+        if not said:
+            continue
+        out[i - 1] = " ".join(words[: said[-1]])
+        out[i] = ""
+    return [c for c in out if c.strip()]
+
+
 # A negation joined to another: "no people and no towels", "without the tray or without the cup".
 _JOINED_NEGATION = re.compile(r"\s+(?:and|or|nor|plus|&)\s+(?=(?:no|without|not)\s)", re.I)
+# "more flowers and less leaves": more of one thing, and less of another (which goes).
+_JOINED_FEWER = re.compile(r"\s+(?:and|but|plus|&)\s+(?=(?:less|fewer)\s)", re.I)
 
 
 def _joined(verbs: list[str]) -> re.Pattern:
@@ -411,6 +472,12 @@ class _Rules:
         self.praise = word_set(vocab, "clauses.praise")
         self.colours = word_set(vocab, "colours", "product_modifiers", "clauses.finishes")
         self.preps = word_set(vocab, "prepositions")
+        placement = vocab["placement_words"]
+        # Words that are never a thing kept by "same …" ("same light", "same settings", "same again")
+        self.not_things = word_set(vocab, "filler", "clauses.picture_nouns", "keep", "prepositions") | \
+            _BUSY_NOUNS | {"settings", "setup", "again", "one", "ones", "way", "thing", "things", "seed",
+                           "prompt", "recipe", "vibes", "colours", "colors", "everything", "all"}
+        self.places = {str(w) for w in [*placement["setting"], *placement["surface"]]}
         self.filler = word_set(vocab, "filler")
         doubts = sorted((phrase_key(w) for w in vocab["clauses"]["doubts"]), key=len, reverse=True)
         body = "|".join(r"\s+".join(map(re.escape, d.split())) for d in doubts)
@@ -473,6 +540,8 @@ class _Rules:
             return [*self.pieces(clause[: m.start()]), *self.pieces(clause[m.end():])]
         if m := _JOINED_NEGATION.search(clause):  # "no people and no towels": two things kept out
             return [*self.pieces(clause[: m.start()]), *self.pieces(clause[m.end():])]
+        if (m := _JOINED_FEWER.search(clause)) and self.fewer(clause[m.end():]) is not None:
+            return [*self.pieces(clause[: m.start()]), clause[m.end():]]
         if self.removal(clause) is not None and (m := self.joined_request.search(clause)):
             return [clause[: m.start()], *self.pieces(clause[m.end():])]
         return [clause]

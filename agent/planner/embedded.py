@@ -151,7 +151,8 @@ class EmbeddedPlanner:
         intent = read_intent(self.lexicon.read(words), self.catalog, self.vocab, editing=editing)
         if intent.clauses and all(_adverbs_only(c) for c in intent.clauses):
             intent.clauses = []  # "can I use these commercially?": how, not what -- nothing to draw
-        return intent.edits_fields
+        # "could I have another one just like this?": a new seed is something to draw
+        return intent.edits_fields or intent.variation
 
     # The keywords are read in lexicon.py and intent.py; only the embedding calls stay here, beside
     # the index they score against (bench/plan_accuracy.py counts them by patching

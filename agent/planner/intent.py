@@ -88,8 +88,12 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
     # The product first: its own words ("linen shirt", "vintage leather bag") are not a scene
     # or a style. Then LoRA modifiers ("lighter watercolor" is not "brighter").
     containers = word_set(vocab, "containers", missing_ok=True)
+    shops = word_set(vocab, "conversation.shop_nouns")
     for i, m in enumerate(reading.matches):
         product = next((e for e in m.effects if e.kind == "product"), None)
+        shop = re.match(r"[\s\-]+([a-z]+)\b", reading.work[m.end:])
+        if product and shop and shop.group(1) in shops:
+            continue  # "I run a small toy shop": what the merchant sells, not the product shown
         if product and not reading.negated(m) and _is_subject(reading, m, vocab, editing, unnamed, drawn):
             intent.subject, intent.category = _subject_words(reading, m, vocab), product.extra
             m.used = True
@@ -97,6 +101,8 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
             nxt = reading.matches[i + 1] if i + 1 < len(reading.matches) else None
             other = next((e for e in nxt.effects if e.kind == "product"), None) if nxt else None
             gap = reading.work[m.end : nxt.start] if nxt else ""
+            if other and _name_between(reading, gap, m.end, vocab):
+                gap = " "  # "vitamin c serum", "spf 50 sunscreen": one product's name, its head last
             if other and re.fullmatch(r"\s+of\s+(?:the\s+|my\s+)?", gap) and \
                     phrase_key(m.text).split()[-1].rstrip("s") in containers:
                 # "a tray of cookies": the contents say what the product is.
@@ -226,10 +232,14 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
     if scene_candidates:
         best_match, best = max(scene_candidates, key=lambda c: _scene_rank(reading, *c, catalog, vocab))
         intent.scene, intent.scene_from = best, best_match.text
+        surfaces = {str(w) for w in vocab["placement_words"]["surface"]}
+        settled = _placement(reading, best_match, vocab) not in surfaces
         for m, name in scene_candidates:
             # The winner's words are the preset now; a losing surface ("on a wooden table in a
-            # cafe") stays in the user's words.
-            if name == best:
+            # cafe") stays in the user's words, and so does a surface of the same place said
+            # beside it ("on a bed in a cosy bedroom": the bed is where the product is).
+            if name == best and not (m is not best_match and settled and
+                                     _placement(reading, m, vocab) in surfaces):
                 m.used = True
     _take_purposes(reading, vocab)
     filler = {str(w).lower() for w in [*vocab["filler"], *vocab["prepositions"]]}
@@ -273,6 +283,15 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
             mentioned = None
         else:
             words = picture_words(leftover, vocab)  # a question, statement or complaint describes nothing
+            named = mentioned[1] if mentioned else None
+            if words and named and intent.clauses[-1:] == [named] and _EXAMPLE.match(leftover) and \
+                    named.split()[0].lower() not in place_openers(vocab):
+                # "a little plant next to it, like a pothos": the kind of the thing just named, one
+                # phrase with it, so that taking the plant out takes the pothos too ("on plain yellow,
+                # like a bold ad" likens a place: left to the other rules)
+                intent.clauses[-1] = words = f"{named} such as {words}"
+                mentioned = (mentioned[0], words)
+                continue
             if words:
                 moved = _moved_to_place(words, vocab, props) if editing else None
                 if moved:  # "can you put it in a garage", "move it to a bus stop": the beach goes
@@ -284,6 +303,9 @@ def read_intent(reading: Reading, catalog: Catalog, vocab: dict,
 
 
 _ASIDE = re.compile(r"(\s+(?:but|and\s+then|then)\s+)", re.I)
+# An example of the thing just named: "(a little plant), like a pothos", "(some flowers) e.g. tulips".
+_EXAMPLE = re.compile(r"^\s*(?:like|such\s+as|e\.?\s?g\.?|for\s+example|for\s+instance|say)\s+"
+                      r"(?:a|an|some|the)?\s*[a-z]", re.I)
 # Another place offered instead of the current one: "try a X", "make it a X (instead)", "or a X",
 # "how about a X", "a X instead", "maybe a X?", "could it be a X", "can we do a X".
 _NEW_PLACE = re.compile(
@@ -412,6 +434,23 @@ _SIMILE = re.compile(r"\s*(?:style|look|effect|vibe|aesthetic)?\s*(?:like|as\s+i
                      r"|reminiscent\s+of|in\s+the\s+style\s+of|inspired\s+by)\b[^,;.!?:]*")
 
 
+def _name_between(reading: Reading, gap: str, start: int, vocab: dict) -> bool:
+    """Whether the words between two product words are short ones that no word list knows ("c" of
+    "vitamin c serum", "50" of "spf 50 sunscreen"): the two then name one product."""
+    tokens = gap.split()
+    if not tokens or len(tokens) > 2 or not re.fullmatch(r"[\s\-]+(?:[a-z0-9]+[\s\-]+){1,2}", gap):
+        return False
+    stops = feedback.stop_words(vocab)
+    offset = start + len(gap) - len(gap.lstrip())
+    for token in tokens:
+        at = reading.work.find(token, offset)
+        known = any(o.start <= at < o.end and o.effects for o in reading.matches)
+        if len(token) > 3 or token in stops or known:
+            return False
+        offset = at + len(token)
+    return True
+
+
 def _take_simile(reading: Reading, m: Match) -> None:
     """ "pixel art like an old 8-bit video game": what a style is likened to explains the style; it is
     not something to draw."""
@@ -441,6 +480,8 @@ def _compound_head(reading: Reading, m: Match, vocab: dict, *, container: bool) 
     token = re.compile(r"[a-z]+").match(reading.work, m.end + nxt.start(1))
     if token is None or not _unknown_noun(reading, token, stops):
         return None
+    if token.group().endswith("ing") and len(token.group()) > 5:
+        return None  # "a teddy bear sitting on a bed": how it is posed, not the name's head noun
     after = reading.work[m.end + nxt.end():]
     following = re.match(r"\s*([\w']+)", after)
     ends = not after.strip() or re.match(r"\s*[,;.!?:()]", after)
