@@ -399,7 +399,8 @@ def cannot(what: str, product: str, *, style: str = "") -> str:
 
 def recolour_question(product: str, colour: str) -> str:
     product = product if product and product != "product" else "product"
-    return (f"I can't recolour your {product}: its pixels are kept exactly as photographed. "
+    # "colour" said: the merchant asked for a colour, and a "recolour" alone reads as jargon
+    return (f"I can't change the colour of your {product}: its pixels are kept exactly as photographed. "
             f"Shall I make the background {colour} to match?")
 
 
@@ -431,7 +432,8 @@ def answer(topic: str, recipe: Recipe | None, catalog: Catalog, *, photo: bool, 
     if topic in ("greeting", "capabilities"):
         return ("Hi! I make product photos: I keep your product exactly as photographed and build the "
                 f"picture around it. {start} Then say what to change: 'warmer', 'closer', 'less busy', "
-                "'at night', 'for Etsy'. I can't recolour your product, put it on a person or add text. "
+                "'at night', 'for Etsy'. Words go over the picture too, e.g. 'title SUMMER SALE at the top'. "
+                "I can't change your product's colour or put it on a person. "
                 f"Pictures come from the {engine}.")
     if topic == "saved":
         if looks is None:
