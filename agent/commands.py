@@ -111,7 +111,8 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
         kind, name = saved
         return Message(text, kind, name=name)
     # "i sell watches on etsy", "i cant see much difference lol": context for a question beside it
-    context = [c for c in chat if not words.about_me.match(_plain(c)) and not words.unseen.search(_plain(c))]
+    context = [c for c in chat if not words.about_me.match(_plain(c)) and not words.unseen.search(_plain(c))
+               and not words.asides.match(_plain(c)) and not words.others_say.match(_plain(c))]
     asked = [_is_question(clause, words) for clause in context]
     if any(asked) and all(q or _visit(clause, words) for q, clause in zip(asked, context, strict=True)):
         # "why so bright, tone it down" asks for a change; "first time using this, how does it work?"
@@ -189,6 +190,9 @@ class _Words:
         self.visit = {phrase_key(w) for w in conv["visit_words"]}
         self.asking = _alternation(conv["request_verbs"])
         self.about_me = _alternation(conv["about_me"])
+        self.asides = _alternation(conv["question_asides"])
+        self.greeting_lead = re.compile(r"^(?:(?:" + _alternation(conv["greetings"]).pattern + r")\s+)+")
+        self.tell_verbs = _alternation(conv["info_verbs"])
         self.polite_end = re.compile(r"(?:[\s,]+" + _alternation(conv["polite_ends"]).pattern + r")+\s*$")
         self.unseen = _alternation(conv["unseen_change"])
         self.others_say = re.compile(r"^(?:and\s+|but\s+|cause\s+|because\s+|since\s+)?"
@@ -464,6 +468,9 @@ def _is_question(clause: str, words: _Words) -> bool:
     plain = words.hedges.sub(" ", _plain(clause))
     # A conjunction or an aside before it still asks ("and is it free?", "btw how long does it take?")
     plain = _JOINED.sub("", plain).strip()
+    plain = words.greeting_lead.sub("", plain)  # "hi what can u do?"
+    if words.tell_verbs.match(plain):
+        return True  # "explain simple pls", "tell me what you changed": a request for words
     led = words.question_leads.sub("", plain)
     if led != plain and led.split() and led.split()[0] in words.question_words:
         plain = led  # "like technically whats the setting"
@@ -484,7 +491,10 @@ def _is_question(clause: str, words: _Words) -> bool:
         return False  # "would it look nicer on marble?": a change suggested, asked as a question
     opener = words.openers.match(" ".join(plain))
     if opener:  # "can you put it…" asks for a picture; "can you explain…" for an answer
-        return bool(words.info_verbs.match(" ".join(plain)[opener.end():].strip()))
+        asked_for = " ".join(plain)[opener.end():].strip()
+        if asked_for.startswith("to "):  # "would it be possible to explain…" (but "… to write 'SALE'" draws)
+            return bool(words.tell_verbs.match(asked_for[3:]))
+        return bool(words.info_verbs.match(asked_for))
     first = plain[0]
     if first in words.question_words:
         return len(plain) < 2 or plain[1] not in ("about", "if")

@@ -472,8 +472,19 @@ def answer(topic: str, recipe: Recipe | None, catalog: Catalog, *, photo: bool, 
                 f"comes from the {engine}. Whether you may use the pictures commercially depends on the "
                 "licence of the image model that draws the scene, where this studio uses one, and on your "
                 "rights to your own photo: ask whoever runs this studio.")
+    if topic == "product_kept":
+        what = recipe.subject.description.strip() if recipe is not None else ""
+        what = what if what and what.lower() != "product" else "product"
+        if recipe is None or recipe.mode == "replace_background":
+            return (f"Yes: your {what} stays exactly as in your photo, pixel for pixel, its colour included. "
+                    "Only the scene, the light around it and the shadow under it are made new.")
+        return (f"This picture draws your {what} from words (no photo of it is kept), so its colour may "
+                "differ; upload a photo of it to keep it exactly as it is.")
     if recipe is None:
         return f"There's no picture yet. {start}"
+    if topic == "settings":
+        return (f"The current picture: {describe(recipe, catalog)}. To use the same look for your other "
+                "products, say e.g. 'save this as spa look'; then, with the next product, 'use my spa look'.")
     if topic == "size":
         size = f"{recipe.width}×{recipe.height} pixels ({shape(recipe.width, recipe.height)})"
         if recipe.output.preset:
