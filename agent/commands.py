@@ -62,6 +62,9 @@ class Message:
     name: str = ""  # save / name: the name given ("" = none)
     keep: tuple[str, ...] = ()  # start_over: what to keep ("size", "style", "scene", "light")
     cannot: tuple[str, ...] = ()  # what no engine can do here: "person", "text", "shadow"
+    # The clauses that put the product on a person or a person beside it, as typed: left out of what
+    # is planned where the engine cannot draw people (so "on a model ear" sets no model mode)
+    on_person: tuple[str, ...] = ()
     topic: str = ""  # question: "greeting", "thanks", "size", "light", "shadow", "saved", ...
     # A request to recolour the product ("make it green"): the colour (or ANY_COLOUR) and its span
     # in normalise(words), so the planner claims those words without reading them again.
@@ -138,21 +141,25 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     if undone is not None:  # "undo it, and it's too dark so brighter": undo, then the change
         return Message(text, "undo", words=undone)
     kind = "feedback" if has_picture else "request"
-    cannot, kept = [], []
+    cannot, kept, on_person = [], [], []
     last = None
     for clause in chat:
         why = _cannot(clause, words)
-        if why is None and last == "person" and words.person_aside.match(_plain(clause)):
+        if why is None and last in ("person", "person_in_scene") and words.person_aside.match(_plain(clause)):
+            on_person.append(clause)
             continue  # "... wearing it? like a hiker", "in a woman's hand, pouring a glass": the same person
         if why:
             cannot.append(why)
+            if why in ("person", "person_in_scene"):
+                on_person.append(clause)
         else:
             kept.append(clause)
         last = why
     if cannot:
         rest = ", ".join(kept)
         colour = find_product_colour(normalise(rest), words.vocab) if rest else None
-        return Message(text, "cannot", words=rest, cannot=tuple(dict.fromkeys(cannot)), colour=colour)
+        return Message(text, "cannot", words=rest, cannot=tuple(dict.fromkeys(cannot)), colour=colour,
+                       on_person=tuple(on_person))
     return Message(text, kind, words=core, colour=find_product_colour(normalise(core), words.vocab))
 
 
@@ -222,6 +229,9 @@ class _Words:
         self.on_person = re.compile(r"\b(?:on|by|onto)\s+(?:a|an|the|my|some)?\s*(?:(?:"
                                     + _alternation(cannot["person_qualities"]).pattern + r")\s+){0,2}$")
         self.wearers = _alternation(cannot["wearers"])
+        self.placed = re.compile(r"\b(?:" + _alternation(cannot["placers"]).pattern + r")\s+(?:a|an|the|my)\s+"
+                                 r"(?:(?:" + _alternation(cannot["person_qualities"]).pattern + r")\s+){0,2}$")
+        self.after_person = {phrase_key(w) for w in [*vocab["prepositions"], "who", "that", "and"]} - {"of"}
         self.person_aside = _alternation([*cannot["person_asides"], *cannot["person_actions"]])
         # "in a womans hand", "on the girls wrist": a person's word before a body part, its apostrophe left
         # out ("kids hand cream" is a product)
@@ -624,6 +634,17 @@ def _kind_of_place(plain: str, end: int, words: _Words) -> bool:
     return after is not None and after.group(1) in words.places
 
 
+def _placed_person(plain: str, m: re.Match, words: _Words) -> bool:
+    """One person put into the scene as a thing of it ("some people in the background" stays a crowd
+    of scene words): a placing verb and an article before the person's word
+    (vocabulary conversation.cannot.placers) and, after it, nothing, a preposition, "who" or an -ing
+    verb ("put a girl next to it watering it") -- not a thing named after a person ("add a kids toy")."""
+    if not words.placed.search(plain[: m.start()]):
+        return False
+    after = plain[m.end():].split()
+    return not after or after[0] in words.after_person or after[0].endswith("ing")
+
+
 def _cannot(clause: str, words: _Words) -> str | None:
     """What in this clause no engine can do: put the product on a person ("on a model", "a woman
     wearing it"), write text ("the words NOIR EDITION"), move or fix the shadow."""
@@ -633,6 +654,8 @@ def _cannot(clause: str, words: _Words) -> str | None:
     if person and (words.wear.search(plain)
                    or any(words.on_person.search(plain[: m.start()]) for m in person)):
         return "person"
+    if any(_placed_person(plain, m, words) for m in person):
+        return "person_in_scene"  # "put a girl next to it watering it", "add a man reading beside it"
     if words.wear.search(plain) and re.search(r"\b(?:wear|wearing|worn|wore)\b", plain):
         return "person"  # "show it being worn"
     wearer = words.wearers.search(plain)

@@ -5,7 +5,7 @@ same way with either planner. State stays simple to store: recipes (JSON), pictu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -609,7 +609,7 @@ class Session:
         either engine (tools/typography.py), and an image model paints a person around a garment
         (dress_model); the preview renderer cannot draw people."""
         return [why for why in message.cannot
-                if why != "text" and not (why == "person" and self.studio.engine.draws_people)]
+                if why != "text" and not (why in ("person", "person_in_scene") and self.studio.engine.draws_people)]
 
     def _colour_needs_asking(self, message: Message) -> str | None:
         # Only where the product is kept pixel-exact does "make it green" have two readings.
@@ -638,6 +638,13 @@ class Session:
             engine=self.studio.engine_words,
         )
         base = look or self.recipe  # what the new recipe changes
+        if {"person", "person_in_scene"} & set(self._cannot(message)):
+            # refused: the rest of the message is planned without the person ("on a model ear" would
+            # set the model mode, which the next turns would keep)
+            kept = message.text
+            for clause in message.on_person:
+                kept = kept.replace(clause, " ")
+            message = replace(message, text=" ".join(kept.split()))
         reply = self.studio.respond(message, self.recipe, chat, look=look)
         if message.kind == "question" or reply.recipe is None or not reply.render:
             words = " ".join([reply.text, *reply.said]).strip()

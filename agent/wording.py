@@ -379,6 +379,10 @@ def cannot(what: str, product: str, *, style: str = "") -> str:
         return (f"I can't put your {product} on a person or a mannequin: your photo is kept exactly as it "
                 "is, so nobody can wear or hold it. I can show it on a surface or in a room instead, "
                 "e.g. 'laid on linen' or 'in a bright living room'.")
+    if what == "person_in_scene":
+        return (f"I can't add a person beside your {product} here: the preview renderer doesn't draw people "
+                "(an image model can paint one into the scene). I can make the scene feel lived-in instead, "
+                "e.g. 'a cosy living room' or 'with a coffee cup beside it'.")
     if what == "text":
         return ("I can't add words or titles to the picture: image models draw letters badly, so I keep "
                 "text out. Add your title in a design tool; I can leave room for it with 'wider' or a "
