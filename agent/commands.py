@@ -229,8 +229,9 @@ class _Words:
         self.on_person = re.compile(r"\b(?:on|by|onto)\s+(?:a|an|the|my|some)?\s*(?:(?:"
                                     + _alternation(cannot["person_qualities"]).pattern + r")\s+){0,2}$")
         self.wearers = _alternation(cannot["wearers"])
-        self.placed = re.compile(r"\b(?:" + _alternation(cannot["placers"]).pattern + r")\s+(?:a|an|the|my)\s+"
-                                 r"(?:(?:" + _alternation(cannot["person_qualities"]).pattern + r")\s+){0,2}$")
+        placers = _alternation(cannot["placers"]).pattern
+        qualities = _alternation(cannot["person_qualities"]).pattern
+        self.placed = re.compile(rf"\b(?:{placers})\s+(?:a|an|the|my)\s+(?:(?:{qualities})\s+){{0,2}}$")
         self.after_person = {phrase_key(w) for w in [*vocab["prepositions"], "who", "that", "and"]} - {"of"}
         self.person_aside = _alternation([*cannot["person_asides"], *cannot["person_actions"]])
         # "in a womans hand", "on the girls wrist": a person's word before a body part, its apostrophe left

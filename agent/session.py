@@ -48,6 +48,8 @@ Kind = Literal["result", "clarify", "info", "error", "answer", "refuse", "cutout
 # cannot do it (and says what it can); cutout: a complaint about the cut-out (the UI opens that step).
 
 # Recipe fields that do not change what a picture shows.
+# The limits of an engine that draws no people: the product on a person, a person beside it.
+_PEOPLE = {"person", "person_in_scene"}
 _NOT_SHOWN = {"id", "parent_id", "request", "notes", "prompt", "negative_prompt"}
 # ...and, in the preview renderer, the styles it does not draw.
 _NOT_DRAWN = _NOT_SHOWN | {"loras", "mode", "steps", "guidance", "strength", "scheduler"}
@@ -609,7 +611,7 @@ class Session:
         either engine (tools/typography.py), and an image model paints a person around a garment
         (dress_model); the preview renderer cannot draw people."""
         return [why for why in message.cannot
-                if why != "text" and not (why in ("person", "person_in_scene") and self.studio.engine.draws_people)]
+                if why != "text" and not (why in _PEOPLE and self.studio.engine.draws_people)]
 
     def _colour_needs_asking(self, message: Message) -> str | None:
         # Only where the product is kept pixel-exact does "make it green" have two readings.
@@ -638,7 +640,7 @@ class Session:
             engine=self.studio.engine_words,
         )
         base = look or self.recipe  # what the new recipe changes
-        if {"person", "person_in_scene"} & set(self._cannot(message)):
+        if _PEOPLE & set(self._cannot(message)):
             # refused: the rest of the message is planned without the person ("on a model ear" would
             # set the model mode, which the next turns would keep)
             kept = message.text
