@@ -985,17 +985,20 @@ def find_product_colour(work: str, vocab: dict) -> tuple[str, int, int] | None:
     scene_words = {" ".join(str(w).lower().split()) for w in vocab["scene_colour_words"]}
     verbs = "|".join(re.escape(v) for v in vocab["product_colour_verbs"])
     finishes = "|".join(re.escape(str(f)) for f in vocab["clauses"]["finishes"])
+    # "make the shoes neon green": a shade before the colour, never a scene word ("neon" lights)
+    shade = "(?:(?:" + "|".join(re.escape(str(w)) for w in vocab["colour_shades"]) + r")\s+)?"
 
     def scene_side(words: str) -> bool:
         tokens = re.findall(r"[\w']+", words)
         return any(t in scene_words or t.rstrip("s") in scene_words for t in tokens)
 
     def after_ok(end: int) -> bool:
-        nxt = re.findall(r"[\w']+", work[end:])[:1]
-        return not nxt or not (nxt[0] in scene_words or nxt[0] in ("colored", "coloured", "toned"))
+        # the word right after, in the same clause ("green background"); "green?? neon sells" ends it
+        nxt = re.match(r"[ \t]*([\w']+)", work[end:])
+        return not nxt or not (nxt[1] in scene_words or nxt[1] in ("colored", "coloured", "toned"))
 
     patterns = [
-        rf"(?<!\w)(?:{verbs})(?P<obj>(?:\s+[\w'\-]+){{0,4}}?)\s+(?:to\s+|into\s+|in\s+)?(?P<c>{c_alt})(?!\w)",
+        rf"(?<!\w)(?:{verbs})(?P<obj>(?:\s+[\w'\-]+){{0,4}}?)\s+(?:to\s+|into\s+|in\s+)?{shade}(?P<c>{c_alt})(?!\w)",
         # "green instead of red" names the product's colour it replaces; "green instead" alone is a
         # colour said alone (a backdrop on a colour backdrop, else words for the scene).
         rf"(?<!\w)(?P<c>{c_alt})\s+instead\s+of\s+(?:the\s+)?(?:{c_alt})(?!\w)(?P<obj>)",
