@@ -65,6 +65,7 @@ class Message:
     # The clauses that put the product on a person or a person beside it, as typed: left out of what
     # is planned where the engine cannot draw people (so "on a model ear" sets no model mode)
     on_person: tuple[str, ...] = ()
+    about: str = ""  # question: what the merchant said of themselves beside it ("i sell sunglasses")
     topic: str = ""  # question: "greeting", "thanks", "size", "light", "shadow", "saved", ...
     # A request to recolour the product ("make it green"): the colour (or ANY_COLOUR) and its span
     # in normalise(words), so the planner claims those words without reading them again.
@@ -120,7 +121,8 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     if any(asked) and all(q or _visit(clause, words) for q, clause in zip(asked, context, strict=True)):
         # "why so bright, tone it down" asks for a change; "first time using this, how does it work?"
         # asks only: the other clause says how the merchant came
-        return Message(text, "question", topic=_topic(plain, words))
+        about = ", ".join(c for c in chat if words.about_me.match(_plain(c)))
+        return Message(text, "question", topic=_topic(plain, words), about=about)
     topic = _topic(plain, words)
     if "?" in text and topic in _NOT_PICTURE_TOPICS and (topic in _NEVER_DRAWN_TOPICS or not any(
             words.openers.match(_JOINED.sub("", words.hedges.sub(" ", _plain(c)).strip())) for c in chat)):

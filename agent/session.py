@@ -563,6 +563,7 @@ class Session:
         if kind == "question" and message.topic == "changed" and self.current is not None:
             return Turn(self._what_changed(), self.recipe, kind="answer", version=self._number())
         if kind == "question":
+            self._name_product(message.about)
             return self._make(message, progress, cancel)
         if kind == "cutout":
             return Turn(CUTOUT, self.recipe, kind="cutout", version=self._number())
@@ -592,13 +593,26 @@ class Session:
             return Turn(reply, self.recipe, kind="refuse", version=self._number())
         return self._make(message, progress, cancel)
 
+    def _name_product(self, about: str) -> None:
+        """ "hi what can u do? i sell sunglasses on amazon": answered in words, but the product's name
+        said beside the question names the first picture's product too."""
+        if not about or self.product is not None or self.current is not None:
+            return
+        size = self.image.size if self.image is not None else None
+        subject = self.studio.planner.plan(about, None, image_size=size).subject
+        if subject.description.strip().lower() not in ("", "product"):
+            self.product = subject.model_copy()
+
     def _what_changed(self) -> str:
         """ "what did you change?": what the current version changed from the one it was made from."""
         catalog = self.studio.catalog
         base = self._version_of(self.recipe.parent_id)
         now = f"Version {self.current.number}"
         if base is None:
-            return f"{now} is where this chat starts: {describe(self.recipe, catalog)}."
+            # "what did you change from my photo?": what is new, and that the product is not
+            kept = (" Your product itself is kept exactly as in your photo; only the scene around it is new."
+                    if self.recipe.mode == "replace_background" else "")
+            return f"{now} is where this chat starts: {describe(self.recipe, catalog)}.{kept}"
         changed = _as_done(changes(base.recipe, self.recipe, catalog), self.recipe)
         if not changed:
             return (f"{now} has the same look as version {base.number}: I found nothing to change in what "

@@ -60,6 +60,21 @@ def test_the_settings_and_the_products_colour_are_answered_in_words(session):
     assert turn.kind == "answer" and "exactly as in your photo" in turn.reply
 
 
+@pytest.mark.parametrize(("said", "product"), [
+    ("hi what can u do? i sell sunglasses on amazon", "sunglasses"),
+    ("how does this work? i sell scented candles on etsy", "candle"),
+])
+def test_the_product_named_beside_a_question_names_the_first_picture(session, said, product):
+    assert session.send(said).kind == "answer"
+    assert product in session.send("white background pls").recipe.subject.description
+
+
+def test_what_changed_from_my_photo_says_the_product_is_kept(session):
+    session.send("my coffee bag on a marble counter")
+    turn = session.send("Could you please tell me what you changed from my photo?")
+    assert turn.kind == "answer" and "kept exactly as in your photo" in turn.reply
+
+
 def test_what_can_you_do_says_words_can_go_over_the_picture(session):
     turn = session.send("hi what can u do?")
     assert turn.kind == "answer" and "title" in turn.reply and "add text" not in turn.reply
@@ -146,7 +161,8 @@ def test_words_to_write_are_the_title(said, title, place):
     assert "saying" not in rest and "font" not in rest and title not in rest
 
 
-@pytest.mark.parametrize("said", ["it's the shop's best mug, on a table", "a sign saying OPEN on a cafe table",
+@pytest.mark.parametrize("said", ["it's the shop's best mug, on a table",
+                                  "a sign saying OPEN on a cafe table",
                                   "write a nice description for me", "remove the text"])
 def test_no_words_to_write_sets_no_title(said):
     assert "title" not in read_text(said)[1].fields
