@@ -62,6 +62,10 @@ class Message:
     name: str = ""  # save / name: the name given ("" = none)
     keep: tuple[str, ...] = ()  # start_over: what to keep ("size", "style", "scene", "light")
     cannot: tuple[str, ...] = ()  # what no engine can do here: "person", "text", "shadow"
+    # The clauses that put the product on a person or a person beside it, as typed: left out of what
+    # is planned where the engine cannot draw people (so "on a model ear" sets no model mode)
+    on_person: tuple[str, ...] = ()
+    about: str = ""  # question: what the merchant said of themselves beside it ("i sell sunglasses")
     topic: str = ""  # question: "greeting", "thanks", "size", "light", "shadow", "saved", ...
     # A request to recolour the product ("make it green"): the colour (or ANY_COLOUR) and its span
     # in normalise(words), so the planner claims those words without reading them again.
@@ -114,12 +118,14 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
         kind, name = saved
         return Message(text, kind, name=name)
     # "i sell watches on etsy", "i cant see much difference lol": context for a question beside it
-    context = [c for c in chat if not words.about_me.match(_plain(c)) and not words.unseen.search(_plain(c))]
+    context = [c for c in chat if not words.about_me.match(_plain(c)) and not words.unseen.search(_plain(c))
+               and not words.asides.match(_plain(c)) and not words.others_say.match(_plain(c))]
     asked = [_is_question(clause, words) for clause in context]
     if any(asked) and all(q or _visit(clause, words) for q, clause in zip(asked, context, strict=True)):
         # "why so bright, tone it down" asks for a change; "first time using this, how does it work?"
         # asks only: the other clause says how the merchant came
-        return Message(text, "question", topic=_topic(plain, words))
+        about = ", ".join(c for c in chat if words.about_me.match(_plain(c)))
+        return Message(text, "question", topic=_topic(plain, words), about=about)
     topic = _topic(plain, words)
     if "?" in text and topic in _NOT_PICTURE_TOPICS and (topic in _NEVER_DRAWN_TOPICS or not any(
             words.openers.match(_JOINED.sub("", words.hedges.sub(" ", _plain(c)).strip())) for c in chat)):
@@ -143,21 +149,25 @@ def read_message(text: str, *, question_open: bool = False, has_picture: bool = 
     if undone is not None:  # "undo it, and it's too dark so brighter": undo, then the change
         return Message(text, "undo", words=undone)
     kind = "feedback" if has_picture else "request"
-    cannot, kept = [], []
+    cannot, kept, on_person = [], [], []
     last = None
     for clause in chat:
         why = _cannot(clause, words)
-        if why is None and last == "person" and words.person_aside.match(_plain(clause)):
+        if why is None and last in ("person", "person_in_scene") and words.person_aside.match(_plain(clause)):
+            on_person.append(clause)
             continue  # "... wearing it? like a hiker", "in a woman's hand, pouring a glass": the same person
         if why:
             cannot.append(why)
+            if why in ("person", "person_in_scene"):
+                on_person.append(clause)
         else:
             kept.append(clause)
         last = why
     if cannot:
         rest = ", ".join(kept)
         colour = find_product_colour(normalise(rest), words.vocab) if rest else None
-        return Message(text, "cannot", words=rest, cannot=tuple(dict.fromkeys(cannot)), colour=colour)
+        return Message(text, "cannot", words=rest, cannot=tuple(dict.fromkeys(cannot)), colour=colour,
+                       on_person=tuple(on_person))
     return Message(text, kind, words=core, colour=find_product_colour(normalise(core), words.vocab))
 
 
@@ -201,6 +211,9 @@ class _Words:
         self.asking = _alternation(conv["request_verbs"])
         self.about_me = _alternation(conv["about_me"])
         self.presenting = _alternation(conv["presenting"])
+        self.asides = _alternation(conv["question_asides"])
+        self.greeting_lead = re.compile(r"^(?:(?:" + _alternation(conv["greetings"]).pattern + r")\s+)+")
+        self.tell_verbs = _alternation(conv["info_verbs"])
         self.polite_end = re.compile(r"(?:[\s,]+" + _alternation(conv["polite_ends"]).pattern + r")+\s*$")
         self.name_purpose = re.compile(r"[\s,]+" + _alternation(conv["name_purposes"]).pattern + r".*$", re.I)
         self.unseen = _alternation(conv["unseen_change"])
@@ -231,6 +244,10 @@ class _Words:
         self.on_person = re.compile(r"\b(?:on|by|onto)\s+(?:a|an|the|my|some)?\s*(?:(?:"
                                     + _alternation(cannot["person_qualities"]).pattern + r")\s+){0,2}$")
         self.wearers = _alternation(cannot["wearers"])
+        placers = _alternation(cannot["placers"]).pattern
+        qualities = _alternation(cannot["person_qualities"]).pattern
+        self.placed = re.compile(rf"\b(?:{placers})\s+(?:a|an|the|my)\s+(?:(?:{qualities})\s+){{0,2}}$")
+        self.after_person = {phrase_key(w) for w in [*vocab["prepositions"], "who", "that", "and"]} - {"of"}
         self.person_aside = _alternation([*cannot["person_asides"], *cannot["person_actions"]])
         # "in a womans hand", "on the girls wrist": a person's word before a body part, its apostrophe left
         # out ("kids hand cream" is a product)
@@ -489,6 +506,9 @@ def _is_question(clause: str, words: _Words) -> bool:
     plain = words.hedges.sub(" ", _plain(clause))
     # A conjunction or an aside before it still asks ("and is it free?", "btw how long does it take?")
     plain = _JOINED.sub("", plain).strip()
+    plain = words.greeting_lead.sub("", plain)  # "hi what can u do?"
+    if words.tell_verbs.match(plain):
+        return True  # "explain simple pls", "tell me what you changed": a request for words
     led = words.question_leads.sub("", plain)
     if led != plain and led.split() and led.split()[0] in words.question_words:
         plain = led  # "like technically whats the setting"
@@ -509,7 +529,10 @@ def _is_question(clause: str, words: _Words) -> bool:
         return False  # "would it look nicer on marble?": a change suggested, asked as a question
     opener = words.openers.match(" ".join(plain))
     if opener:  # "can you put it…" asks for a picture; "can you explain…" for an answer
-        return bool(words.info_verbs.match(" ".join(plain)[opener.end():].strip()))
+        asked_for = " ".join(plain)[opener.end():].strip()
+        if asked_for.startswith("to "):  # "would it be possible to explain…" (but "… to write 'SALE'" draws)
+            return bool(words.tell_verbs.match(asked_for[3:]))
+        return bool(words.info_verbs.match(asked_for))
     first = plain[0]
     if first in words.question_words:
         return len(plain) < 2 or plain[1] not in ("about", "if")
@@ -651,6 +674,17 @@ def _kind_of_place(plain: str, end: int, words: _Words) -> bool:
     return after is not None and after.group(1) in words.places
 
 
+def _placed_person(plain: str, m: re.Match, words: _Words) -> bool:
+    """One person put into the scene as a thing of it ("some people in the background" stays a crowd
+    of scene words): a placing verb and an article before the person's word
+    (vocabulary conversation.cannot.placers) and, after it, nothing, a preposition, "who" or an -ing
+    verb ("put a girl next to it watering it") -- not a thing named after a person ("add a kids toy")."""
+    if not words.placed.search(plain[: m.start()]):
+        return False
+    after = plain[m.end():].split()
+    return not after or after[0] in words.after_person or after[0].endswith("ing")
+
+
 def _cannot(clause: str, words: _Words) -> str | None:
     """What in this clause no engine can do: put the product on a person ("on a model", "a woman
     wearing it"), write text ("the words NOIR EDITION"), move or fix the shadow."""
@@ -660,6 +694,8 @@ def _cannot(clause: str, words: _Words) -> str | None:
     if person and (words.wear.search(plain)
                    or any(words.on_person.search(plain[: m.start()]) for m in person)):
         return "person"
+    if any(_placed_person(plain, m, words) for m in person):
+        return "person_in_scene"  # "put a girl next to it watering it", "add a man reading beside it"
     if words.wear.search(plain) and re.search(r"\b(?:wear|wearing|worn|wore)\b", plain):
         return "person"  # "show it being worn"
     wearer = words.wearers.search(plain)
@@ -1027,17 +1063,20 @@ def find_product_colour(work: str, vocab: dict) -> tuple[str, int, int] | None:
     scene_words = {" ".join(str(w).lower().split()) for w in vocab["scene_colour_words"]}
     verbs = "|".join(re.escape(v) for v in vocab["product_colour_verbs"])
     finishes = "|".join(re.escape(str(f)) for f in vocab["clauses"]["finishes"])
+    # "make the shoes neon green": a shade before the colour, never a scene word ("neon" lights)
+    shade = "(?:(?:" + "|".join(re.escape(str(w)) for w in vocab["colour_shades"]) + r")\s+)?"
 
     def scene_side(words: str) -> bool:
         tokens = re.findall(r"[\w']+", words)
         return any(t in scene_words or t.rstrip("s") in scene_words for t in tokens)
 
     def after_ok(end: int) -> bool:
-        nxt = re.findall(r"[\w']+", work[end:])[:1]
-        return not nxt or not (nxt[0] in scene_words or nxt[0] in ("colored", "coloured", "toned"))
+        # the word right after, in the same clause ("green background"); "green?? neon sells" ends it
+        nxt = re.match(r"[ \t]*([\w']+)", work[end:])
+        return not nxt or not (nxt[1] in scene_words or nxt[1] in ("colored", "coloured", "toned"))
 
     patterns = [
-        rf"(?<!\w)(?:{verbs})(?P<obj>(?:\s+[\w'\-]+){{0,4}}?)\s+(?:to\s+|into\s+|in\s+)?(?P<c>{c_alt})(?!\w)",
+        rf"(?<!\w)(?:{verbs})(?P<obj>(?:\s+[\w'\-]+){{0,4}}?)\s+(?:to\s+|into\s+|in\s+)?{shade}(?P<c>{c_alt})(?!\w)",
         # "green instead of red" names the product's colour it replaces; "green instead" alone is a
         # colour said alone (a backdrop on a colour backdrop, else words for the scene).
         rf"(?<!\w)(?P<c>{c_alt})\s+instead\s+of\s+(?:the\s+)?(?:{c_alt})(?!\w)(?P<obj>)",

@@ -5,7 +5,7 @@ same way with either planner. State stays simple to store: recipes (JSON), pictu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -48,6 +48,8 @@ Kind = Literal["result", "clarify", "info", "error", "answer", "refuse", "cutout
 # cannot do it (and says what it can); cutout: a complaint about the cut-out (the UI opens that step).
 
 # Recipe fields that do not change what a picture shows.
+# The limits of an engine that draws no people: the product on a person, a person beside it.
+_PEOPLE = {"person", "person_in_scene"}
 _NOT_SHOWN = {"id", "parent_id", "request", "notes", "prompt", "negative_prompt"}
 # ...and, in the preview renderer, the styles it does not draw.
 _NOT_DRAWN = _NOT_SHOWN | {"loras", "mode", "steps", "guidance", "strength", "scheduler"}
@@ -563,6 +565,7 @@ class Session:
         if kind == "question" and message.topic == "changed" and self.current is not None:
             return Turn(self._what_changed(), self.recipe, kind="answer", version=self._number())
         if kind == "question":
+            self._name_product(message.about)
             return self._make(message, progress, cancel)
         if kind == "cutout":
             return Turn(CUTOUT, self.recipe, kind="cutout", version=self._number())
@@ -593,13 +596,26 @@ class Session:
             return Turn(reply, self.recipe, kind="refuse", version=self._number())
         return self._make(message, progress, cancel)
 
+    def _name_product(self, about: str) -> None:
+        """ "hi what can u do? i sell sunglasses on amazon": answered in words, but the product's name
+        said beside the question names the first picture's product too."""
+        if not about or self.product is not None or self.current is not None:
+            return
+        size = self.image.size if self.image is not None else None
+        subject = self.studio.planner.plan(about, None, image_size=size).subject
+        if subject.description.strip().lower() not in ("", "product"):
+            self.product = subject.model_copy()
+
     def _what_changed(self) -> str:
         """ "what did you change?": what the current version changed from the one it was made from."""
         catalog = self.studio.catalog
         base = self._version_of(self.recipe.parent_id)
         now = f"Version {self.current.number}"
         if base is None:
-            return f"{now} is where this chat starts: {describe(self.recipe, catalog)}."
+            # "what did you change from my photo?": what is new, and that the product is not
+            kept = (" Your product itself is kept exactly as in your photo; only the scene around it is new."
+                    if self.recipe.mode == "replace_background" else "")
+            return f"{now} is where this chat starts: {describe(self.recipe, catalog)}.{kept}"
         changed = _as_done(changes(base.recipe, self.recipe, catalog), self.recipe)
         if not changed:
             return (f"{now} has the same look as version {base.number}: I found nothing to change in what "
@@ -612,7 +628,7 @@ class Session:
         either engine (tools/typography.py), and an image model paints a person around a garment
         (dress_model); the preview renderer cannot draw people."""
         return [why for why in message.cannot
-                if why != "text" and not (why == "person" and self.studio.engine.draws_people)]
+                if why != "text" and not (why in _PEOPLE and self.studio.engine.draws_people)]
 
     def _colour_needs_asking(self, message: Message) -> str | None:
         # Only where the product is kept pixel-exact does "make it green" have two readings.
@@ -651,6 +667,13 @@ class Session:
             engine=self.studio.engine_words,
         )
         base = look or self.recipe  # what the new recipe changes
+        if _PEOPLE & set(self._cannot(message)):
+            # refused: the rest of the message is planned without the person ("on a model ear" would
+            # set the model mode, which the next turns would keep)
+            kept = message.text
+            for clause in message.on_person:
+                kept = kept.replace(clause, " ")
+            message = replace(message, text=" ".join(kept.split()))
         reply = self.studio.respond(message, self.recipe, chat, look=look)
         if message.kind == "question" or reply.recipe is None or not reply.render:
             words = " ".join([reply.text, *reply.said]).strip()

@@ -379,6 +379,10 @@ def cannot(what: str, product: str, *, style: str = "") -> str:
         return (f"I can't put your {product} on a person or a mannequin: your photo is kept exactly as it "
                 "is, so nobody can wear or hold it. I can show it on a surface or in a room instead, "
                 "e.g. 'laid on linen' or 'in a bright living room'.")
+    if what == "person_in_scene":
+        return (f"I can't add a person beside your {product} here: the preview renderer doesn't draw people "
+                "(an image model can paint one into the scene). I can make the scene feel lived-in instead, "
+                "e.g. 'a cosy living room' or 'with a coffee cup beside it'.")
     if what == "text":
         return ("I can't add words or titles to the picture: image models draw letters badly, so I keep "
                 "text out. Add your title in a design tool; I can leave room for it with 'wider' or a "
@@ -399,7 +403,8 @@ def cannot(what: str, product: str, *, style: str = "") -> str:
 
 def recolour_question(product: str, colour: str) -> str:
     product = product if product and product != "product" else "product"
-    return (f"I can't recolour your {product}: its pixels are kept exactly as photographed. "
+    # "colour" said: the merchant asked for a colour, and a "recolour" alone reads as jargon
+    return (f"I can't change the colour of your {product}: its pixels are kept exactly as photographed. "
             f"Shall I make the background {colour} to match?")
 
 
@@ -431,7 +436,8 @@ def answer(topic: str, recipe: Recipe | None, catalog: Catalog, *, photo: bool, 
     if topic in ("greeting", "capabilities"):
         return ("Hi! I make product photos: I keep your product exactly as photographed and build the "
                 f"picture around it. {start} Then say what to change: 'warmer', 'closer', 'less busy', "
-                "'at night', 'for Etsy'. I can't recolour your product, put it on a person or add text. "
+                "'at night', 'for Etsy'. Words go over the picture too, e.g. 'title SUMMER SALE at the top'. "
+                "I can't change your product's colour or put it on a person. "
                 f"Pictures come from the {engine}.")
     if topic == "saved":
         if looks is None:
@@ -475,8 +481,19 @@ def answer(topic: str, recipe: Recipe | None, catalog: Catalog, *, photo: bool, 
                 f"comes from the {engine}. Whether you may use the pictures commercially depends on the "
                 "licence of the image model that draws the scene, where this studio uses one, and on your "
                 "rights to your own photo: ask whoever runs this studio.")
+    if topic == "product_kept":
+        what = recipe.subject.description.strip() if recipe is not None else ""
+        what = what if what and what.lower() != "product" else "product"
+        if recipe is None or recipe.mode == "replace_background":
+            return (f"Yes: your {what} stays exactly as in your photo, pixel for pixel, its colour included. "
+                    "Only the scene, the light around it and the shadow under it are made new.")
+        return (f"This picture draws your {what} from words (no photo of it is kept), so its colour may "
+                "differ; upload a photo of it to keep it exactly as it is.")
     if recipe is None:
         return f"There's no picture yet. {start}"
+    if topic == "settings":
+        return (f"The current picture: {describe(recipe, catalog)}. To use the same look for your other "
+                "products, say e.g. 'save this as spa look'; then, with the next product, 'use my spa look'.")
     if topic == "size":
         size = f"{recipe.width}×{recipe.height} pixels ({shape(recipe.width, recipe.height)})"
         if recipe.output.preset:

@@ -30,7 +30,7 @@ from sceneshop.agent.wording import CUTOUT_HOW
 # Fields a variation may not touch: all but identity, the request and the notes.
 IDENTITY = {"id", "parent_id", "request", "notes"}
 GREEN_QUESTION = (
-    "I can't recolour your product: its pixels are kept exactly as photographed. "
+    "I can't change the colour of your product: its pixels are kept exactly as photographed. "
     "Shall I make the background green to match?"
 )
 
@@ -267,7 +267,7 @@ def test_a_style_the_preview_renderer_cannot_draw_is_refused(session):
 def test_recolouring_the_photographed_product_is_refused_with_an_offer(session):
     session.send("put my bag on a grey background")
     turn = session.send("can I get the bag in red?")
-    assert turn.kind == "clarify" and "can't recolour your bag" in turn.reply
+    assert turn.kind == "clarify" and "can't change the colour of your bag" in turn.reply
     assert turn.reply.endswith("Shall I make the background red to match?")
     assert session.send("yes please").recipe.scene.preset == "studio_red"
 

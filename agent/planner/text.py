@@ -206,11 +206,17 @@ def read_text(request: str, folder: str | None = None) -> tuple[str, TextEdit]:
 # how English marks words to be copied as they are.
 _TEXT_NOUN = re.compile(r"(?<![\w'])(?:(?:put|write|add|print|stick|with|and)\s+)?(?:the\s+|some\s+|a\s+)?"
                         r"(?:words?|text|lettering|letters|caption|slogan|writing|wording)"
-                        r"(?:\s+(?:saying|that\s+says|which\s+says|reading|that\s+reads|of))?(?![\w'])", re.I)
-_SIZE_OF_TYPE = re.compile(r"(?<![\w'])in\s+(?:big|large|bold|huge|small|tiny|capital|block|giant)?\s*"
-                           r"(?:letters|type|font|caps|capitals|lettering)(?![\w'])", re.I)
+                        r"(?:\s+(?:saying|that\s+says|which\s+says|reading|that\s+reads|of))?(?![\w'])"
+                        # "write 'SALE 20% OFF' across the top": the verb alone, right before the words
+                        r"|(?<![\w'])(?:write|print|spell\s+out)(?=\s+[\"“'‘]?[A-Z0-9])", re.I)
+# "in big letters", "in a nice font", "in a bold serif font": how the words look, not scene words
+_SIZE_OF_TYPE = re.compile(r"(?<![\w'])in\s+(?:an?\s+)?(?:[a-z]+\s+){0,2}"
+                           r"(?:letters|type|font|caps|capitals|lettering|typeface)(?![\w'])", re.I)
+# Words between the text noun and the words ("text at the top saying SPRING SALE"): taken with them.
+_LEAD = re.compile(r"(?<![\w'])(?:saying|that\s+says|which\s+says|reading|that\s+reads)\s*[:\-]?\s*$", re.I)
 _CAPS_RUN = re.compile(r"(?<![\w'])[A-Z][A-Z0-9&'’!%.\-]+(?:[ \t]+[A-Z0-9][A-Z0-9&'’!%.\-]*){0,5}(?![\w'])")
-_QUOTED = re.compile(r"[\"“]([^\"”]{2,40})[\"”]")
+# Double quotes, or single ones that are no apostrophes ("write 'SALE 20% OFF'", not "it's the shop's")
+_QUOTED = re.compile(r"[\"“]([^\"”]{2,40})[\"”]|(?<![\w'])[‘']([^'’\n]{2,40}?)['’](?![\w'])")
 _AT_PLACE = re.compile(
     r"(?<![\w'])(?:at|on|across|along)\s+the\s+(?P<p>top|bottom|middle|centre|center)(?![\w'])", re.I)
 
@@ -218,11 +224,13 @@ _AT_PLACE = re.compile(
 def _literal_words(request: str, low: str, w: dict, edit: TextEdit, free, take) -> None:
     """ "put the words NOIR EDITION in big letters at the top": the title, where it goes, and the words
     that said so, all taken out of the request."""
-    nouns = [m for m in _TEXT_NOUN.finditer(request) if free(*m.span())]
+    # A noun the place took ("text at the top saying …") still says words are wanted; one that "no
+    # text" took does not.
+    nouns = [m for m in _TEXT_NOUN.finditer(request) if free(*m.span()) or (edit.place and not edit.clear)]
     if not nouns:
         return
     found = next((m for m in _QUOTED.finditer(request) if free(*m.span())), None)
-    value = found.group(1).strip() if found else None
+    value = (found.group(1) or found.group(2)).strip() if found else None
     if found is None:
         found = next((m for m in _CAPS_RUN.finditer(request) if free(*m.span())
                       and sum(c.isalpha() for c in m.group()) >= 2), None)
@@ -231,6 +239,9 @@ def _literal_words(request: str, low: str, w: dict, edit: TextEdit, free, take) 
         return
     edit.fields["title"] = _shorten(value, LIMITS["title"]) if len(value) > LIMITS["title"] else value
     take(*found.span())
+    lead = _LEAD.search(request, 0, found.start())
+    if lead:
+        take(*lead.span())
     for m in _SIZE_OF_TYPE.finditer(request):
         if free(*m.span()):
             take(*m.span())
