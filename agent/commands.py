@@ -214,6 +214,8 @@ class _Words:
         self.asides = _alternation(conv["question_asides"])
         self.greeting_lead = re.compile(r"^(?:(?:" + _alternation(conv["greetings"]).pattern + r")\s+)+")
         self.tell_verbs = _alternation(conv["info_verbs"])
+        self.thanks_lead = re.compile(r"^(?:(?:" + _alternation(conv["thanks"]).pattern + r")[\s,!.]+)+",
+                                      re.I)
         self.polite_end = re.compile(r"(?:[\s,]+" + _alternation(conv["polite_ends"]).pattern + r")+\s*$")
         self.name_purpose = re.compile(r"[\s,]+" + _alternation(conv["name_purposes"]).pattern + r".*$", re.I)
         self.unseen = _alternation(conv["unseen_change"])
@@ -472,6 +474,7 @@ def _save_asked(text: str, words: _Words) -> tuple[str, str] | None:
     text = re.sub(r"\b(as|under|to)\s*:\s*", r"\1 ", text)  # "save as: clean grey"
     for clause in _clauses(text):
         clause = words.polite_end.sub("", clause.strip(" .!")).strip(" .!")
+        clause = words.thanks_lead.sub("", clause)  # "perfect save this one pls"
         m = _SAVE.fullmatch(clause)
         if m:
             return "save", _look_name(m.group("name") or m.group("bare") or "", words)

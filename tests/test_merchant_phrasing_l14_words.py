@@ -294,3 +294,30 @@ def test_stories_and_reels_are_the_story_size(planner, shelf, said):
 
 def test_instagram_alone_is_still_a_post(planner, shelf):
     assert planner.plan("for instagram please", shelf, image_size=PHOTO).output.preset == "instagram_post"
+
+
+# ------------------------------------------------------------- praise run into a command, size words
+
+
+@pytest.mark.parametrize("said", ["perfect save this one pls", "Perfect! save this one", "great save it",
+                                  "love it save this look"])
+def test_praise_run_into_a_save_is_a_save(said):
+    assert read_message(said, has_picture=True).kind == "save"
+
+
+def test_praise_with_something_to_draw_is_no_save():
+    assert read_message("perfect, keep it warm and add a candle", has_picture=True).kind != "save"
+
+
+@pytest.mark.parametrize(("said", "preset"), [("now amazon size", "amazon_main"),
+                                              ("etsy format please", "etsy"),
+                                              ("instagram story size", "instagram_story")])
+def test_a_size_word_after_a_platform_is_its_size_not_scene_words(planner, shelf, said, preset):
+    recipe = planner.plan(said, shelf, image_size=PHOTO)
+    assert recipe.output.preset == preset
+    assert not re.search(r"\b(size|format)\b", recipe.prompt)
+
+
+def test_chat_spelling_of_praise_is_not_drawn(planner, shelf):
+    again = planner.plan("gr8 another variation of this pls", shelf, image_size=PHOTO)
+    assert "gr8" not in again.prompt and again.seed != shelf.seed

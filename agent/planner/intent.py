@@ -934,8 +934,9 @@ def _take_arrival(reading: Reading, end: int, vocab: dict) -> None:
 
 
 def _take_market_shape(reading: Reading, m: Match, vocab: dict) -> None:
-    """ "a wide banner version", "a tall story": the shape said right before a platform and a picture
-    noun right after it ("version", "one") are the platform's size, never words of the scene."""
+    """ "a wide banner version", "a tall story", "amazon size": the shape said right before a platform
+    and a picture or size noun right after it ("version", "one", "size") are the platform's size, never
+    words of the scene."""
     shapes = word_set(vocab, "marketplace_shapes")
     inside = [(o.start, o.end) for o in reading.matches if o is not m and o.effects]
     start = m.start
@@ -946,7 +947,7 @@ def _take_market_shape(reading: Reading, m: Match, vocab: dict) -> None:
         start = token.start()
     end = m.end
     after = re.match(r"\s+([\w']+)", reading.work[m.end:])
-    if after and after.group(1) in word_set(vocab, "references.one_words"):
+    if after and after.group(1) in word_set(vocab, "references.one_words", "marketplace_size_words"):
         end = m.end + after.end()
     reading.claim(start, end)
 
