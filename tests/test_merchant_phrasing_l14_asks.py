@@ -205,3 +205,26 @@ def test_cut_out_badly_is_a_cutout_complaint(said):
 @pytest.mark.parametrize("said", ["cut out the clutter", "make the light less harsh, its done badly"])
 def test_badly_alone_is_no_cutout_complaint(said):
     assert read_message(said, has_picture=True).kind != "cutout"
+
+
+# --- a wh-question with only words beside it (l16, after round twelve) ---------------------------
+
+
+@pytest.mark.parametrize("said", [
+    "what settings did you use for this? want to do the same for my other bags next week",
+    "hello, im not very techy. what can i do here?",
+    "what kinda styles can you do? like filters or looks",
+    "how long does one take? got a lot of bags to do",
+])
+def test_a_wh_question_with_words_beside_it_is_answered(session, said):
+    first = session.send("my coffee bag on a marble counter")
+    turn = session.send(said)
+    assert turn.kind == "answer" and session.current.number == first.version
+
+
+@pytest.mark.parametrize("said", ["what about a rustic barn door?", "how about a concrete floor?",
+                                  "can you put it on a barn door?",
+                                  "what settings did you use? make it warmer"])
+def test_a_suggestion_or_a_change_beside_a_question_is_still_drawn(session, said):
+    session.send("my coffee bag on a marble counter")
+    assert session.send(said).kind == "result"

@@ -151,6 +151,10 @@ class EmbeddedPlanner:
         intent = read_intent(self.lexicon.read(words), self.catalog, self.vocab, editing=editing)
         if intent.clauses and all(_adverbs_only(c) for c in intent.clauses):
             intent.clauses = []  # "can I use these commercially?": how, not what -- nothing to draw
+        if _asks_what(message.text, self.vocab):
+            # "what settings did you use? want the same for my other bags": a wh-question with only
+            # words beside it (no scene, light, size or change the planner knows) asks for an answer
+            intent.clauses, intent.subject = [], None
         # "could I have another one just like this?": a new seed is something to draw
         return intent.edits_fields or intent.variation
 
@@ -231,6 +235,17 @@ def _adverbs_only(clause: str) -> bool:
     how something is done, never what is in the picture."""
     tokens = re.findall(r"[a-z']+", clause.lower())
     return bool(tokens) and all(t.endswith("ly") and len(t) > 4 for t in tokens)
+
+
+def _asks_what(text: str, vocab: dict) -> bool:
+    """Whether a sentence of the message is a wh-question ("what can i do here?", "what kinda styles
+    can you do?"), not a suggestion ("what about a barn?", "how about marble?")."""
+    asked = word_set(vocab, "conversation.question_words")
+    for sentence in re.findall(r"[^.?!]*\?", text):
+        tokens = re.findall(r"[\w']+", sentence.lower())
+        if tokens and tokens[0] in asked and (len(tokens) < 2 or tokens[1] not in ("about", "if")):
+            return True
+    return False
 
 
 def _place_head(clause: str, vocab: dict) -> str:
